@@ -1,0 +1,558 @@
+"""Typed, validated view of a stack's configuration.
+
+Every ``nexus-registry:*`` key is read here, once, into frozen pydantic models
+before any resource is registered.  A bad value raises ``SettingsError`` whose
+lines each name the full config key (``nexus-registry:server.sshAllowedCidrs[1]``)
+and say what is allowed, so a typo never deploys half a stack.
+
+Two sources feed the same models: the live Pulumi config (``from_pulumi``) and a
+committed ``stacks/Pulumi.<stack>.yaml`` read alone (``from_stack_file``, used by
+``python -m components.render``), where secrets become placeholders.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Mapping, Union
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+NAMESPACE = "nexus-registry"
+SECRET_KEYS = ("adminPassword", "sshPrivateKey", "dockerHubToken")
+PLACEHOLDER_PREFIX = "<secret:"
+
+DEFAULT_NEXUS_VERSION = "3.86.2"
+DEFAULT_DOCKER_HUB_REMOTE = "https://registry-1.docker.io"
+DEFAULT_PYPI_REMOTE = "https://pypi.org/"
+DEFAULT_YUM_REMOTE = "https://mirrors.cloud.tencent.com/rocky/"
+TENCENT_DOCKER_MIRROR = "https://mirror.ccs.tencentyun.com"
+LETSENCRYPT_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory"
+LETSENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
+
+# Passwords that ship with Nexus or appear in every tutorial: refusing them keeps
+# a copy-pasted example from becoming the production admin password.
+KNOWN_DEFAULT_PASSWORDS = frozenset(
+    {"admin123", "admin1234567", "admin123456789", "password1234", "changeme1234",
+     "nexus1234567", "123456789012", "adminadmin12", "passwordpassword"}
+)
+
+# OS images the host scripts support, as CVM public-image name patterns.
+IMAGE_FAMILIES: dict[str, str] = {
+    "ubuntu-22.04": "Ubuntu Server 22.04 LTS 64",
+    "ubuntu-24.04": "Ubuntu Server 24.04 LTS 64",
+    "debian-12": "Debian 12",
+    "tencentos-3": "TencentOS Server 3",
+    "tencentos-4": "TencentOS Server 4",
+    "opencloudos-8": "OpenCloudOS 8",
+    "opencloudos-9": "OpenCloudOS 9",
+    "rocky-8": "Rocky Linux 8",
+    "rocky-9": "Rocky Linux 9",
+}
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_ZONE = re.compile(r"^[a-z]{2}-[a-z]+-\d+$")
+_INSTANCE_TYPE = re.compile(r"^[A-Z0-9]+\.[A-Z0-9]+$")
+_IMAGE_ID = re.compile(r"^img-[a-z0-9]{8}$")
+_NGINX_SIZE = re.compile(r"^\d+[kKmMgG]?$")
+_PINNED_VERSION = re.compile(r"^\d+\.\d+\.\d+(-\d+)?(-(java\d+|alpine|ubi))?$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class SettingsError(ValueError):
+    """Stack configuration is invalid; ``problems`` holds one line per bad value."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("invalid stack configuration:\n  " + "\n  ".join(problems))
+
+
+# --- reusable field checks -------------------------------------------------
+
+
+def _dns_name(value: str) -> str:
+    name = value.lower().rstrip(".")
+    labels = name.split(".")
+    if len(name) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+        raise ValueError(f"{value!r} is not a DNS name (letters, digits, '-', dot-separated, e.g. example.com)")
+    if labels[-1].isdigit():
+        raise ValueError(f"{value!r} is not a DNS name (the top-level label cannot be numeric)")
+    return name
+
+
+def _dns_label(value: str) -> str:
+    if not _LABEL.match(value):
+        raise ValueError(f"{value!r} is not a DNS label (1-63 of a-z, 0-9, '-', not starting or ending with '-')")
+    return value
+
+
+def _cidr(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value, strict=True))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a CIDR (e.g. 203.0.113.0/24)") from None
+
+
+def _url(value: str) -> str:
+    if not re.match(r"^https?://[^\s/$.?#][^\s]*$", value):
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value
+
+
+DnsName = Annotated[str, AfterValidator(_dns_name)]
+DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+Cidr = Annotated[str, AfterValidator(_cidr)]
+Url = Annotated[str, AfterValidator(_url)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        strict=False,
+    )
+
+
+# --- server ----------------------------------------------------------------
+
+
+class CvmServer(_Model):
+    """A new Tencent CVM with its own VPC and a separate CBS data disk."""
+
+    mode: Literal["cvm"]
+    instance_type: str | None = None
+    cpu: int | None = Field(default=None, ge=1, le=64)
+    memory_gb: int | None = Field(default=None, ge=1, le=512)
+    image: str = "ubuntu-22.04"
+    system_disk_gb: int = Field(default=50, ge=20, le=1024)
+    data_disk_gb: int = Field(default=100, ge=10, le=32000)
+    bandwidth_mbps: int = Field(default=10, ge=1, le=100)
+    ssh_allowed_cidrs: list[Cidr] = Field(min_length=1)
+    allow_ssh_from_anywhere: bool = False
+    availability_zone: str | None = None
+    docker_mirror: Annotated[str, AfterValidator(lambda v: _url(v) if v else v)] = TENCENT_DOCKER_MIRROR
+
+    @field_validator("instance_type")
+    @classmethod
+    def _instance_type(cls, value: str | None) -> str | None:
+        if value is not None and not _INSTANCE_TYPE.match(value):
+            raise ValueError(f"{value!r} is not a CVM instance type (e.g. S5.MEDIUM4)")
+        return value
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, value: str) -> str:
+        if value not in IMAGE_FAMILIES and not _IMAGE_ID.match(value):
+            allowed = ", ".join(IMAGE_FAMILIES)
+            raise ValueError(f"{value!r} is not a supported image; use one of {allowed} or an image id img-xxxxxxxx")
+        return value
+
+    @field_validator("availability_zone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None and not _ZONE.match(value):
+            raise ValueError(f"{value!r} is not an availability zone (e.g. ap-guangzhou-3)")
+        return value
+
+    @model_validator(mode="after")
+    def _size_and_ssh(self) -> CvmServer:
+        if self.instance_type is None and (self.cpu is None or self.memory_gb is None):
+            raise ValueError("set instanceType, or both cpu and memoryGb")
+        if self.instance_type is not None and (self.cpu is not None or self.memory_gb is not None):
+            raise ValueError("set instanceType or cpu/memoryGb, not both")
+        for index, cidr in enumerate(self.ssh_allowed_cidrs):
+            if ipaddress.ip_network(cidr).prefixlen == 0 and not self.allow_ssh_from_anywhere:
+                raise _KeyedError(
+                    ("sshAllowedCidrs", index),
+                    f"{cidr!r} opens SSH to the whole internet; list your admin networks, "
+                    "or set server.allowSshFromAnywhere: true to accept that",
+                )
+        return self
+
+    @property
+    def has_data_disk(self) -> bool:
+        return True
+
+
+class ExistingServer(_Model):
+    """A Linux server the user already has, reached over SSH."""
+
+    mode: Literal["existing"]
+    address: str
+    port: int = Field(default=22, ge=1, le=65535)
+    user: str = "root"
+    data_device: str | None = None
+    docker_mirror: Annotated[str, AfterValidator(lambda v: _url(v) if v else v)] = ""
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        try:
+            ipaddress.ip_address(value)
+            return value
+        except ValueError:
+            pass
+        try:
+            return _dns_name(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IP address or host name") from None
+
+    @field_validator("user")
+    @classmethod
+    def _user(cls, value: str) -> str:
+        if not re.match(r"^[a-z_][a-z0-9_-]{0,31}$", value):
+            raise ValueError(f"{value!r} is not a Unix user name")
+        return value
+
+    @field_validator("data_device")
+    @classmethod
+    def _data_device(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^/dev/disk/by-(id|uuid|label|path)/[^\s/]+$", value):
+            raise ValueError(
+                f"{value!r} is not a stable device path; use /dev/disk/by-id/..., by-uuid/... or by-label/..."
+            )
+        return value
+
+    @property
+    def has_data_disk(self) -> bool:
+        return self.data_device is not None
+
+
+Server = Annotated[Union[CvmServer, ExistingServer], Field(discriminator="mode")]
+
+
+# --- nexus, acme, backup ----------------------------------------------------
+
+
+class NexusSettings(_Model):
+    version: str = DEFAULT_NEXUS_VERSION
+    heap_mb: int | None = Field(default=None, ge=1024, le=65536)
+    anonymous_pull: bool = True
+    docker_hub_remote: Url = DEFAULT_DOCKER_HUB_REMOTE
+    docker_hub_username: str | None = None
+    pypi_proxy: bool = True
+    pypi_remote: Url = DEFAULT_PYPI_REMOTE
+    yum_proxy: bool = True
+    yum_remote: Url = DEFAULT_YUM_REMOTE
+
+    @field_validator("version")
+    @classmethod
+    def _pinned(cls, value: str) -> str:
+        if not _PINNED_VERSION.match(value):
+            raise ValueError(
+                f"{value!r} is not a pinned release; use an exact sonatype/nexus3 tag such as "
+                f"{DEFAULT_NEXUS_VERSION!r} (never 'latest')"
+            )
+        return value
+
+    @property
+    def version_tuple(self) -> tuple[int, ...]:
+        return tuple(int(part) for part in re.findall(r"\d+", self.version.split("-java")[0]))
+
+
+class AcmeSettings(_Model):
+    email: str | None = None
+    server: str = LETSENCRYPT_PRODUCTION
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not _EMAIL.match(value):
+            raise ValueError(f"{value!r} is not an e-mail address")
+        return value
+
+    @field_validator("server")
+    @classmethod
+    def _server(cls, value: str) -> str:
+        shorthands = {"letsencrypt": LETSENCRYPT_PRODUCTION, "letsencrypt-staging": LETSENCRYPT_STAGING}
+        value = shorthands.get(value, value)
+        if not value.startswith("https://"):
+            raise ValueError(f"{value!r} is not an ACME directory; use an https:// URL, letsencrypt or letsencrypt-staging")
+        return value
+
+
+class BackupSettings(_Model):
+    retain_days: int = Field(default=7, ge=0, le=365)
+    hour: int = Field(default=3, ge=0, le=23)
+
+    @property
+    def enabled(self) -> bool:
+        return self.retain_days > 0
+
+
+# --- the whole stack --------------------------------------------------------
+
+
+class Settings(_Model):
+    """Everything one stack needs, validated; secrets are ``SecretStr``."""
+
+    stack: str
+    domain: DnsName
+    web_host: DnsLabel = "nexus"
+    registry_host: DnsLabel = "docker-registry"
+    dns: Literal["dnspod", "none"] = "dnspod"
+    certificate: Literal["tencent", "acme", "self-signed"] = "tencent"
+    acme: AcmeSettings = AcmeSettings()
+    server: Server
+    nexus: NexusSettings = NexusSettings()
+    admin_password: SecretStr
+    ssh_private_key: SecretStr | None = None
+    docker_hub_token: SecretStr | None = None
+    protect: bool = False
+    renew_before_days: int = Field(default=30, ge=1, le=60)
+    backup: BackupSettings | None = None
+    web_max_upload_size: str = "1g"
+
+    @field_validator("admin_password")
+    @classmethod
+    def _password(cls, value: SecretStr) -> SecretStr:
+        password = value.get_secret_value()
+        if password.startswith(PLACEHOLDER_PREFIX):
+            return value
+        if len(password) < 12:
+            raise ValueError("must be at least 12 characters")
+        if password.lower() in KNOWN_DEFAULT_PASSWORDS:
+            raise ValueError("is a well-known default password; choose your own")
+        if any(ch in password for ch in "\r\n\0"):
+            raise ValueError("must be a single line")
+        return value
+
+    @field_validator("ssh_private_key")
+    @classmethod
+    def _private_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return value
+        key = value.get_secret_value()
+        if not key.startswith(PLACEHOLDER_PREFIX) and not re.search(r"-----BEGIN [A-Z ]*PRIVATE KEY-----", key):
+            raise ValueError("is not a PEM or OpenSSH private key (-----BEGIN ... PRIVATE KEY-----)")
+        return value
+
+    @field_validator("web_max_upload_size")
+    @classmethod
+    def _nginx_size(cls, value: str) -> str:
+        if not _NGINX_SIZE.match(value):
+            raise ValueError(f"{value!r} is not an nginx size (a number with optional k, m or g, e.g. 1g)")
+        return value
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Settings:
+        if self.web_host == self.registry_host:
+            raise _KeyedError(("registryHost",), f"{self.registry_host!r} must differ from webHost")
+        if isinstance(self.server, ExistingServer) and self.ssh_private_key is None:
+            raise _KeyedError(("sshPrivateKey",), "required when server.mode is existing (pulumi config set --secret sshPrivateKey < key)")
+        if self.certificate == "acme" and self.acme.email is None:
+            raise _KeyedError(("acme", "email"), "required when certificate is acme")
+        if self.certificate == "tencent" and self.renew_before_days >= 90:
+            raise _KeyedError(("renewBeforeDays",), "must be below 90 (Tencent free certificates last 90 days)")
+        if (self.nexus.docker_hub_username is None) != (self.docker_hub_token is None):
+            raise _KeyedError(("nexus", "dockerHubUsername"), "set together with the dockerHubToken secret, or neither")
+        if self.dns == "dnspod" and isinstance(self.server, ExistingServer) and not _is_ip(self.server.address):
+            raise _KeyedError(("server", "address"), "must be an IP address when dns is dnspod (A records need one)")
+        if self.backup is not None and self.backup.enabled and isinstance(self.server, ExistingServer):
+            raise _KeyedError(("backup", "retainDays"), "snapshots need server.mode cvm; set 0 and see README: Backups")
+        return self
+
+    # Derived names used everywhere; computed here so no module rebuilds them.
+    @property
+    def web_fqdn(self) -> str:
+        return f"{self.web_host}.{self.domain}"
+
+    @property
+    def registry_fqdn(self) -> str:
+        return f"{self.registry_host}.{self.domain}"
+
+    @property
+    def effective_backup(self) -> BackupSettings:
+        """Backups are on by default in ``prod`` only, and only where snapshots exist."""
+        if self.backup is not None:
+            return self.backup
+        on = self.stack == "prod" and isinstance(self.server, CvmServer)
+        return BackupSettings(retain_days=7 if on else 0)
+
+    @property
+    def is_cvm(self) -> bool:
+        return isinstance(self.server, CvmServer)
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+        return True
+    except ValueError:
+        return False
+
+
+class _KeyedError(ValueError):
+    """A model-level error that belongs to one key below the model."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str):
+        self.loc = loc
+        self.message = message
+        super().__init__(message)
+
+
+# --- error formatting -------------------------------------------------------
+
+_UNION_TAGS = {"cvm", "existing"}
+
+
+def _key_path(loc: tuple[str | int, ...]) -> str:
+    path = ""
+    for index, part in enumerate(loc):
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif index > 0 and part in _UNION_TAGS and loc[index - 1] == "server":
+            continue  # pydantic's discriminated-union branch, not a config key
+        else:
+            path += f".{part}" if path else part
+    return f"{NAMESPACE}:{path}"
+
+
+def _describe(error: dict[str, Any], model_fields: dict[str, Any]) -> tuple[tuple, str]:
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind == "value_error" and isinstance(ctx.get("error"), _KeyedError):
+        keyed: _KeyedError = ctx["error"]
+        if keyed.loc and keyed.loc[0] in ("sshAllowedCidrs",):
+            return loc + keyed.loc, keyed.message
+        return loc + keyed.loc, keyed.message
+    value = error.get("input")
+    if kind == "missing":
+        return loc, "is required"
+    if kind == "extra_forbidden":
+        return loc, "is not a known setting (check the spelling; see README: Stack settings)"
+    if kind == "literal_error":
+        return loc, f"{value!r} is not allowed; expected {ctx.get('expected')}"
+    if kind == "union_tag_invalid":
+        return loc + ("mode",), f"{ctx.get('tag')!r} is not allowed; expected 'cvm' or 'existing'"
+    if kind == "union_tag_not_found":
+        return loc + ("mode",), "is required: 'cvm' or 'existing'"
+    if kind in ("greater_than_equal", "less_than_equal"):
+        bounds = _bounds(model_fields, loc)
+        return loc, f"{value!r} is out of range; allowed {bounds}"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return loc, f"{value!r} is not a whole number"
+    if kind in ("bool_parsing", "bool_type"):
+        return loc, f"{value!r} is not true or false"
+    if kind in ("string_type",):
+        return loc, f"{value!r} is not a string"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return loc, f"{value!r} is not an object with keys"
+    if kind in ("list_type",):
+        return loc, f"{value!r} is not a list"
+    if kind == "too_short":
+        return loc, "must not be empty"
+    message = error["msg"]
+    message = message.removeprefix("Value error, ")
+    return loc, message
+
+
+def _bounds(_fields: dict[str, Any], loc: tuple) -> str:
+    model: Any = Settings
+    info = None
+    for part in loc:
+        if isinstance(part, int) or part in _UNION_TAGS:
+            if part in _UNION_TAGS:
+                model = CvmServer if part == "cvm" else ExistingServer
+            continue
+        fields = {f.alias or name: f for name, f in model.model_fields.items()}
+        info = fields.get(part)
+        if info is None:
+            return "a smaller or larger value"
+        annotation = info.annotation
+        for candidate in (annotation, *getattr(annotation, "__args__", ())):
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                model = candidate
+    low = high = None
+    for meta in getattr(info, "metadata", []):
+        low = getattr(meta, "ge", low)
+        high = getattr(meta, "le", high)
+    return f"{low}..{high}"
+
+
+def validate(raw: Mapping[str, Any]) -> Settings:
+    """Validate a dict of camelCase settings (plus ``stack``); raise SettingsError."""
+    try:
+        return Settings.model_validate(dict(raw))
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False):
+            loc, message = _describe(error, {})
+            problems.append(f"{_key_path(loc)}: {message}")
+        raise SettingsError(problems) from None
+
+
+# --- sources ----------------------------------------------------------------
+
+
+def _parse(value: Any) -> Any:
+    """Pulumi hands structured config over as JSON text; scalars stay text."""
+    if isinstance(value, str):
+        stripped = value.strip()
+        if stripped[:1] in "{[" or stripped in ("true", "false"):
+            try:
+                return json.loads(stripped)
+            except json.JSONDecodeError:
+                return value
+    return value
+
+
+def from_mapping(stack: str, config: Mapping[str, Any], secret_placeholders: bool = False) -> Settings:
+    """Build settings from ``{"nexus-registry:key": value}``; other namespaces are ignored."""
+    raw: dict[str, Any] = {"stack": stack}
+    for full_key, value in config.items():
+        namespace, _, key = full_key.partition(":")
+        if namespace != NAMESPACE or not key:
+            continue
+        if isinstance(value, Mapping) and set(value) == {"secure"}:
+            value = f"{PLACEHOLDER_PREFIX}{key}>" if secret_placeholders else None
+            if value is None:
+                continue
+        raw[key] = _parse(value)
+    if secret_placeholders:
+        # Rendering needs no real secret: stand-ins let every file be produced.
+        raw.setdefault("adminPassword", f"{PLACEHOLDER_PREFIX}adminPassword>")
+        if _parse(raw.get("server", {})).get("mode") == "existing":
+            raw.setdefault("sshPrivateKey", f"{PLACEHOLDER_PREFIX}sshPrivateKey>")
+        nexus = raw.get("nexus") or {}
+        if isinstance(nexus, Mapping) and nexus.get("dockerHubUsername"):
+            raw.setdefault("dockerHubToken", f"{PLACEHOLDER_PREFIX}dockerHubToken>")
+    return validate(raw)
+
+
+def from_stack_file(path: str | Path) -> Settings:
+    """Read ``stacks/Pulumi.<stack>.yaml`` alone (no Pulumi), secrets as placeholders."""
+    path = Path(path)
+    stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    document = yaml.safe_load(path.read_text()) or {}
+    config = document.get("config") or {}
+    return from_mapping(stack, config, secret_placeholders=True)
+
+
+def from_pulumi() -> Settings:
+    """Read the running stack's config (all keys, so unknown top-level keys are caught)."""
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+
+    config = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    return from_mapping(pulumi.get_stack(), config)
+
+
+def is_placeholder(secret: SecretStr | None) -> bool:
+    return secret is not None and secret.get_secret_value().startswith(PLACEHOLDER_PREFIX)
