@@ -106,6 +106,12 @@ def _cidr(value: str) -> str:
         raise ValueError(f"{value!r} is not a CIDR (e.g. 203.0.113.0/24)") from None
 
 
+def _unix_user(value: str) -> str:
+    if not re.match(r"^[a-z_][a-z0-9_-]{0,31}$", value):
+        raise ValueError(f"{value!r} is not a Unix user name")
+    return value
+
+
 def _url(value: str) -> str:
     if not re.match(r"^https?://[^\s/$.?#][^\s]*$", value):
         raise ValueError(f"{value!r} is not an http(s) URL")
@@ -145,6 +151,7 @@ class CvmServer(_Model):
     ssh_allowed_cidrs: list[Cidr] = Field(min_length=1)
     allow_ssh_from_anywhere: bool = False
     availability_zone: str | None = None
+    ssh_user: str | None = None
     docker_mirror: Annotated[str, AfterValidator(lambda v: _url(v) if v else v)] = TENCENT_DOCKER_MIRROR
 
     @field_validator("instance_type")
@@ -161,6 +168,11 @@ class CvmServer(_Model):
             allowed = ", ".join(IMAGE_FAMILIES)
             raise ValueError(f"{value!r} is not a supported image; use one of {allowed} or an image id img-xxxxxxxx")
         return value
+
+    @field_validator("ssh_user")
+    @classmethod
+    def _ssh_user(cls, value: str | None) -> str | None:
+        return _unix_user(value) if value is not None else value
 
     @field_validator("availability_zone")
     @classmethod
@@ -215,9 +227,7 @@ class ExistingServer(_Model):
     @field_validator("user")
     @classmethod
     def _user(cls, value: str) -> str:
-        if not re.match(r"^[a-z_][a-z0-9_-]{0,31}$", value):
-            raise ValueError(f"{value!r} is not a Unix user name")
-        return value
+        return _unix_user(value)
 
     @field_validator("data_device")
     @classmethod

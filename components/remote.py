@@ -1,0 +1,55 @@
+"""One idempotent step on the host: a bundle of files plus an entrypoint, over SSH.
+
+Each step is a pulumi-command ``remote.Command`` whose stdin is a bundle script
+(see ``components.render.bundle``).  Pulumi re-runs a step only when its stdin
+changes, i.e. when a file it installs changes, so an nginx edit never re-runs
+the Nexus steps.  Secret files travel inside stdin, never on the command line,
+and the stdin input is secret in state whenever a secret file is part of it.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import pulumi
+from pulumi_command import remote
+
+from components.render.bundle import HostFile, bundle_script
+
+
+def become(user: str) -> str:
+    """The shell that runs a step as root: plain bash for root, passwordless sudo otherwise."""
+    return "bash -s" if user == "root" else "sudo -n bash -s"
+
+
+def host_step(
+    name: str,
+    *,
+    connection: remote.ConnectionArgs,
+    ssh_user: str,
+    files: Sequence[HostFile],
+    entrypoint: str,
+    secret_files: Sequence[tuple[str, pulumi.Input[str]]] = (),
+    opts: pulumi.ResourceOptions,
+) -> remote.Command:
+    """Install ``files`` (and root-only ``secret_files``) on the host, then run ``entrypoint``."""
+    plain = list(files)
+    if secret_files:
+        paths = [path for path, _ in secret_files]
+        stdin = pulumi.Output.secret(
+            pulumi.Output.all(*[value for _, value in secret_files]).apply(
+                lambda values: bundle_script(
+                    plain + [HostFile(path, value, "0600") for path, value in zip(paths, values)], entrypoint
+                )
+            )
+        )
+    else:
+        stdin = pulumi.Output.from_input(bundle_script(plain, entrypoint))
+    return remote.Command(
+        name,
+        connection=connection,
+        create=become(ssh_user),
+        stdin=stdin,
+        logging=remote.Logging.STDOUT_AND_STDERR,
+        opts=opts,
+    )
