@@ -9,7 +9,7 @@ and the stdin input is secret in state whenever a secret file is part of it.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import pulumi
 from pulumi_command import remote
@@ -39,7 +39,7 @@ def host_step(
         stdin = pulumi.Output.secret(
             pulumi.Output.all(*[value for _, value in secret_files]).apply(
                 lambda values: bundle_script(
-                    plain + [HostFile(path, value, "0600") for path, value in zip(paths, values)], entrypoint
+                    plain + [HostFile(path, value, "0600") for path, value in zip(paths, values, strict=True)], entrypoint
                 )
             )
         )

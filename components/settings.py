@@ -15,8 +15,9 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, Mapping, Union
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -243,7 +244,7 @@ class ExistingServer(_Model):
         return self.data_device is not None
 
 
-Server = Annotated[Union[CvmServer, ExistingServer], Field(discriminator="mode")]
+Server = Annotated[CvmServer | ExistingServer, Field(discriminator="mode")]
 
 
 # --- nexus, acme, backup ----------------------------------------------------
@@ -292,7 +293,9 @@ class AcmeSettings(_Model):
         shorthands = {"letsencrypt": LETSENCRYPT_PRODUCTION, "letsencrypt-staging": LETSENCRYPT_STAGING}
         value = shorthands.get(value, value)
         if not value.startswith("https://"):
-            raise ValueError(f"{value!r} is not an ACME directory; use an https:// URL, letsencrypt or letsencrypt-staging")
+            raise ValueError(
+                f"{value!r} is not an ACME directory; use an https:// URL, letsencrypt or letsencrypt-staging"
+            )
         return value
 
 
@@ -364,7 +367,10 @@ class Settings(_Model):
         if self.web_host == self.registry_host:
             raise _KeyedError(("registryHost",), f"{self.registry_host!r} must differ from webHost")
         if isinstance(self.server, ExistingServer) and self.ssh_private_key is None:
-            raise _KeyedError(("sshPrivateKey",), "required when server.mode is existing (pulumi config set --secret sshPrivateKey < key)")
+            raise _KeyedError(
+                ("sshPrivateKey",),
+                "required when server.mode is existing (pulumi config set --secret sshPrivateKey < key)",
+            )
         if self.certificate == "acme" and self.acme.email is None:
             raise _KeyedError(("acme", "email"), "required when certificate is acme")
         if self.certificate == "tencent" and self.renew_before_days >= 90:
@@ -433,14 +439,12 @@ def _key_path(loc: tuple[str | int, ...]) -> str:
     return f"{NAMESPACE}:{path}"
 
 
-def _describe(error: dict[str, Any], model_fields: dict[str, Any]) -> tuple[tuple, str]:
+def _describe(error: dict[str, Any]) -> tuple[tuple, str]:
     loc = tuple(error["loc"])
     kind = error["type"]
     ctx = error.get("ctx") or {}
     if kind == "value_error" and isinstance(ctx.get("error"), _KeyedError):
         keyed: _KeyedError = ctx["error"]
-        if keyed.loc and keyed.loc[0] in ("sshAllowedCidrs",):
-            return loc + keyed.loc, keyed.message
         return loc + keyed.loc, keyed.message
     value = error.get("input")
     if kind == "missing":
@@ -454,7 +458,7 @@ def _describe(error: dict[str, Any], model_fields: dict[str, Any]) -> tuple[tupl
     if kind == "union_tag_not_found":
         return loc + ("mode",), "is required: 'cvm' or 'existing'"
     if kind in ("greater_than_equal", "less_than_equal"):
-        bounds = _bounds(model_fields, loc)
+        bounds = _bounds(loc)
         return loc, f"{value!r} is out of range; allowed {bounds}"
     if kind in ("int_parsing", "int_type", "int_from_float"):
         return loc, f"{value!r} is not a whole number"
@@ -473,7 +477,8 @@ def _describe(error: dict[str, Any], model_fields: dict[str, Any]) -> tuple[tupl
     return loc, message
 
 
-def _bounds(_fields: dict[str, Any], loc: tuple) -> str:
+def _bounds(loc: tuple) -> str:
+    """The ge/le limits of the field at ``loc``, for an out-of-range message."""
     model: Any = Settings
     info = None
     for part in loc:
@@ -503,7 +508,7 @@ def validate(raw: Mapping[str, Any]) -> Settings:
     except ValidationError as exc:
         problems = []
         for error in exc.errors(include_url=False):
-            loc, message = _describe(error, {})
+            loc, message = _describe(error)
             problems.append(f"{_key_path(loc)}: {message}")
         raise SettingsError(problems) from None
 

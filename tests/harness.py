@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import json
 import runpy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pulumi
 import pulumi.resource
 import pulumi.runtime
 import yaml
+from pulumi.runtime import rpc
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -26,7 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PROJECT = "nexus-registry"
 TEST_SECRETS = {
     f"{PROJECT}:adminPassword": "Correct-Horse-Battery-9",
-    f"{PROJECT}:sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n",
+    f"{PROJECT}:sshPrivateKey": (
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n"
+    ),
 }
 FAKE_PUBLIC_IP = "198.51.100.7"
 
@@ -87,6 +91,13 @@ class RecordingMocks(pulumi.runtime.Mocks):
         outputs = {**args.inputs, **_fake_outputs(args.typ, args.name, args.inputs)}
         if self.extra_outputs:
             outputs.update(self.extra_outputs(args.typ, args.name, args.inputs))
+        # The engine marks a resource's additional_secret_outputs secret; the mock monitor does not.
+        for registered in reversed(self.run.resources):
+            if registered.type == args.typ and registered.name == args.name and registered.opts is not None:
+                for key in registered.opts.additional_secret_outputs or []:
+                    if key in outputs:
+                        outputs[key] = {rpc._special_sig_key: rpc._special_secret_sig, "value": outputs[key]}
+                break
         for registered in reversed(self.run.resources):
             if registered.type == args.typ and registered.name == args.name:
                 registered.inputs = dict(args.inputs)
@@ -105,7 +116,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if args.token == "tencentcloud:Image/getInstance:getInstance":
             return {"imageId": "img-487zeit5", "imageName": "Ubuntu Server 22.04 LTS 64bit"}
         if args.token == "tencentcloud:Instance/getTypes:getTypes":
-            cpu, memory = args.args.get("cpuCoreCount"), args.args.get("memorySize")
+            cpu, memory = int(args.args["cpuCoreCount"]), int(args.args["memorySize"])
             return {"instanceTypes": [
                 {"instanceType": f"SA2.MEDIUM{memory}", "family": "SA2", "cpuCoreCount": cpu, "memorySize": memory,
                  "availabilityZone": args.args.get("availabilityZone"), "gpuCoreCount": 0, "cbsConfigs": [],
@@ -160,7 +171,11 @@ def run_program(stack: str, config: dict[str, str], program: Callable[[], Any] |
                 runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
             else:
                 program()
-        _sync_await(run_pulumi_func(body))
+        try:
+            _sync_await(run_pulumi_func(body))
+        except Exception as error:
+            error.program_run = run  # lets a test show nothing was registered before the failure
+            raise
         stack_resource = pulumi.runtime.get_root_resource()
         for name, value in dict(stack_resource.outputs).items():
             output = pulumi.Output.from_input(value)

@@ -44,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         target = args.out / "nexus-api" / f"{repository}.json"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
-    print(f"wrote {len(rendered.host_files)} host files and {len(rendered.api_payloads)} repository payloads to {args.out}")
+    print(f"wrote {len(rendered.host_files)} host files and "
+          f"{len(rendered.api_payloads)} repository payloads to {args.out}")
     return 0
 
 

@@ -1,0 +1,164 @@
+"""The program under mocks: host resources, security group, DNS, protection, secrets."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from components.host import key_pair_name
+from tests.harness import FAKE_PUBLIC_IP, TEST_SECRETS, is_secret, run_stack
+
+TENCENT = "tencentcloud:"
+RULE_SET = "tencentcloud:Security/groupRuleSet:GroupRuleSet"
+INSTANCE = "tencentcloud:Instance/instance:Instance"
+DISK = "tencentcloud:Cbs/storage:Storage"
+RECORD = "tencentcloud:Dnspod/record:Record"
+
+
+@pytest.fixture(scope="module")
+def dev():
+    return run_stack("dev")
+
+
+@pytest.fixture(scope="module")
+def prod():
+    return run_stack("prod")
+
+
+@pytest.fixture(scope="module")
+def lab():
+    return run_stack("lab")
+
+
+def test_dev_builds_a_closed_network_around_one_cvm_with_a_data_disk(dev):
+    for type_ in ("tencentcloud:Vpc/instance:Instance", "tencentcloud:Subnet/instance:Instance",
+                  "tencentcloud:Security/group:Group", RULE_SET, "tencentcloud:Key/pair:Pair", INSTANCE, DISK,
+                  "tencentcloud:Cbs/storageAttachment:StorageAttachment"):
+        dev.one(type_)
+    cvm = dev.one(INSTANCE).inputs
+    disk = dev.one(DISK).inputs
+    subnet = dev.one("tencentcloud:Subnet/instance:Instance").inputs
+    # The zone lookup skips the unavailable zone the mock lists first.
+    assert cvm["availabilityZone"] == disk["availabilityZone"] == subnet["availabilityZone"] == "ap-guangzhou-6"
+    assert cvm["allocatePublicIp"] is True and cvm["internetMaxBandwidthOut"] == 10
+    assert cvm["instanceType"] == "S5.MEDIUM4"  # looked up from cpu/memory, standard family preferred
+    assert cvm["imageId"] == "img-487zeit5"
+    assert cvm["orderlySecurityGroups"] == ["nexus-host-sg-id"]
+    assert cvm["keyIds"] == ["nexus-host-key-pair-id"]
+    assert disk["storageSize"] == 50
+    attachment = dev.one("tencentcloud:Cbs/storageAttachment:StorageAttachment").inputs
+    assert attachment == {"storageId": "nexus-host-data-disk-id", "instanceId": "nexus-host-cvm-id"}
+
+
+def test_explicit_instance_type_and_zone_skip_the_lookups(prod):
+    cvm = prod.one(INSTANCE).inputs
+    assert cvm["instanceType"] == "S5.LARGE16" and cvm["availabilityZone"] == "ap-guangzhou-6"
+    tokens = {token for token, _ in prod.invokes}
+    assert "tencentcloud:Instance/getTypes:getTypes" not in tokens
+    assert "tencentcloud:Availability/getZonesByProduct:getZonesByProduct" not in tokens
+
+
+def test_security_group_rules_are_exactly_ssh_from_admins_and_web_from_anywhere(dev):
+    rules = dev.one(RULE_SET).inputs
+    ingress = sorted((r["action"], r["protocol"], r["port"], r["cidrBlock"]) for r in rules["ingresses"])
+    assert ingress == sorted([
+        ("ACCEPT", "TCP", "22", "203.0.113.0/24"),
+        ("ACCEPT", "TCP", "80", "0.0.0.0/0"),
+        ("ACCEPT", "TCP", "443", "0.0.0.0/0"),
+        ("DROP", "ALL", "ALL", "0.0.0.0/0"),
+    ])
+    # Tencent evaluates rules in order: the catch-all drop must come last.
+    assert rules["ingresses"][-1]["action"] == "DROP"
+    assert rules["securityGroupId"] == "nexus-host-sg-id"
+
+
+def test_every_admin_cidr_gets_ssh_and_nothing_else(dev):
+    server = {"mode": "cvm", "cpu": 2, "memoryGb": 4, "sshAllowedCidrs": ["198.51.100.0/24", "2001:db8::/48"]}
+    run = run_stack("dev", {"server": server})
+    ssh = [r["cidrBlock"] for r in run.one(RULE_SET).inputs["ingresses"] if r["port"] == "22"]
+    assert ssh == ["198.51.100.0/24", "2001:db8::/48"]
+
+
+def test_dns_records_point_both_hostnames_at_the_host(dev):
+    records = {r.inputs["subDomain"]: r.inputs for r in dev.of_type(RECORD)}
+    assert set(records) == {"nexus", "docker-registry"}
+    for record in records.values():
+        assert record["domain"] == "example.com" and record["recordType"] == "A"
+        assert record["value"] == FAKE_PUBLIC_IP
+    assert dev.outputs["publicIp"] == FAKE_PUBLIC_IP
+
+
+def test_custom_host_labels_are_used_for_records():
+    run = run_stack("dev", {"webHost": "repo", "registryHost": "cr"})
+    assert {r.inputs["subDomain"] for r in run.of_type(RECORD)} == {"repo", "cr"}
+    assert run.outputs["webUrl"] == "https://repo.example.com"
+
+
+def test_dns_none_creates_no_record():
+    run = run_stack("dev", {"dns": "none"})
+    assert run.of_type(RECORD) == []
+
+
+def test_prod_protects_and_retains_the_instance_and_data_disk(prod, dev):
+    for stateful in (INSTANCE, DISK):
+        assert prod.one(stateful).opts.protect is True
+        assert prod.one(stateful).opts.retain_on_delete is True
+        assert not dev.one(stateful).opts.protect
+    assert prod.one(INSTANCE).inputs["disableApiTermination"] is True
+    # Nothing else needs protection: it can all be rebuilt.
+    protected = {r.name for r in prod.resources if r.opts is not None and r.opts.protect}
+    assert protected == {"nexus-host-cvm", "nexus-host-data-disk"}
+
+
+def test_generated_private_key_is_secret_in_state_and_outputs(dev):
+    key = dev.one("tls:index/privateKey:PrivateKey")
+    assert is_secret(key.resource.private_key_openssh)
+    host = dev.one("nexus-registry:host:NexusHost").resource
+    assert is_secret(host.connection.private_key)
+    assert key.inputs["algorithm"] == "ED25519"
+    # The key pair imported into Tencent gets only the public half.
+    assert dev.one("tencentcloud:Key/pair:Pair").inputs["publicKey"].startswith("ssh-ed25519 ")
+    for name, value in dev.outputs.items():
+        assert "PRIVATE KEY" not in str(value), name
+
+
+def test_lab_registers_no_tencent_resource(lab):
+    assert [r.type for r in lab.resources if r.type.startswith(TENCENT)] == []
+    assert lab.invokes == []
+    assert lab.outputs["publicIp"] == "192.0.2.10"
+    assert lab.outputs["ssh"] == "ssh root@192.0.2.10"
+
+
+def test_existing_server_key_and_port_reach_the_connection():
+    run = run_stack("lab", {"server": {"mode": "existing", "address": "192.0.2.20", "port": 2222, "user": "deploy"}})
+    host = run.one("nexus-registry:host:NexusHost").resource
+    assert is_secret(host.connection.private_key)
+    assert run.outputs["ssh"] == "ssh -p 2222 deploy@192.0.2.20"
+    assert TEST_SECRETS["nexus-registry:sshPrivateKey"] not in str(run.outputs)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "lab", "a-very-long-stack-name-for-testing"])
+def test_key_pair_name_meets_tencent_constraints(stack):
+    name = key_pair_name(stack)
+    assert re.fullmatch(r"[A-Za-z0-9_]{1,25}", name), name
+
+
+def test_resource_names_meet_tencent_constraints(dev, prod):
+    for run in (dev, prod):
+        cvm = run.one(INSTANCE).inputs
+        # Linux hostnames: 2-60 of letters, digits, '.', '-'; instance names at most 60 characters.
+        assert re.fullmatch(r"[A-Za-z0-9.-]{2,60}", cvm["hostname"])
+        assert len(cvm["instanceName"]) <= 60
+        assert len(run.one(DISK).inputs["storageName"]) <= 60
+        assert re.fullmatch(r"[A-Za-z0-9_]{1,25}", run.one("tencentcloud:Key/pair:Pair").inputs["keyName"])
+        for record in run.of_type(RECORD):
+            assert record.inputs["recordLine"] == "默认"
+
+
+def test_ubuntu_images_log_in_as_ubuntu_others_as_root():
+    rocky = run_stack("dev", {"server": {"mode": "cvm", "cpu": 2, "memoryGb": 4, "image": "rocky-9",
+                                         "sshAllowedCidrs": ["203.0.113.0/24"]}})
+    assert rocky.outputs["ssh"] == f"ssh root@{FAKE_PUBLIC_IP}"
+    image_lookup = [args for token, args in rocky.invokes if token == "tencentcloud:Image/getInstance:getInstance"]
+    assert image_lookup and image_lookup[0]["imageNameRegex"].startswith("^Rocky")

@@ -1,0 +1,158 @@
+"""Stack settings: every shipped stack validates; every bad value names its key, before any resource."""
+
+from __future__ import annotations
+
+import pytest
+
+from components import settings as stack_settings
+from tests.harness import ROOT, run_stack
+
+NS = "nexus-registry"
+CVM = {"mode": "cvm", "cpu": 2, "memoryGb": 4, "sshAllowedCidrs": ["203.0.113.0/24"]}
+EXISTING = {"mode": "existing", "address": "192.0.2.10"}
+
+
+def cvm(**changes):
+    return {**CVM, **changes}
+
+
+# (stack, overrides, secrets, expected key, expected words in the message)
+BAD_CONFIGURATIONS = [
+    ("dev", {"domain": None}, {}, "domain", "required"),
+    ("dev", {"domain": "not a domain"}, {}, "domain", "not a DNS name"),
+    ("dev", {"domain": "localhost"}, {}, "domain", "not a DNS name"),
+    ("dev", {"domain": "example.123"}, {}, "domain", "numeric"),
+    ("dev", {"webHost": "Nexus_UI"}, {}, "webHost", "not a DNS label"),
+    ("dev", {"registryHost": "-registry"}, {}, "registryHost", "not a DNS label"),
+    ("dev", {"webHost": "registry", "registryHost": "registry"}, {}, "registryHost", "must differ from webHost"),
+    ("dev", {"dns": "route53"}, {}, "dns", "'dnspod' or 'none'"),
+    ("dev", {"certificate": "letsencrypt"}, {}, "certificate", "expected 'tencent', 'acme' or 'self-signed'"),
+    ("dev", {"certificate": "acme"}, {}, "acme.email", "required when certificate is acme"),
+    ("dev", {"certificate": "acme", "acme": {"email": "ops-at-example.com"}}, {}, "acme.email", "not an e-mail"),
+    ("dev", {"acme": {"email": "ops@example.com", "server": "http://insecure/dir"}}, {}, "acme.server", "https://"),
+    ("dev", {"acme": {"email": "ops@example.com", "sever": "letsencrypt"}}, {}, "acme.sever", "not a known setting"),
+    ("dev", {"server": None}, {}, "server", "required"),
+    ("dev", {"server": {"cpu": 2}}, {}, "server.mode", "'cvm' or 'existing'"),
+    ("dev", {"server": {"mode": "vm"}}, {}, "server.mode", "'cvm' or 'existing'"),
+    ("dev", {"server": cvm(cpu=128)}, {}, "server.cpu", "1..64"),
+    ("dev", {"server": cvm(memoryGb=0)}, {}, "server.memoryGb", "1..512"),
+    ("dev", {"server": cvm(dataDiskGb=5)}, {}, "server.dataDiskGb", "10..32000"),
+    ("dev", {"server": cvm(systemDiskGb=4096)}, {}, "server.systemDiskGb", "20..1024"),
+    ("dev", {"server": cvm(bandwidthMbps=0)}, {}, "server.bandwidthMbps", "1..100"),
+    ("dev", {"server": cvm(bandwidthMbps="fast")}, {}, "server.bandwidthMbps", "not a whole number"),
+    ("dev", {"server": {"mode": "cvm", "sshAllowedCidrs": ["203.0.113.0/24"]}}, {}, "server",
+     "instanceType, or both cpu and memoryGb"),
+    ("dev", {"server": cvm(instanceType="S5.MEDIUM4")}, {}, "server", "not both"),
+    ("dev", {"server": {**CVM, "cpu": None, "memoryGb": None, "instanceType": "s5 medium"}}, {}, "server.instanceType",
+     "not a CVM instance type"),
+    ("dev", {"server": cvm(image="windows-2022")}, {}, "server.image", "not a supported image"),
+    ("dev", {"server": cvm(sshAllowedCidrs=["10.0.0.0/8", "10.0.0.0/33"])}, {}, "server.sshAllowedCidrs[1]",
+     "'10.0.0.0/33' is not a CIDR"),
+    ("dev", {"server": cvm(sshAllowedCidrs=["10.1.2.3/8"])}, {}, "server.sshAllowedCidrs[0]", "not a CIDR"),
+    ("dev", {"server": cvm(sshAllowedCidrs=["0.0.0.0/0"])}, {}, "server.sshAllowedCidrs[0]", "allowSshFromAnywhere"),
+    ("dev", {"server": cvm(sshAllowedCidrs=[])}, {}, "server.sshAllowedCidrs", "must not be empty"),
+    ("dev", {"server": cvm(availabilityZone="guangzhou")}, {}, "server.availabilityZone", "not an availability zone"),
+    ("dev", {"server": cvm(sshAlowedCidrs=["203.0.113.0/24"])}, {}, "server.sshAlowedCidrs", "not a known setting"),
+    ("dev", {"server": cvm(dockerMirror="mirror.ccs.tencentyun.com")}, {}, "server.dockerMirror", "not an http(s) URL"),
+    ("lab", {"server": {"mode": "existing"}}, {}, "server.address", "required"),
+    ("lab", {"server": {**EXISTING, "port": 70000}}, {}, "server.port", "1..65535"),
+    ("lab", {"server": {**EXISTING, "user": "Root User"}}, {}, "server.user", "not a Unix user name"),
+    ("lab", {"server": {**EXISTING, "address": "not an address!"}}, {}, "server.address", "not an IP address or host"),
+    ("lab", {"server": {**EXISTING, "dataDevice": "/dev/vdb"}}, {}, "server.dataDevice", "stable device path"),
+    ("lab", {}, {f"{NS}:sshPrivateKey": None}, "sshPrivateKey", "required when server.mode is existing"),
+    ("lab", {}, {f"{NS}:sshPrivateKey": "ssh-ed25519 AAAA public"}, "sshPrivateKey",
+     "not a PEM or OpenSSH private key"),
+    ("lab", {"dns": "dnspod", "server": {**EXISTING, "address": "nexus.example.net"}}, {}, "server.address",
+     "must be an IP address when dns is dnspod"),
+    ("lab", {"backup": {"retainDays": 7}}, {}, "backup.retainDays", "need server.mode cvm"),
+    ("dev", {}, {f"{NS}:adminPassword": None}, "adminPassword", "required"),
+    ("dev", {}, {f"{NS}:adminPassword": "short-pw"}, "adminPassword", "at least 12 characters"),
+    ("dev", {}, {f"{NS}:adminPassword": "Admin1234567"}, "adminPassword", "well-known default"),
+    ("dev", {"nexus": {"version": "latest"}}, {}, "nexus.version", "never 'latest'"),
+    ("dev", {"nexus": {"version": "3"}}, {}, "nexus.version", "not a pinned release"),
+    ("dev", {"nexus": {"heapMb": 256}}, {}, "nexus.heapMb", "1024..65536"),
+    ("dev", {"nexus": {"anonymousPull": "sometimes"}}, {}, "nexus.anonymousPull", "not true or false"),
+    ("dev", {"nexus": {"dockerHubRemote": "registry-1.docker.io"}}, {}, "nexus.dockerHubRemote", "not an http(s) URL"),
+    ("dev", {"nexus": {"dockerHubUsername": "robot"}}, {}, "nexus.dockerHubUsername", "dockerHubToken"),
+    ("dev", {"nexus": {"yumProxi": True}}, {}, "nexus.yumProxi", "not a known setting"),
+    ("dev", {"protect": "yes please"}, {}, "protect", "not true or false"),
+    ("dev", {"renewBeforeDays": 0}, {}, "renewBeforeDays", "1..60"),
+    ("dev", {"backup": {"retainDays": -1}}, {}, "backup.retainDays", "0..365"),
+    ("dev", {"backup": {"hour": 24}}, {}, "backup.hour", "0..23"),
+    ("dev", {"webMaxUploadSize": "1 GB"}, {}, "webMaxUploadSize", "not an nginx size"),
+    ("dev", {"domian": "example.org"}, {}, "domian", "not a known setting"),
+]
+
+
+@pytest.mark.parametrize(
+    "stack, overrides, secrets, key, words", BAD_CONFIGURATIONS,
+    ids=[f"{i:02d}-{case[3]}" for i, case in enumerate(BAD_CONFIGURATIONS)],
+)
+def test_bad_configuration_names_its_key_before_any_resource(stack, overrides, secrets, key, words):
+    with pytest.raises(stack_settings.SettingsError) as caught:
+        run = run_stack(stack, overrides, secrets)
+        pytest.fail(f"accepted; registered {[r.name for r in run.resources]}")
+    message = str(caught.value)
+    matching = [line for line in caught.value.problems if line.startswith(f"{NS}:{key}: ")]
+    assert matching, f"no problem names {NS}:{key}: {message}"
+    assert any(words in line for line in matching), message
+    assert len(caught.value.problems) == 1, message
+    # Validation happens before the first resource: nothing is half-registered.
+    assert caught.value.program_run.resources == []
+
+
+def test_bad_configuration_table_is_large_enough():
+    assert len(BAD_CONFIGURATIONS) >= 25
+    assert len({case[3] for case in BAD_CONFIGURATIONS}) >= 25
+
+
+def test_several_bad_values_are_reported_together():
+    with pytest.raises(stack_settings.SettingsError) as caught:
+        run_stack("dev", {"dns": "bind", "server": cvm(cpu=0), "nexus": {"version": "latest"}})
+    keys = sorted(line.split(": ")[0] for line in caught.value.problems)
+    assert keys == [f"{NS}:dns", f"{NS}:nexus.version", f"{NS}:server.cpu"]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "lab"])
+def test_shipped_stacks_validate_from_their_files(stack):
+    settings = stack_settings.from_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
+    assert settings.stack == stack
+    assert settings.web_fqdn != settings.registry_fqdn
+    assert stack_settings.is_placeholder(settings.admin_password)
+
+
+def test_shipped_stacks_hold_no_plaintext_secret():
+    for path in (ROOT / "stacks").glob("Pulumi.*.yaml"):
+        text = path.read_text()
+        for key in stack_settings.SECRET_KEYS:
+            assert f"{NS}:{key}:" not in text or "secure:" in text.split(f"{NS}:{key}:")[1].splitlines()[0], path
+
+
+def test_defaults_follow_the_design_contract():
+    settings = stack_settings.from_mapping("dev", {
+        f"{NS}:domain": "Example.COM.", f"{NS}:adminPassword": "Correct-Horse-Battery-9",
+        f"{NS}:server": CVM,
+    })
+    assert (settings.web_fqdn, settings.registry_fqdn) == ("nexus.example.com", "docker-registry.example.com")
+    assert (settings.dns, settings.certificate, settings.protect) == ("dnspod", "tencent", False)
+    assert settings.renew_before_days == 30 and settings.web_max_upload_size == "1g"
+    assert settings.nexus.anonymous_pull and settings.nexus.pypi_proxy and settings.nexus.yum_proxy
+    assert settings.acme.server == stack_settings.LETSENCRYPT_PRODUCTION
+    assert settings.effective_backup.enabled is False
+    prod = stack_settings.from_mapping("prod", {
+        f"{NS}:domain": "example.com", f"{NS}:adminPassword": "Correct-Horse-Battery-9", f"{NS}:server": CVM})
+    assert prod.effective_backup.retain_days == 7
+
+
+def test_ssh_from_anywhere_needs_an_explicit_opt_in():
+    settings = stack_settings.from_mapping("dev", {
+        f"{NS}:domain": "example.com", f"{NS}:adminPassword": "Correct-Horse-Battery-9",
+        f"{NS}:server": cvm(sshAllowedCidrs=["0.0.0.0/0"], allowSshFromAnywhere=True),
+    })
+    assert settings.server.ssh_allowed_cidrs == ["0.0.0.0/0"]
+
+
+def test_secrets_never_show_in_repr():
+    settings = stack_settings.from_mapping("dev", {
+        f"{NS}:domain": "example.com", f"{NS}:adminPassword": "Correct-Horse-Battery-9", f"{NS}:server": CVM})
+    assert "Correct-Horse" not in repr(settings) and "Correct-Horse" not in str(settings.model_dump())
