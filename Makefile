@@ -1,0 +1,25 @@
+# The two commands a user needs: `make up STACK=dev` deploys, `make test` tests.
+STACK ?=
+.PHONY: up preview test lint render help
+
+help:
+	@echo "make up STACK=<dev|prod|lab>   deploy one stack (venv, Pulumi CLI, local state, secrets, pulumi up)"
+	@echo "make preview STACK=<stack>     the same set-up, then pulumi preview"
+	@echo "make test                      lint + unit + system tests (needs nginx, docker-registry, skopeo, shellcheck)"
+	@echo "make render STACK=<stack>      write what the stack puts on its host into out/<stack>"
+
+up:
+	@scripts/up.sh "$(STACK)" up
+
+preview:
+	@scripts/up.sh "$(STACK)" preview
+
+test:
+	@scripts/test.sh
+
+lint:
+	@scripts/test.sh --lint-only
+
+render:
+	@test -n "$(STACK)" || { echo "usage: make render STACK=<stack>" >&2; exit 2; }
+	@.venv/bin/python -m components.render --stack "$(STACK)" --out "out/$(STACK)"

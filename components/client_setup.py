@@ -1,0 +1,61 @@
+"""What a client pastes to use the registry: pure functions of the settings.
+
+Each value is a ready-to-paste line or file for ``docker``, ``pip`` or ``yum``;
+none holds a secret (``docker login`` prompts for the password), so the stack
+outputs built from them are plain.  Entries for a disabled repository are absent.
+"""
+
+from __future__ import annotations
+
+import json
+
+from components.settings import Settings
+
+
+def docker_login(settings: Settings) -> str:
+    return f"docker login {settings.registry_fqdn}"
+
+
+def daemon_json(settings: Settings) -> str:
+    """The /etc/docker/daemon.json entry that makes Docker pull Docker Hub images through Nexus."""
+    return json.dumps({"registry-mirrors": [f"https://{settings.registry_fqdn}"]}, indent=2)
+
+
+def pip_index_url(settings: Settings) -> str:
+    return f"https://{settings.web_fqdn}/repository/pypi-proxy/simple"
+
+
+def yum_repo(settings: Settings) -> str:
+    """A .repo file for /etc/yum.repos.d/ (the default remote is a Rocky Linux mirror)."""
+    base = f"https://{settings.web_fqdn}/repository/yum-proxy"
+    sections = []
+    for repo in ("BaseOS", "AppStream"):
+        sections.append(
+            f"[nexus-{repo.lower()}]\n"
+            f"name=Nexus yum-proxy {repo} ($releasever)\n"
+            f"baseurl={base}/$releasever/{repo}/$basearch/os/\n"
+            "enabled=1\n"
+            "gpgcheck=1\n"
+            "gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-Rocky-$releasever\n"
+        )
+    return "\n".join(sections)
+
+
+def docker_ca_path(settings: Settings) -> str:
+    """Where a Docker client looks for the CA of a registry with a private certificate."""
+    return f"/etc/docker/certs.d/{settings.registry_fqdn}/ca.crt"
+
+
+def client_setup(settings: Settings) -> dict[str, str]:
+    """Stack outputs for client set-up, keyed by output name."""
+    outputs = {
+        "dockerLogin": docker_login(settings),
+        "dockerDaemonJson": daemon_json(settings),
+    }
+    if settings.nexus.pypi_proxy:
+        outputs["pipIndexUrl"] = pip_index_url(settings)
+    if settings.nexus.yum_proxy:
+        outputs["yumRepo"] = yum_repo(settings)
+    if settings.certificate == "self-signed":
+        outputs["dockerCaPath"] = docker_ca_path(settings)
+    return outputs

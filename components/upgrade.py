@@ -1,0 +1,39 @@
+"""Refuse a Nexus downgrade before anything on the host changes.
+
+Nexus migrates its database forward on start and cannot read it back with an
+older release, so a lower ``nexus.version`` than the deployed one would leave
+the registry unable to start.  The deployed version is the ``nexusVersion``
+output of this very stack's last update, read through a StackReference.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pulumi
+
+VERSION_OUTPUT = "nexusVersion"
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """Numeric release of a sonatype/nexus3 tag: '3.86.2-01-java17' -> (3, 86, 2, 1)."""
+    release = re.sub(r"-(java\d+|alpine|ubi)$", "", version)
+    return tuple(int(part) for part in re.findall(r"\d+", release))
+
+
+def check_version_change(deployed: str | None, desired: str) -> str:
+    """Return ``desired`` if it is not older than ``deployed``; raise otherwise."""
+    if deployed and version_key(desired) < version_key(deployed):
+        raise ValueError(
+            f"nexus-registry:nexus.version: {desired!r} is older than the deployed {deployed!r}; "
+            "Nexus databases do not downgrade. Keep the version, or restore the data disk from the "
+            "snapshot taken before the upgrade (README: Runbook) and then set the old version."
+        )
+    return desired
+
+
+def guarded_version(desired: str, opts: pulumi.ResourceOptions | None = None) -> pulumi.Output[str]:
+    """``desired`` once checked against the version this stack last deployed."""
+    own_stack = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
+    reference = pulumi.StackReference(f"{pulumi.get_stack()}-deployed", stack_name=own_stack, opts=opts)
+    return reference.get_output(VERSION_OUTPUT).apply(lambda deployed: check_version_change(deployed, desired))

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The test command: venv with the test requirements, linters, then pytest
+# (unit tests under Pulumi mocks and system tests with real nginx,
+# docker-registry, skopeo, openssl and shellcheck, which must be installed:
+# a missing tool fails its tests, it never skips them).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python=${PYTHON:-python3}
+if [[ ! -x .venv/bin/python ]]; then
+  "$python" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -r requirements-dev.txt
+
+echo "==> ruff"
+.venv/bin/ruff check .
+echo "==> shellcheck (repository scripts; rendered host scripts are checked by the tests)"
+shellcheck scripts/*.sh .ci/run
+echo "==> actionlint"
+.venv/bin/actionlint .github/workflows/*.yml
+
+if [[ "${1:-}" == "--lint-only" ]]; then
+  exit 0
+fi
+echo "==> pytest"
+exec .venv/bin/python -m pytest tests "$@"
