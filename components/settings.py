@@ -271,10 +271,6 @@ class NexusSettings(_Model):
             )
         return value
 
-    @property
-    def version_tuple(self) -> tuple[int, ...]:
-        return tuple(int(part) for part in re.findall(r"\d+", self.version.split("-java")[0]))
-
 
 class AcmeSettings(_Model):
     email: str | None = None

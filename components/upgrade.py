@@ -15,10 +15,14 @@ import pulumi
 VERSION_OUTPUT = "nexusVersion"
 
 
-def version_key(version: str) -> tuple[int, ...]:
-    """Numeric release of a sonatype/nexus3 tag: '3.86.2-01-java17' -> (3, 86, 2, 1)."""
-    release = re.sub(r"-(java\d+|alpine|ubi)$", "", version)
-    return tuple(int(part) for part in re.findall(r"\d+", release))
+def version_key(version: str) -> tuple[int, int, int]:
+    """The release of a sonatype/nexus3 tag: '3.86.2-01-java17' -> (3, 86, 2).
+
+    Build suffixes (``-01``) and JDK/base variants (``-java17``) repackage the
+    same release and share its database format, so they never count as a downgrade.
+    """
+    major, minor, patch = (int(part) for part in re.match(r"^(\d+)\.(\d+)\.(\d+)", version).groups())
+    return major, minor, patch
 
 
 def check_version_change(deployed: str | None, desired: str) -> str:
@@ -34,6 +38,9 @@ def check_version_change(deployed: str | None, desired: str) -> str:
 
 def guarded_version(desired: str, opts: pulumi.ResourceOptions | None = None) -> pulumi.Output[str]:
     """``desired`` once checked against the version this stack last deployed."""
-    own_stack = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
+    organization = pulumi.get_organization()
+    own_stack = (
+        f"{organization}/{pulumi.get_project()}/{pulumi.get_stack()}" if organization else pulumi.get_stack()
+    )
     reference = pulumi.StackReference(f"{pulumi.get_stack()}-deployed", stack_name=own_stack, opts=opts)
     return reference.get_output(VERSION_OUTPUT).apply(lambda deployed: check_version_change(deployed, desired))

@@ -72,6 +72,8 @@ def _fake_outputs(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, An
     """Outputs the real providers compute, in the camelCase the engine returns."""
     if type_ == "tencentcloud:Instance/instance:Instance":
         return {"publicIp": FAKE_PUBLIC_IP, "privateIp": "10.70.1.8"}
+    if type_ == "pulumi:pulumi:StackReference":
+        return {"outputs": {}, "secretOutputNames": []}  # a stack's first update: nothing deployed yet
     if type_ == "tls:index/privateKey:PrivateKey":
         return {
             "privateKeyOpenssh": f"-----BEGIN OPENSSH PRIVATE KEY-----\n{name}\n-----END OPENSSH PRIVATE KEY-----\n",
@@ -154,6 +156,8 @@ def run_program(stack: str, config: dict[str, str], program: Callable[[], Any] |
     """Execute ``program`` (default: the project's ``__main__.py``) under mocks."""
     run = ProgramRun()
     mocks = RecordingMocks(run, extra_outputs)
+    # set_mocks keeps an existing root Stack (and its exports): start each run from a fresh one.
+    pulumi.runtime.settings.set_root_resource(None)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview)
     secret_keys = [k for k in config if k in TEST_SECRETS or k.endswith(("Password", "Token", "PrivateKey"))]
     pulumi.runtime.set_all_config(config, secret_keys)

@@ -1,0 +1,118 @@
+"""Day-2 operations under mocks: backups, upgrades, client set-up outputs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.upgrade import check_version_change, version_key
+from tests.harness import run_stack
+
+POLICY = "tencentcloud:Cbs/snapshotPolicy:SnapshotPolicy"
+POLICY_ATTACHMENT = "tencentcloud:Cbs/snapshotPolicyAttachment:SnapshotPolicyAttachment"
+SNAPSHOT = "tencentcloud:Cbs/snapshot:Snapshot"
+
+
+def deployed(version):
+    """Mock the stack's own last update having exported ``nexusVersion``."""
+    def outputs(type_, _name, _inputs):
+        if type_ == "pulumi:pulumi:StackReference":
+            return {"outputs": {"nexusVersion": version}}
+        return {}
+    return outputs
+
+
+@pytest.fixture(scope="module")
+def prod():
+    return run_stack("prod")
+
+
+def test_prod_snapshots_the_data_disk_daily(prod):
+    policy = prod.one(POLICY).inputs
+    assert sorted(policy["repeatWeekdays"]) == [0, 1, 2, 3, 4, 5, 6]
+    assert policy["repeatHours"] == [3] and policy["retentionDays"] == 14
+    attachment = prod.one(POLICY_ATTACHMENT).inputs
+    assert attachment == {"snapshotPolicyId": "nexus-backups-policy-id", "storageId": "nexus-host-data-disk-id"}
+
+
+def test_backups_default_to_seven_days_in_prod_and_off_in_dev():
+    assert run_stack("prod", {"backup": None}).one(POLICY).inputs["retentionDays"] == 7
+    dev = run_stack("dev")
+    assert dev.of_type(POLICY) == [] and dev.of_type(POLICY_ATTACHMENT) == []
+
+
+def test_backups_can_be_turned_on_in_dev_and_off_in_prod():
+    assert run_stack("dev", {"backup": {"retainDays": 3, "hour": 22}}).one(POLICY).inputs["repeatHours"] == [22]
+    off = run_stack("prod", {"backup": {"retainDays": 0}})
+    assert off.of_type(POLICY) == [] and off.of_type(POLICY_ATTACHMENT) == []
+
+
+def test_existing_servers_have_no_cloud_snapshots():
+    lab = run_stack("lab")
+    assert lab.of_type(POLICY) == [] and lab.of_type(SNAPSHOT) == []
+
+
+def test_a_version_change_takes_a_fresh_snapshot_and_keeps_the_old_one(prod):
+    snapshot = prod.one(SNAPSHOT)
+    assert snapshot.inputs["snapshotName"] == "nexus-registry-prod-before-nexus-3.86.2"
+    assert snapshot.inputs["storageId"] == "nexus-host-data-disk-id"
+    assert "snapshotName" in snapshot.opts.replace_on_changes
+    assert snapshot.opts.retain_on_delete is True
+    upgraded = run_stack("prod", {"nexus": {"version": "3.87.0"}}, extra_outputs=deployed("3.86.2"))
+    assert upgraded.one(SNAPSHOT).inputs["snapshotName"] == "nexus-registry-prod-before-nexus-3.87.0"
+
+
+def test_a_downgrade_is_refused_with_the_key_named():
+    with pytest.raises(Exception, match=r"nexus-registry:nexus.version: '3.86.2' is older than the deployed '3.87.0'"):
+        run_stack("prod", extra_outputs=deployed("3.87.0"))
+
+
+@pytest.mark.parametrize("deployed_version, desired, allowed", [
+    (None, "3.86.2", True),
+    ("3.86.2", "3.86.2", True),
+    ("3.86.2", "3.87.0", True),
+    ("3.86.2", "3.86.2-01", True),
+    ("3.86.2-01", "3.86.2", True),
+    ("3.86.2", "3.86.2-java17", True),
+    ("3.86.2", "3.86.1", False),
+    ("3.86.2", "3.70.4", False),
+    ("4.0.0", "3.99.9", False),
+])
+def test_version_change_rules(deployed_version, desired, allowed):
+    if allowed:
+        assert check_version_change(deployed_version, desired) == desired
+    else:
+        with pytest.raises(ValueError, match="do not downgrade"):
+            check_version_change(deployed_version, desired)
+
+
+def test_version_key_orders_numerically():
+    assert version_key("3.100.0") > version_key("3.99.9")
+
+
+def test_client_setup_outputs_are_ready_to_paste_and_plain(prod):
+    outputs, secret = prod.outputs, prod.secret_outputs
+    assert outputs["dockerLogin"] == "docker login docker-registry.example.com"
+    assert json.loads(outputs["dockerDaemonJson"]) == {"registry-mirrors": ["https://docker-registry.example.com"]}
+    assert outputs["pipIndexUrl"] == "https://nexus.example.com/repository/pypi-proxy/simple"
+    repo = outputs["yumRepo"]
+    assert "baseurl=https://nexus.example.com/repository/yum-proxy/$releasever/BaseOS/$basearch/os/" in repo
+    assert "gpgcheck=1" in repo
+    assert "dockerCaPath" not in outputs
+    for name in ("dockerLogin", "dockerDaemonJson", "pipIndexUrl", "yumRepo", "webUrl", "registryHost"):
+        assert name not in secret, name
+    everything = json.dumps(outputs)
+    assert "Correct-Horse-Battery-9" not in everything and "PRIVATE KEY" not in everything
+
+
+def test_client_setup_follows_the_settings():
+    run = run_stack("dev", {"registryHost": "cr", "nexus": {"pypiProxy": False, "yumProxy": False}})
+    assert run.outputs["dockerLogin"] == "docker login cr.example.com"
+    assert "pipIndexUrl" not in run.outputs and "yumRepo" not in run.outputs
+    lab = run_stack("lab")
+    assert lab.outputs["dockerCaPath"] == "/etc/docker/certs.d/docker-registry.nexushub.lab/ca.crt"
+
+
+def test_deployed_version_is_exported_for_the_next_update(prod):
+    assert prod.outputs["nexusVersion"] == "3.86.2"
