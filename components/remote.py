@@ -36,13 +36,12 @@ def host_step(
     plain = list(files)
     if secret_files:
         paths = [path for path, _ in secret_files]
-        stdin = pulumi.Output.secret(
-            pulumi.Output.all(*[value for _, value in secret_files]).apply(
-                lambda values: bundle_script(
-                    plain + [HostFile(path, value, "0600") for path, value in zip(paths, values, strict=True)], entrypoint
-                )
-            )
-        )
+
+        def with_secrets(values: list[str]) -> str:
+            secret = [HostFile(path, value, "0600") for path, value in zip(paths, values, strict=True)]
+            return bundle_script(plain + secret, entrypoint)
+
+        stdin = pulumi.Output.secret(pulumi.Output.all(*[value for _, value in secret_files]).apply(with_secrets))
     else:
         stdin = pulumi.Output.from_input(bundle_script(plain, entrypoint))
     return remote.Command(
