@@ -1,0 +1,65 @@
+"""Every shell script any stack puts on its host passes shellcheck, with strict mode on."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from components import settings as stack_settings
+from components.render import stack_files
+from components.render.bundle import HostFile, bundle_script
+from tests.harness import ROOT
+
+STACKS = ["dev", "prod", "lab"]
+
+
+def shellcheck() -> str:
+    path = shutil.which("shellcheck")
+    assert path, "shellcheck is not installed (apt-get install shellcheck); this test never skips"
+    return path
+
+
+def scripts_of(stack: str) -> list[HostFile]:
+    settings = stack_settings.from_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
+    return [f for f in stack_files(settings).host_files if f.content.startswith("#!") and "bash" in f.content[:40]]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_host_scripts_pass_shellcheck(stack, tmp_path):
+    scripts = scripts_of(stack)
+    assert len(scripts) >= 3, [s.path for s in scripts]
+    paths = []
+    for script in scripts:
+        target = tmp_path / script.path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(script.content)
+        paths.append(str(target))
+    result = subprocess.run([shellcheck(), "--severity=style", *paths], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_host_scripts_are_strict_and_executable(stack):
+    for script in scripts_of(stack):
+        assert "set -euo pipefail" in script.content, script.path
+        assert script.mode in ("0700", "0750", "0755"), (script.path, script.mode)
+
+
+def test_the_bundle_wrapper_itself_passes_shellcheck(tmp_path):
+    bundle = tmp_path / "bundle.sh"
+    bundle.write_text(bundle_script([HostFile("/etc/example/a.conf", "x = 1\n")], "/bin/true"))
+    result = subprocess.run([shellcheck(), "--severity=style", str(bundle)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+def test_a_bundle_installs_files_atomically_with_modes_and_runs_its_entrypoint(tmp_path):
+    target = tmp_path / "etc" / "secret.txt"
+    content = "line with 'quotes' and $dollars and \\ backslash\nNEXUS_REGISTRY_B64\n"
+    script = bundle_script([HostFile(str(target), content, "0600")], f"cat {target}")
+    result = subprocess.run(["bash", "-s"], input=script, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == content and target.read_text() == content
+    assert oct(target.stat().st_mode & 0o777) == "0o600"
+    assert list(target.parent.iterdir()) == [target]  # no temp file left behind
