@@ -11,7 +11,7 @@ from components.upgrade import VERSION_OUTPUT, guarded_version
 
 settings = stack_settings.from_pulumi()
 
-nexus_version = guarded_version(settings.nexus.version)
+nexus_version = guarded_version(settings.nexus.version, settings.nexus.allow_downgrade)
 host = NexusHost("nexus-host", NexusHostArgs(settings=settings))
 DnsRecords("nexus-dns", DnsRecordsArgs(settings=settings, public_ip=host.public_ip))
 if host.data_disk is not None:

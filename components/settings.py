@@ -260,6 +260,7 @@ class NexusSettings(_Model):
     pypi_remote: Url = DEFAULT_PYPI_REMOTE
     yum_proxy: bool = True
     yum_remote: Url = DEFAULT_YUM_REMOTE
+    allow_downgrade: bool = False
 
     @field_validator("version")
     @classmethod

@@ -25,22 +25,26 @@ def version_key(version: str) -> tuple[int, int, int]:
     return major, minor, patch
 
 
-def check_version_change(deployed: str | None, desired: str) -> str:
-    """Return ``desired`` if it is not older than ``deployed``; raise otherwise."""
-    if deployed and version_key(desired) < version_key(deployed):
+def check_version_change(deployed: str | None, desired: str, allow_downgrade: bool = False) -> str:
+    """Return ``desired`` if it is not older than ``deployed`` (or a downgrade is allowed); raise otherwise."""
+    if deployed and not allow_downgrade and version_key(desired) < version_key(deployed):
         raise ValueError(
             f"nexus-registry:nexus.version: {desired!r} is older than the deployed {deployed!r}; "
             "Nexus databases do not downgrade. Keep the version, or restore the data disk from the "
-            "snapshot taken before the upgrade (README: Runbook) and then set the old version."
+            "snapshot taken before the upgrade and set nexus.allowDowngrade: true for that one run (README: Runbook)."
         )
     return desired
 
 
-def guarded_version(desired: str, opts: pulumi.ResourceOptions | None = None) -> pulumi.Output[str]:
+def guarded_version(
+    desired: str, allow_downgrade: bool = False, opts: pulumi.ResourceOptions | None = None
+) -> pulumi.Output[str]:
     """``desired`` once checked against the version this stack last deployed."""
     organization = pulumi.get_organization()
     own_stack = (
         f"{organization}/{pulumi.get_project()}/{pulumi.get_stack()}" if organization else pulumi.get_stack()
     )
     reference = pulumi.StackReference(f"{pulumi.get_stack()}-deployed", stack_name=own_stack, opts=opts)
-    return reference.get_output(VERSION_OUTPUT).apply(lambda deployed: check_version_change(deployed, desired))
+    return reference.get_output(VERSION_OUTPUT).apply(
+        lambda deployed: check_version_change(deployed, desired, allow_downgrade)
+    )

@@ -68,6 +68,11 @@ def test_a_downgrade_is_refused_with_the_key_named():
         run_stack("prod", extra_outputs=deployed("3.87.0"))
 
 
+def test_a_downgrade_after_a_restore_is_accepted_when_asked_for():
+    run = run_stack("prod", {"nexus": {"version": "3.86.2", "allowDowngrade": True}}, extra_outputs=deployed("3.87.0"))
+    assert run.outputs["nexusVersion"] == "3.86.2"
+
+
 @pytest.mark.parametrize("deployed_version, desired, allowed", [
     (None, "3.86.2", True),
     ("3.86.2", "3.86.2", True),
