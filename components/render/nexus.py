@@ -1,0 +1,237 @@
+"""Everything the Nexus side puts on the host, as pure functions of the settings.
+
+Three host steps, each with only the files it needs, so a change re-runs only
+the step it concerns (an nginx or certificate change touches none of them):
+
+- ``prepare_files``: Docker Engine, registry mirror, data disk, data directory
+  (``nexus-prepare-host.sh``); the only step that knows the data disk id;
+- ``container_files``: the pinned ``sonatype/nexus3`` container and the wait for
+  readiness (``nexus-container.sh``); changes with ``nexus.version``/``heapMb``;
+- ``bootstrap_files``: admin password, EULA, realms, anonymous access and the
+  repositories through the REST API (``nexus-bootstrap.sh`` plus JSON payloads).
+
+Scripts are Jinja2 templates (StrictUndefined, every value shell-quoted) in
+``components/templates/host/nexus-*.sh.j2``.  Secrets are never rendered: the
+admin password and Docker Hub token arrive as root-only files at
+``ADMIN_PASSWORD_PATH``/``DOCKER_HUB_TOKEN_PATH`` (``remote.host_step`` secret files).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from components.render.bundle import HostFile
+from components.render.nexus_repositories import (
+    DOCKER_HUB_AUTH_REPOSITORY,
+    DOCKER_PORTS,
+    docker_hub_credentials,
+    repositories,
+)
+from components.settings import CvmServer, ExistingServer, Settings
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "host"
+
+SCRIPT_DIR = "/usr/local/lib/nexus-registry"
+PREPARE_SCRIPT = f"{SCRIPT_DIR}/nexus-prepare-host.sh"
+CONTAINER_SCRIPT = f"{SCRIPT_DIR}/nexus-container.sh"
+BOOTSTRAP_SCRIPT = f"{SCRIPT_DIR}/nexus-bootstrap.sh"
+
+CONFIG_DIR = "/etc/nexus-registry"
+SECRETS_DIR = f"{CONFIG_DIR}/secrets"
+ADMIN_PASSWORD_NAME = "nexus-admin-password"
+DOCKER_HUB_TOKEN_NAME = "docker-hub-token"
+ADMIN_PASSWORD_PATH = f"{SECRETS_DIR}/{ADMIN_PASSWORD_NAME}"
+DOCKER_HUB_TOKEN_PATH = f"{SECRETS_DIR}/{DOCKER_HUB_TOKEN_NAME}"
+REPOSITORY_DIR = f"{CONFIG_DIR}/repositories"
+STATE_DIR = "/var/lib/nexus-registry"
+
+# The data disk (or, without one, a directory on the root disk) is mounted here;
+# Nexus's data is a sub-directory so that, when the disk is missing at boot
+# (fstab nofail), the bind source does not exist and the container refuses to
+# start instead of initialising an empty Nexus on the root disk.
+MOUNT_POINT = "/srv/nexus"
+DATA_DIR = f"{MOUNT_POINT}/nexus-data"
+NEXUS_UID = 200  # the nexus user of sonatype/nexus3
+
+CONTAINER_NAME = "nexus"
+NEXUS_IMAGE_REPOSITORY = "sonatype/nexus3"
+NEXUS_URL = "http://127.0.0.1:8081"
+WEB_PORT = 8081
+STOP_TIMEOUT_SECONDS = 120  # Pitfall 7: Nexus needs time to flush its database on stop
+CONTAINER_READY_TIMEOUT_SECONDS = 900  # first start of a fresh Nexus takes minutes
+BOOTSTRAP_READY_TIMEOUT_SECONDS = 300
+SPEC_LABEL = "nexus-registry.spec"
+
+# Tencent's public mirror of download.docker.com, used on EL-family hosts whose own
+# repositories have no Docker Engine; reachable from mainland China without Docker Hub.
+DOCKER_CE_MIRROR = "https://mirrors.cloud.tencent.com/docker-ce"
+# Shown in the rendered prepare script when the CBS disk id exists only after deploy.
+DISK_ID_PLACEHOLDER = "<cbs-disk-id: known after deploy>"
+
+SUPPORTED_OS = "Ubuntu 22.04/24.04, Debian 12, TencentOS Server 3/4, OpenCloudOS 8/9, Rocky Linux 8/9"
+REALMS = ("NexusAuthenticatingRealm", "DockerToken")
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        # Bash uses "{#" (${#array[@]}); Jinja comments get a delimiter bash never writes.
+        comment_start_string="{##",
+        comment_end_string="##}",
+    )
+    env.filters["shq"] = lambda value: shlex.quote("" if value is None else str(value))
+    return env
+
+
+def _render(template: str, **values: Any) -> str:
+    return _environment().get_template(template).render(**values)
+
+
+# --- values -----------------------------------------------------------------
+
+
+def image(settings: Settings) -> str:
+    """The pinned image (Pitfall 10: Settings refuses anything but an exact release tag)."""
+    return f"{NEXUS_IMAGE_REPOSITORY}:{settings.nexus.version}"
+
+
+def data_disk_kind(settings: Settings) -> str:
+    """``cbs`` (a CBS disk id), ``device`` (a /dev/disk/by-* path) or ``none`` (root disk)."""
+    server = settings.server
+    if isinstance(server, CvmServer):
+        return "cbs"
+    assert isinstance(server, ExistingServer)
+    return "device" if server.data_device else "none"
+
+
+def docker_mirror(settings: Settings) -> str:
+    return settings.server.docker_mirror
+
+
+def container_run_options(settings: Settings) -> list[tuple[str, str]]:
+    """``docker run`` options except the image, the spec label and the host-dependent JVM options."""
+    options = [
+        ("--name", CONTAINER_NAME),
+        ("--restart", "unless-stopped"),
+        # Pitfall 6: reachable only through nginx on the same host.
+        ("--publish", f"127.0.0.1:{WEB_PORT}:{WEB_PORT}"),
+        *[("--publish", f"127.0.0.1:{port}:{port}") for port in DOCKER_PORTS],
+        # --mount, unlike -v, never creates a missing source: no silent empty Nexus on the root disk.
+        ("--mount", f"type=bind,source={DATA_DIR},target=/nexus-data"),
+        ("--ulimit", "nofile=65536:65536"),
+        ("--stop-timeout", str(STOP_TIMEOUT_SECONDS)),
+        # Nexus logs a lot to stdout; bound it whatever the daemon's default log driver is.
+        ("--log-driver", "json-file"),
+        ("--log-opt", "max-size=50m"),
+        ("--log-opt", "max-file=3"),
+    ]
+    return options
+
+
+def container_run_args(settings: Settings) -> list[str]:
+    return [part for option in container_run_options(settings) for part in option]
+
+
+def realms_payload() -> list[str]:
+    return list(REALMS)
+
+
+def anonymous_payload(settings: Settings) -> dict[str, Any]:
+    """Body of ``PUT /v1/security/anonymous`` (AnonymousAccessSettingsXO)."""
+    return {"enabled": settings.nexus.anonymous_pull, "userId": "anonymous", "realmName": "NexusAuthorizingRealm"}
+
+
+def api_payloads(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Each repository's REST payload by name (the Docker Hub token is added on the host)."""
+    return {repo.name: repo.payload() for repo in repositories(settings)}
+
+
+# --- files per step -------------------------------------------------------------
+
+
+def prepare_files(settings: Settings, data_disk: str | None = None) -> list[HostFile]:
+    """Host preparation; ``data_disk`` is the CBS disk id on cvm (a placeholder when unknown)."""
+    kind = data_disk_kind(settings)
+    if kind == "cbs":
+        disk = data_disk or DISK_ID_PLACEHOLDER
+    elif kind == "device":
+        disk = data_disk or settings.server.data_device  # type: ignore[union-attr]
+    else:
+        disk = ""
+    script = _render(
+        "nexus-prepare-host.sh.j2",
+        stack=settings.stack,
+        data_disk_kind=kind,
+        data_disk=disk,
+        mount_point=MOUNT_POINT,
+        data_dir=DATA_DIR,
+        nexus_uid=NEXUS_UID,
+        docker_mirror=docker_mirror(settings),
+        docker_ce_mirror=DOCKER_CE_MIRROR,
+        state_dir=STATE_DIR,
+        supported_os=SUPPORTED_OS,
+    )
+    return [HostFile(PREPARE_SCRIPT, script, "0755")]
+
+
+def container_files(settings: Settings) -> list[HostFile]:
+    script = _render(
+        "nexus-container.sh.j2",
+        stack=settings.stack,
+        image=image(settings),
+        container=CONTAINER_NAME,
+        data_dir=DATA_DIR,
+        nexus_uid=NEXUS_UID,
+        heap_mb=settings.nexus.heap_mb or "",
+        nexus_url=NEXUS_URL,
+        ready_timeout=CONTAINER_READY_TIMEOUT_SECONDS,
+        spec_label=SPEC_LABEL,
+        stop_timeout=STOP_TIMEOUT_SECONDS,
+        run_options=container_run_options(settings),
+    )
+    return [HostFile(CONTAINER_SCRIPT, script, "0755")]
+
+
+def bootstrap_files(settings: Settings) -> list[HostFile]:
+    repos = repositories(settings)
+    script = _render(
+        "nexus-bootstrap.sh.j2",
+        stack=settings.stack,
+        nexus_url=NEXUS_URL,
+        config_dir=CONFIG_DIR,
+        secrets_dir=SECRETS_DIR,
+        state_dir=STATE_DIR,
+        generated_password_file=f"{DATA_DIR}/admin.password",
+        ready_timeout=BOOTSTRAP_READY_TIMEOUT_SECONDS,
+        admin_password_name=ADMIN_PASSWORD_NAME,
+        docker_hub_token_name=DOCKER_HUB_TOKEN_NAME,
+        repositories=repos,
+        docker_hub_auth_repository=DOCKER_HUB_AUTH_REPOSITORY if docker_hub_credentials(settings) else "",
+    )
+    files = [
+        HostFile(BOOTSTRAP_SCRIPT, script, "0755"),
+        HostFile(f"{CONFIG_DIR}/nexus/realms.json", _json(realms_payload())),
+        HostFile(f"{CONFIG_DIR}/nexus/anonymous.json", _json(anonymous_payload(settings))),
+    ]
+    # Not secret (the token is added on the host), but only root needs to read them.
+    files += [HostFile(f"{REPOSITORY_DIR}/{repo.name}.json", _json(repo.payload()), "0600") for repo in repos]
+    return files
+
+
+def host_files(settings: Settings, data_disk: str | None = None) -> list[HostFile]:
+    """Every Nexus file of a stack, for ``python -m components.render`` (secrets are never files here)."""
+    return [*prepare_files(settings, data_disk), *container_files(settings), *bootstrap_files(settings)]
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=True) + "\n"
