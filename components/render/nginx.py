@@ -1,0 +1,211 @@
+"""Pure rendering of the nginx front door: site config, version snippets, deploy and smoke-check scripts.
+
+``NginxProxy`` ships exactly what ``host_files`` returns, and ``python -m
+components.render`` writes the same list for review, so what a reviewer reads
+is what lands on the host.  Certificates are not part of it: they exist only
+after deploy and travel as secret files of the deploy step, at ``cert_paths``.
+
+Tests render the same templates with other ports, certificate paths or
+directories (``render_site_config``), never a hand-written copy.
+
+HTTP/2 and the handshake-refusing default server need different directives
+across nginx 1.18 ... current (``listen ... http2`` before 1.25.1, ``http2 on``
+after; ``ssl_reject_handshake`` from 1.19.4), and the host's nginx version is
+only known on the host.  So the site config includes two small snippets from
+``<snippet_dir>/active/``, every variant is rendered here, and the deploy
+script points ``active`` at the one that fits ``nginx -v``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+
+from components.render.bundle import HostFile
+from components.settings import Settings
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+
+SITE_CONF = "/etc/nginx/conf.d/nexus-registry.conf"
+SNIPPET_DIR = "/etc/nginx/nexus-registry"
+CERT_DIR = "/etc/pki/nginx"
+LOG_DIR = "/var/log/nginx"
+STATE_DIR = "/var/lib/nexus-registry/nginx"
+BIN_DIR = "/opt/nexus-registry/bin"
+DEPLOY_SCRIPT = f"{BIN_DIR}/deploy-nginx.sh"
+SMOKE_SCRIPT = f"{BIN_DIR}/smoke-check-nginx.sh"
+
+# Mozilla SSL configuration generator, "intermediate" profile (guidelines 5.7).
+MOZILLA_INTERMEDIATE_CIPHERS = (
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305"
+)
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Where nginx listens and where the Nexus connectors are (all upstreams on 127.0.0.1)."""
+
+    http: int = 80
+    https: int = 443
+    web: int = 8081
+    hosted: int = 8002
+    group: int = 8003
+
+
+@dataclass(frozen=True)
+class CertPaths:
+    crt: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Variant:
+    """How one family of nginx versions spells HTTP/2 and the refusing default server."""
+
+    name: str
+    http2: str  # "directive" (http2 on), "listen" (listen ... http2) or "none"
+    reject_handshake: bool
+    description: str
+
+
+VARIANTS: tuple[Variant, ...] = (
+    Variant("h2-directive", "directive", True, "nginx >= 1.25.1 with HTTP/2"),
+    Variant("h2-listen", "listen", True, "nginx 1.19.4 - 1.25.0 with HTTP/2"),
+    Variant("h2-listen-noreject", "listen", False, "nginx 1.18 - 1.19.3 with HTTP/2"),
+    Variant("h1", "none", True, "nginx >= 1.19.4 without the HTTP/2 module"),
+    Variant("h1-noreject", "none", False, "nginx 1.18 - 1.19.3 without the HTTP/2 module"),
+)
+
+_ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+    undefined=jinja2.StrictUndefined,
+    keep_trailing_newline=True,
+    autoescape=False,  # nginx config and shell, not HTML
+)
+
+
+def cert_paths_for(fqdn: str, cert_dir: str = CERT_DIR) -> CertPaths:
+    """Where the certificate chain and key of one hostname live on the host."""
+    return CertPaths(f"{cert_dir}/{fqdn}.crt", f"{cert_dir}/{fqdn}.key")
+
+
+def default_cert_paths(settings: Settings) -> dict[str, CertPaths]:
+    return {fqdn: cert_paths_for(fqdn) for fqdn in (settings.registry_fqdn, settings.web_fqdn)}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Every host path the rendered files refer to; tests move them into a sandbox."""
+
+    ports: Ports = field(default_factory=Ports)
+    cert_paths: dict[str, CertPaths] | None = None  # None: /etc/pki/nginx/<fqdn>.crt|.key
+    snippet_dir: str = SNIPPET_DIR
+    log_dir: str = LOG_DIR
+
+    def certs(self, settings: Settings) -> dict[str, CertPaths]:
+        return self.cert_paths if self.cert_paths is not None else default_cert_paths(settings)
+
+
+def log_files(settings: Settings, log_dir: str = LOG_DIR) -> list[str]:
+    """Log files the site config writes (created by the deploy script)."""
+    names = [
+        "nexus-registry-default.access.log",
+        f"{settings.registry_fqdn}.access.log",
+        f"{settings.registry_fqdn}.error.log",
+        f"{settings.web_fqdn}.access.log",
+        f"{settings.web_fqdn}.error.log",
+    ]
+    return [f"{log_dir}/{name}" for name in names]
+
+
+def render_site_config(
+    settings: Settings,
+    ports: Ports | None = None,
+    cert_paths: dict[str, CertPaths] | None = None,
+    snippet_dir: str = SNIPPET_DIR,
+    log_dir: str = LOG_DIR,
+) -> str:
+    """The site config (conf.d) for ``settings``; ports and paths overridable for tests."""
+    layout = Layout(ports or Ports(), cert_paths, snippet_dir, log_dir)
+    return _ENV.get_template("nginx/nexus-registry.conf.j2").render(
+        stack=settings.stack,
+        registry_fqdn=settings.registry_fqdn,
+        web_fqdn=settings.web_fqdn,
+        web_max_upload_size=settings.web_max_upload_size,
+        ports=layout.ports,
+        https_suffix="" if layout.ports.https == 443 else f":{layout.ports.https}",
+        certs=layout.certs(settings),
+        snippet_dir=layout.snippet_dir,
+        log_dir=layout.log_dir,
+        mozilla_ciphers=MOZILLA_INTERMEDIATE_CIPHERS,
+        # "warn" makes nginx report a request body spooled to a temp file.
+        error_log_level="warn",
+    )
+
+
+def render_snippets(
+    settings: Settings,
+    variant: Variant,
+    ports: Ports | None = None,
+    cert_paths: dict[str, CertPaths] | None = None,
+) -> dict[str, str]:
+    """The two version-dependent snippets of one variant: file name -> text."""
+    layout = Layout(ports or Ports(), cert_paths)
+    context = {
+        "variant": variant,
+        "ports": layout.ports,
+        "fallback_cert": layout.certs(settings)[settings.registry_fqdn],
+    }
+    return {
+        name: _ENV.get_template(f"nginx/{name}.j2").render(**context)
+        for name in ("https-default.conf", "https-vhost.conf")
+    }
+
+
+def render_deploy_script(settings: Settings) -> str:
+    certs = default_cert_paths(settings)
+    return _ENV.get_template("host/deploy-nginx.sh.j2").render(
+        stack=settings.stack,
+        site_conf=SITE_CONF,
+        snippet_dir=SNIPPET_DIR,
+        state_dir=STATE_DIR,
+        cert_dir=CERT_DIR,
+        cert_files=list(certs.values()),
+        log_files=log_files(settings),
+    )
+
+
+def render_smoke_check(settings: Settings, https_port: int = 443, attempts: int = 30, delay_seconds: int = 4) -> str:
+    certs = default_cert_paths(settings)
+    return _ENV.get_template("host/smoke-check-nginx.sh.j2").render(
+        stack=settings.stack,
+        registry_fqdn=settings.registry_fqdn,
+        web_fqdn=settings.web_fqdn,
+        registry_cert=certs[settings.registry_fqdn].crt,
+        web_cert=certs[settings.web_fqdn].crt,
+        https_port=https_port,
+        attempts=attempts,
+        delay_seconds=delay_seconds,
+    )
+
+
+def snippet_files(settings: Settings) -> list[HostFile]:
+    return [
+        HostFile(f"{SNIPPET_DIR}/{variant.name}/{name}", text)
+        for variant in VARIANTS
+        for name, text in render_snippets(settings, variant).items()
+    ]
+
+
+def host_files(settings: Settings) -> list[HostFile]:
+    """Every nginx file of the stack as it lands on the host (certificates excluded)."""
+    return [
+        HostFile(SITE_CONF, render_site_config(settings)),
+        *snippet_files(settings),
+        HostFile(DEPLOY_SCRIPT, render_deploy_script(settings), "0755"),
+        HostFile(SMOKE_SCRIPT, render_smoke_check(settings), "0755"),
+    ]
