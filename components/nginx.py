@@ -1,0 +1,99 @@
+"""``NginxProxy``: the HTTPS front door of the registry and the web UI, deployed over SSH.
+
+Two steps on the host, each one ``components.remote.host_step``:
+
+- ``<name>-deploy`` ships every file of ``render.nginx.host_files`` plus each
+  hostname's certificate chain and key (secret files: they travel inside the
+  secret stdin, never on a command line, and land root-only), then runs the
+  deploy script: install nginx when missing, disable the distribution's
+  default server, ``nginx -t``, reload; on a failed test it restores the last
+  good configuration and fails ``pulumi up`` with nginx's own message.
+- ``<name>-smoke`` runs the smoke check (curl --resolve to 127.0.0.1 with
+  both names) after the deploy step.  Its stdin carries a digest of the deploy
+  step's stdin, so it runs again exactly when the deploy step does.
+
+A step re-runs only when its stdin changes: a rendered file or a certificate.
+Nexus readiness is the caller's business: pass ``depends_on`` in ``opts`` (the
+Nexus step that waits for ``/service/rest/v1/status/writable``); both steps
+wait for it, so the smoke check never races a starting Nexus and the package
+installation never races the Nexus step's own apt/dnf run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_command import remote
+
+from components.pem import PemPair
+from components.remote import host_step
+from components.render import nginx as render
+from components.settings import Settings
+
+TYPE = "nexus-registry:nginx:NginxProxy"
+DEPLOYED_DIGEST = f"{render.STATE_DIR}/deployed-bundle.sha256"
+
+
+@dataclass(frozen=True)
+class NginxProxyArgs:
+    settings: Settings
+    connection: remote.ConnectionArgs
+    ssh_user: str
+    web_certificate: PemPair
+    registry_certificate: PemPair  # may be the same PemPair as web_certificate (one SAN certificate)
+
+
+def _as_list(depends_on) -> list:
+    if depends_on is None:
+        return []
+    if isinstance(depends_on, (list, tuple)):
+        return list(depends_on)
+    return [depends_on]
+
+
+class NginxProxy(pulumi.ComponentResource):
+    """nginx with our site config and certificates on the host, checked end to end after each change."""
+
+    deploy: remote.Command
+    smoke_check: remote.Command
+
+    def __init__(self, name: str, args: NginxProxyArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(TYPE, name, None, opts)
+        settings = args.settings
+        waits_for = _as_list(opts.depends_on if opts else None)
+
+        cert_paths = render.default_cert_paths(settings)
+        pairs = {settings.registry_fqdn: args.registry_certificate, settings.web_fqdn: args.web_certificate}
+        secret_files: list[tuple[str, pulumi.Input[str]]] = []
+        for fqdn, pair in pairs.items():
+            secret_files.append((cert_paths[fqdn].crt, pair.cert_pem))
+            secret_files.append((cert_paths[fqdn].key, pulumi.Output.secret(pair.key_pem)))
+
+        self.deploy = host_step(
+            f"{name}-deploy",
+            connection=args.connection,
+            ssh_user=args.ssh_user,
+            files=render.host_files(settings),
+            entrypoint=render.DEPLOY_SCRIPT,
+            secret_files=secret_files,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for),
+        )
+
+        # Only a digest of the deploy bundle (which holds keys) goes to the host.
+        bundle_digest = self.deploy.stdin.apply(lambda text: hashlib.sha256((text or "").encode()).hexdigest() + "\n")
+        self.smoke_check = host_step(
+            f"{name}-smoke",
+            connection=args.connection,
+            ssh_user=args.ssh_user,
+            files=[],
+            entrypoint=render.SMOKE_SCRIPT,
+            secret_files=[(DEPLOYED_DIGEST, bundle_digest)],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deploy, *waits_for]),
+        )
+
+        self.register_outputs({
+            "deployOutput": self.deploy.stdout,
+            "smokeCheckOutput": self.smoke_check.stdout,
+        })

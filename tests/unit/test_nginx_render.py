@@ -1,0 +1,242 @@
+"""The rendered nginx files: routing table, redirects, TLS, limits, variants, strict templates.
+
+These read the rendered text; tests/system/test_nginx_*.py run it under real
+nginx with real registries and a real client.
+"""
+
+from __future__ import annotations
+
+import re
+
+import jinja2
+import pytest
+
+from components.render import nginx
+from components.render.__main__ import main as render_cli
+from components.settings import from_stack_file
+from tests.harness import ROOT
+
+STACKS = ["dev", "prod", "lab"]
+
+
+def settings_of(stack: str):
+    return from_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
+
+
+@pytest.fixture(scope="module")
+def dev():
+    return settings_of("dev")
+
+
+@pytest.fixture(scope="module")
+def site(dev):
+    return nginx.render_site_config(dev)
+
+
+def code(config: str) -> str:
+    """The directives of a rendered config, comments dropped (they may name what is forbidden)."""
+    return "\n".join(line.split("#", 1)[0] for line in config.splitlines())
+
+
+def server_blocks(config: str) -> list[str]:
+    """Top-level ``server { ... }`` blocks of a rendered config, comments dropped."""
+    blocks, depth, current = [], 0, None
+    for line in code(config).splitlines():
+        if depth == 0 and re.match(r"\s*server\s*\{", line):
+            current = []
+        if current is not None:
+            current.append(line)
+        depth += line.count("{") - line.count("}")
+        if current is not None and depth == 0:
+            blocks.append("\n".join(current))
+            current = None
+    return blocks
+
+
+def block_for(config: str, server_name: str, port: str) -> str:
+    found = [b for b in server_blocks(config)
+             if re.search(rf"server_name {re.escape(server_name)};", b)
+             and (re.search(rf"listen {port}\b", b) or (port == "443" and "include" in b and "listen 80" not in b))]
+    assert len(found) == 1, (server_name, port, found)
+    return found[0]
+
+
+def routing_map(config: str) -> tuple[str, list[tuple[re.Pattern, str]]]:
+    body = re.search(r'map "\$request_method \$uri" \$nexus_registry_upstream \{(.*?)\n\}', config, re.S).group(1)
+    default, rules = None, []
+    for line in body.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        match = re.match(r'"~(.*)"\s+(\S+);$', line)
+        if match:
+            rules.append((re.compile(match.group(1)), match.group(2)))
+        else:
+            key, value = line.rstrip(";").split()
+            assert key == "default"
+            default = value
+    return default, rules
+
+
+def route(config: str, method: str, uri: str) -> str:
+    default, rules = routing_map(config)
+    for pattern, upstream in rules:  # nginx: regexes in order, first match wins
+        if pattern.search(f"{method} {uri}"):
+            return upstream
+    return default
+
+
+HOSTED, GROUP = "nexus_registry_hosted", "nexus_registry_group"
+DIGEST = "sha256:" + "ab" * 32
+
+
+@pytest.mark.parametrize("method, uri, upstream", [
+    ("POST", "/v2/team/app/api/blobs/uploads/", HOSTED),
+    ("PATCH", "/v2/team/app/api/blobs/uploads/3f2c-uuid", HOSTED),
+    ("PUT", "/v2/team/app/api/blobs/uploads/3f2c-uuid", HOSTED),
+    ("GET", "/v2/team/app/api/blobs/uploads/3f2c-uuid", HOSTED),  # upload status: only hosted knows it
+    ("DELETE", "/v2/team/app/api/blobs/uploads/3f2c-uuid", HOSTED),
+    ("PUT", "/v2/team/app/api/manifests/1", HOSTED),
+    ("DELETE", "/v2/app/manifests/" + DIGEST, HOSTED),
+    ("HEAD", "/v2/team/app/api/blobs/" + DIGEST, HOSTED),  # a push must not skip a layer only the proxy has
+    ("HEAD", "/v2/app/blobs/" + DIGEST, HOSTED),
+    ("GET", "/v2/team/app/api/blobs/" + DIGEST, GROUP),
+    ("GET", "/v2/team/app/api/manifests/1", GROUP),
+    ("HEAD", "/v2/team/app/api/manifests/1", GROUP),
+    ("GET", "/v2/", GROUP),
+    ("GET", "/v2/token", GROUP),
+    ("GET", "/v2/_catalog", GROUP),
+    ("GET", "/v2/library/blobs-archive/tags/list", GROUP),  # "blobs" inside a name is not a blob path
+])
+def test_registry_routing_follows_the_design_table(site, method, uri, upstream):
+    assert route(site, method, uri) == upstream
+
+
+def test_routing_is_a_map_not_if_chains(site):
+    assert not re.search(r"\bif\s*\(", code(site))
+    assert "proxy_pass http://$nexus_registry_upstream;" in site
+    for port in (8002, 8003, 8081):
+        assert f"server 127.0.0.1:{port};" in site
+
+
+def test_port_80_redirects_our_names_to_their_fixed_https_name(site, dev):
+    for fqdn in (dev.registry_fqdn, dev.web_fqdn):
+        block = block_for(site, fqdn, "80")
+        assert f"return 301 https://{fqdn}$request_uri;" in block
+    assert "$http_host" not in code(site)
+
+
+def test_unknown_hosts_are_dropped_on_80_and_refused_on_443(site, dev):
+    default80 = block_for(site, "_", "80")
+    assert "listen 80 default_server;" in default80 and "return 444;" in default80
+    default443 = block_for(site, "_", "443")
+    assert "include /etc/nginx/nexus-registry/active/https-default.conf;" in default443
+    for variant in nginx.VARIANTS:
+        snippet = nginx.render_snippets(dev, variant)["https-default.conf"]
+        assert re.search(r"^listen 443 ssl( http2)? default_server;$", snippet, re.M)
+        assert ("ssl_reject_handshake on;" in snippet) == variant.reject_handshake
+
+
+def test_registry_server_streams_unlimited_bodies_with_the_forwarding_headers(site, dev):
+    block = block_for(site, dev.registry_fqdn, "443")
+    for directive in ("client_max_body_size 0;", "proxy_request_buffering off;", "proxy_buffering off;",
+                      "proxy_http_version 1.1;", 'proxy_set_header Connection "";',
+                      "proxy_set_header Host $host;", "proxy_set_header X-Forwarded-Proto https;",
+                      "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+                      "proxy_set_header X-Real-IP $remote_addr;",
+                      f"access_log /var/log/nginx/{dev.registry_fqdn}.access.log nexus_registry;",
+                      f"ssl_certificate /etc/pki/nginx/{dev.registry_fqdn}.crt;",
+                      f"ssl_certificate_key /etc/pki/nginx/{dev.registry_fqdn}.key;"):
+        assert directive in block, directive
+    timeouts = dict(re.findall(r"(proxy_read_timeout|proxy_send_timeout) (\d+)s;", block))
+    assert int(timeouts["proxy_read_timeout"]) >= 600 and int(timeouts["proxy_send_timeout"]) >= 600
+    assert "X-Forwarded-Host" not in code(site)
+
+
+def test_web_server_proxies_to_8081_with_the_configured_upload_limit(dev):
+    custom = dev.model_copy(update={"web_max_upload_size": "250m"})
+    site = nginx.render_site_config(custom)
+    block = block_for(site, dev.web_fqdn, "443")
+    assert "proxy_pass http://nexus_registry_web;" in block
+    assert "client_max_body_size 250m;" in block
+    assert "client_max_body_size 1g;" in block_for(nginx.render_site_config(dev), dev.web_fqdn, "443")
+    assert "proxy_set_header X-Forwarded-Proto https;" in block
+    assert f"access_log /var/log/nginx/{dev.web_fqdn}.access.log nexus_registry;" in block
+
+
+def test_tls_is_mozilla_intermediate_with_hsts_and_no_version_banner(site, dev):
+    for fqdn in (dev.registry_fqdn, dev.web_fqdn, "_"):
+        block = block_for(site, fqdn, "443")
+        assert "ssl_protocols TLSv1.2 TLSv1.3;" in block
+        assert f"ssl_ciphers {nginx.MOZILLA_INTERMEDIATE_CIPHERS};" in block
+        assert "ssl_session_tickets off;" in block and "ssl_session_cache shared:" in block
+    for fqdn in (dev.registry_fqdn, dev.web_fqdn):
+        block = block_for(site, fqdn, "443")
+        assert 'add_header Strict-Transport-Security "max-age=63072000" always;' in block
+        assert "server_tokens off;" in block
+    assert "TLSv1.1" not in code(site) and "TLSv1 " not in code(site)
+
+
+def test_http2_variants_spell_it_the_way_each_nginx_generation_wants(dev):
+    by_name = {v.name: nginx.render_snippets(dev, v) for v in nginx.VARIANTS}
+    assert "http2 on;" in by_name["h2-directive"]["https-vhost.conf"]
+    assert "http2 on;" in by_name["h2-directive"]["https-default.conf"]
+    assert "ssl http2 default_server" not in by_name["h2-directive"]["https-default.conf"]
+    for name in ("h2-listen", "h2-listen-noreject"):
+        assert "listen 443 ssl http2 default_server;" in by_name[name]["https-default.conf"]
+        assert "http2 on" not in "".join(by_name[name].values())
+    for name in ("h1", "h1-noreject"):
+        assert "http2" not in by_name[name]["https-default.conf"].split("\n", 1)[1].replace("HTTP/2", "")
+
+
+def test_ports_and_certificate_paths_are_overridable_for_tests(dev):
+    certs = {fqdn: nginx.CertPaths(f"/tmp/t/{fqdn}.pem", f"/tmp/t/{fqdn}.key")
+             for fqdn in (dev.registry_fqdn, dev.web_fqdn)}
+    site = nginx.render_site_config(dev, ports=nginx.Ports(http=8080, https=8443, web=9081, hosted=9002, group=9003),
+                                    cert_paths=certs, snippet_dir="/tmp/t/snippets", log_dir="/tmp/t/logs")
+    assert "listen 8080 default_server;" in site and "listen 8443 ssl;" in site
+    assert f"return 301 https://{dev.registry_fqdn}:8443$request_uri;" in site
+    assert "server 127.0.0.1:9002;" in site and "server 127.0.0.1:9003;" in site and "server 127.0.0.1:9081;" in site
+    assert f"ssl_certificate /tmp/t/{dev.registry_fqdn}.pem;" in site
+    assert "/etc/pki" not in site and "/var/log/nginx" not in site and "/etc/nginx" not in site
+
+
+@pytest.mark.parametrize("template", ["nginx/nexus-registry.conf.j2", "nginx/https-default.conf.j2",
+                                      "host/deploy-nginx.sh.j2", "host/smoke-check-nginx.sh.j2"])
+def test_templates_refuse_a_missing_value(template):
+    with pytest.raises(jinja2.UndefinedError):
+        nginx._ENV.get_template(template).render()
+    assert nginx._ENV.undefined is jinja2.StrictUndefined
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_host_files_cover_config_snippets_and_scripts_without_certificates(stack):
+    settings = settings_of(stack)
+    files = {f.path: f for f in nginx.host_files(settings)}
+    assert "/etc/nginx/conf.d/nexus-registry.conf" in files
+    assert files[nginx.DEPLOY_SCRIPT].mode == files[nginx.SMOKE_SCRIPT].mode == "0755"
+    for variant in nginx.VARIANTS:
+        for name in ("https-default.conf", "https-vhost.conf"):
+            assert f"/etc/nginx/nexus-registry/{variant.name}/{name}" in files
+    for host_file in files.values():
+        assert "PRIVATE KEY" not in host_file.content and "BEGIN CERTIFICATE" not in host_file.content
+        assert not host_file.path.startswith("/etc/pki/")
+        assert "{{" not in host_file.content and "{%" not in host_file.content
+    deploy = files[nginx.DEPLOY_SCRIPT].content
+    for fqdn in (settings.registry_fqdn, settings.web_fqdn):
+        assert f"/etc/pki/nginx/{fqdn}.crt /etc/pki/nginx/{fqdn}.key" in deploy
+        assert "--resolve \"$host:$HTTPS_PORT:127.0.0.1\"" in files[nginx.SMOKE_SCRIPT].content
+        assert fqdn in files[nginx.SMOKE_SCRIPT].content
+
+
+def test_rendering_is_deterministic(dev):
+    assert nginx.host_files(dev) == nginx.host_files(settings_of("dev"))
+
+
+def test_render_cli_writes_the_nginx_files_where_they_land_on_the_host(tmp_path):
+    assert render_cli(["--stack", "lab", "--out", str(tmp_path)]) == 0
+    conf = tmp_path / "etc/nginx/conf.d/nexus-registry.conf"
+    assert "server_name docker-registry.nexushub.lab;" in conf.read_text()
+    assert (tmp_path / "opt/nexus-registry/bin/deploy-nginx.sh").stat().st_mode & 0o777 == 0o755
+    assert (tmp_path / "etc/nginx/nexus-registry/h2-listen/https-default.conf").is_file()
+    assert not (tmp_path / "etc/pki").exists()
