@@ -1,0 +1,398 @@
+"""A small fake Nexus 3 REST API for running the real bootstrap script against.
+
+Implements only the endpoints ``nexus-bootstrap.sh`` and ``nexus-container.sh``
+use, on 127.0.0.1 and a random port, with Nexus's behaviour where it matters:
+
+- basic auth checked against the *current* admin password (401 otherwise);
+- ``change-password`` demands ``Content-Type: text/plain``;
+- every JSON body is validated with the models of ``nexus-api-client`` (generated
+  from Nexus's OpenAPI spec) and, stricter than ``from_dict``, must round-trip
+  through the model unchanged, so an unknown or misspelt key is a 400;
+- the EULA can only be accepted by sending back Nexus's own disclaimer;
+- repository GETs return what Nexus returns: the stored config plus fields we
+  never send (``format``, ``url``, nulls) and without the upstream password;
+- groups need existing members, and connector ports must be unique.
+
+Every write is recorded in ``writes`` so tests can assert "the second run writes
+nothing"; every request body is kept in ``bodies``.
+
+Also here, the test set-up shared by the Nexus script tests: settings variants
+with test secrets, and ``BootstrapHost``, which lays the bootstrap's files under a
+temporary root (the scripts take every location from the environment, so they
+run unmodified with real bash, curl and jq) and wraps ``curl``/``jq`` to record
+every argument vector, so tests can prove a secret never is on a command line.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import os
+import re
+import shutil
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import yaml
+from nexus_api_client.models.anonymous_access_settings_xo import AnonymousAccessSettingsXO
+from nexus_api_client.models.docker_group_repository_api_request import DockerGroupRepositoryApiRequest
+from nexus_api_client.models.docker_hosted_repository_api_request import DockerHostedRepositoryApiRequest
+from nexus_api_client.models.docker_proxy_repository_api_request import DockerProxyRepositoryApiRequest
+from nexus_api_client.models.eula_status import EulaStatus
+from nexus_api_client.models.pypi_proxy_repository_api_request import PypiProxyRepositoryApiRequest
+from nexus_api_client.models.yum_proxy_repository_api_request import YumProxyRepositoryApiRequest
+
+from components import settings as stack_settings
+from components.render import nexus as render
+from components.render.bundle import HostFile
+from tests.harness import ROOT
+
+REQUEST_MODELS = {
+    ("docker", "proxy"): DockerProxyRepositoryApiRequest,
+    ("docker", "hosted"): DockerHostedRepositoryApiRequest,
+    ("docker", "group"): DockerGroupRepositoryApiRequest,
+    ("pypi", "proxy"): PypiProxyRepositoryApiRequest,
+    ("yum", "proxy"): YumProxyRepositoryApiRequest,
+}
+AVAILABLE_REALMS = {
+    "NexusAuthenticatingRealm", "DockerToken", "NpmToken", "NuGetApiKey", "LdapRealm", "rutauth-realm",
+    "ConanToken", "User-Token-Realm",
+}
+DISCLAIMER = "Use of Sonatype Nexus Repository - Community Edition is governed by the End User License Agreement."
+REST = "/service/rest"
+
+
+class BadRequest(Exception):
+    pass
+
+
+def validated(model: type, body: Any) -> dict[str, Any]:
+    """Validate ``body`` with a generated model and insist it round-trips unchanged (no unknown keys)."""
+    if not isinstance(body, dict):
+        raise BadRequest(f"expected a JSON object for {model.__name__}")
+    try:
+        parsed = model.from_dict(body)
+    except Exception as error:  # pydantic ValidationError and friends
+        raise BadRequest(f"{model.__name__}: {error}") from None
+    if parsed.to_dict() != body:
+        raise BadRequest(f"{model.__name__}: unknown or mistyped keys: {body} != {parsed.to_dict()}")
+    return body
+
+
+@dataclass
+class FakeNexus:
+    admin_password: str = "generated-0f3c"
+    eula_api: bool = True
+    eula_accepted: bool = False
+    writable: bool = True
+    realms: list[str] = field(default_factory=lambda: ["NexusAuthenticatingRealm", "NpmToken"])
+    anonymous: dict[str, Any] = field(
+        default_factory=lambda: {"enabled": False, "userId": "anonymous", "realmName": "NexusAuthorizingRealm"}
+    )
+    repositories: dict[str, tuple[str, str, dict[str, Any]]] = field(default_factory=dict)
+    writes: list[tuple[str, str]] = field(default_factory=list)
+    bodies: list[tuple[str, str, bytes]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # -- serving ---------------------------------------------------------------
+
+    def start(self) -> FakeNexus:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_args):  # keep test output quiet
+                pass
+
+            def _serve(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                with fake.lock:
+                    status, payload = fake.handle(self.command, self.path, dict(self.headers), body)
+                data = b"" if payload is None else json.dumps(payload).encode()
+                self.send_response(status)
+                if status == 401:
+                    self.send_header("WWW-Authenticate", 'BASIC realm="Sonatype Nexus Repository Manager"')
+                if data:
+                    self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _serve
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    # -- behaviour -------------------------------------------------------------
+
+    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes):
+        split = urlsplit(raw_path)
+        path, query = split.path, parse_qs(split.query)
+        if not path.startswith(REST):
+            return 404, None
+        path = path[len(REST):]
+        if method != "GET":
+            self.bodies.append((method, path, body))
+        if path == "/v1/status/writable" and method == "GET":
+            return (200, None) if self.writable else (503, None)
+        if not self._authorised(headers):
+            return 401, None
+        try:
+            return self._route(method, path, query, headers, body)
+        except BadRequest as error:
+            self.errors.append(f"{method} {path}: {error}")
+            return 400, [{"id": "*", "message": str(error)}]
+
+    def _authorised(self, headers: dict[str, str]) -> bool:
+        value = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
+        if not value.startswith("Basic "):
+            return False
+        user, _, password = base64.b64decode(value[6:]).decode().partition(":")
+        return user == "admin" and password == self.admin_password
+
+    def _json(self, headers: dict[str, str], body: bytes) -> Any:
+        content_type = {k.lower(): v for k, v in headers.items()}.get("content-type", "")
+        if not content_type.startswith("application/json"):
+            raise BadRequest(f"Content-Type must be application/json, got {content_type!r}")
+        try:
+            return json.loads(body)
+        except json.JSONDecodeError as error:
+            raise BadRequest(f"invalid JSON: {error}") from None
+
+    def _write(self, method: str, path: str) -> None:
+        self.writes.append((method, path))
+
+    def _route(self, method: str, path: str, query: dict, headers: dict[str, str], body: bytes):
+        if path == "/v1/security/users" and method == "GET":
+            users = [{"userId": "admin", "firstName": "Administrator", "lastName": "User", "source": "default",
+                      "status": "active", "readOnly": False, "roles": ["nx-admin"],
+                      "emailAddress": "admin@example.org"}]
+            return 200, [u for u in users if u["userId"] == query.get("userId", ["admin"])[0]]
+        if path == "/v1/security/users/admin/change-password" and method == "PUT":
+            content_type = {k.lower(): v for k, v in headers.items()}.get("content-type", "")
+            if not content_type.startswith("text/plain"):
+                raise BadRequest(f"change-password needs Content-Type text/plain, got {content_type!r}")
+            if not body:
+                raise BadRequest("empty password")
+            self.admin_password = body.decode()
+            self._write(method, path)
+            return 204, None
+        if path == "/v1/system/eula":
+            if not self.eula_api:
+                return 404, None
+            if method == "GET":
+                return 200, {"accepted": self.eula_accepted, "disclaimer": DISCLAIMER}
+            if method == "POST":
+                status = validated(EulaStatus, self._json(headers, body))
+                if status.get("disclaimer") != DISCLAIMER:
+                    raise BadRequest("the disclaimer must be sent back unchanged")
+                self.eula_accepted = bool(status.get("accepted"))
+                self._write(method, path)
+                return 204, None
+        if path == "/v1/security/realms/active":
+            if method == "GET":
+                return 200, list(self.realms)
+            if method == "PUT":
+                realms = self._json(headers, body)
+                if not isinstance(realms, list) or not all(isinstance(r, str) for r in realms):
+                    raise BadRequest("realms must be a list of names")
+                unknown = set(realms) - AVAILABLE_REALMS
+                if unknown or len(set(realms)) != len(realms):
+                    raise BadRequest(f"unknown or duplicate realms: {realms}")
+                self.realms = realms
+                self._write(method, path)
+                return 204, None
+        if path == "/v1/security/anonymous":
+            if method == "GET":
+                return 200, dict(self.anonymous)
+            if method == "PUT":
+                self.anonymous = validated(AnonymousAccessSettingsXO, self._json(headers, body))
+                self._write(method, path)
+                return 200, dict(self.anonymous)
+        match = re.fullmatch(r"/v1/repositories/([a-z]+)/([a-z]+)(?:/([^/]+))?", path)
+        if match:
+            return self._repository(method, path, match.group(1), match.group(2), match.group(3), headers, body)
+        return 404, None
+
+    def _repository(self, method, path, format_, type_, name, headers, body):
+        model = REQUEST_MODELS.get((format_, type_))
+        if model is None:
+            return 404, None
+        if method == "GET" and name:
+            stored = self.repositories.get(name)
+            if stored is None or stored[:2] != (format_, type_):
+                return 404, None
+            return 200, self._as_returned(*stored)
+        if method == "POST" and not name:
+            payload = validated(model, self._json(headers, body))
+            if payload["name"] in self.repositories:
+                raise BadRequest(f"repository {payload['name']} already exists")
+            self._check_repository(format_, type_, payload)
+            self.repositories[payload["name"]] = (format_, type_, payload)
+            self._write(method, path)
+            return 201, None
+        if method == "PUT" and name:
+            payload = validated(model, self._json(headers, body))
+            if name not in self.repositories or self.repositories[name][:2] != (format_, type_):
+                return 404, None
+            if payload["name"] != name:
+                raise BadRequest("a repository cannot be renamed")
+            self._check_repository(format_, type_, payload)
+            self.repositories[name] = (format_, type_, payload)
+            self._write(method, path)
+            return 204, None
+        return 405, None
+
+    def _check_repository(self, format_: str, type_: str, payload: dict[str, Any]) -> None:
+        if format_ == "docker":
+            if payload["name"] != payload["name"].lower():
+                raise BadRequest("docker repository names must be lowercase")
+            port = payload["docker"].get("httpPort")
+            for other, (other_format, _, other_payload) in self.repositories.items():
+                if other != payload["name"] and other_format == "docker" and port is not None \
+                        and other_payload["docker"].get("httpPort") == port:
+                    raise BadRequest(f"port {port} is already used by {other}")
+        if type_ == "group":
+            for member in payload["group"]["memberNames"]:
+                if member not in self.repositories:
+                    raise BadRequest(f"group member {member} does not exist")
+
+    def _as_returned(self, format_: str, type_: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """What Nexus's GET answers: more fields than we send, never the stored upstream password."""
+        result = copy.deepcopy(payload)
+        result.update({"format": format_, "type": type_, "url": f"http://127.0.0.1:8081/repository/{payload['name']}"})
+        if format_ == "docker":
+            result["docker"].setdefault("httpsPort", None)
+            result["docker"].setdefault("subdomain", None)
+            result["docker"].setdefault("pathEnabled", True)
+        if "storage" in result:
+            result["storage"].setdefault("writePolicy", "ALLOW" if type_ == "hosted" else None)
+        if "httpClient" in result:
+            result["httpClient"].setdefault("connection", None)
+            authentication = result["httpClient"].get("authentication")
+            if authentication:
+                authentication.pop("password", None)
+                authentication.setdefault("ntlmHost", None)
+        if type_ == "proxy":
+            result.setdefault("routingRuleName", None)
+            result.setdefault("cleanup", None)
+        return result
+
+
+# --- test set-up shared by the Nexus script tests ---------------------------------
+
+ADMIN_PASSWORD = "Configured-Admin-Pass-42"
+DOCKER_HUB_TOKEN = "dckr_pat_Secret-Token-77"
+
+
+def make_settings(stack: str = "lab", nexus: dict[str, Any] | None = None, *, token: bool = False,
+                  **top: Any) -> stack_settings.Settings:
+    """A stack file's settings with real (test) secrets and overrides, validated like the program does."""
+    document = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+    config: dict[str, Any] = dict(document.get("config") or {})
+    prefix = stack_settings.NAMESPACE
+    config[f"{prefix}:adminPassword"] = ADMIN_PASSWORD
+    config[f"{prefix}:sshPrivateKey"] = "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n"
+    merged_nexus = dict(config.get(f"{prefix}:nexus") or {})
+    merged_nexus.update(nexus or {})
+    if token:
+        merged_nexus.setdefault("dockerHubUsername", "team-bot")
+        config[f"{prefix}:dockerHubToken"] = DOCKER_HUB_TOKEN
+    config[f"{prefix}:nexus"] = merged_nexus
+    for key, value in top.items():
+        config[f"{prefix}:{key}"] = value
+    return stack_settings.from_mapping(stack, config)
+
+
+def install(root: Path, files: list[HostFile]) -> None:
+    for host_file in files:
+        target = root / host_file.path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(host_file.content)
+        target.chmod(int(host_file.mode, 8))
+
+
+def wrap_tools(root: Path, names: tuple[str, ...] = ("curl", "jq")) -> tuple[Path, Path]:
+    """A bin dir whose curl/jq log their argv to a file, then run the real tool."""
+    bin_dir = root / "wrapped-bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    argv_log = root / "argv.log"
+    for name in names:
+        real = shutil.which(name)
+        assert real, f"{name} is not installed; these tests never skip (apt-get install {name})"
+        wrapper = bin_dir / name
+        wrapper.write_text(
+            "#!/usr/bin/env bash\n"
+            f"printf '%s\\n' \"{name}\" \"$@\" >>'{argv_log}'\n"
+            f"exec '{real}' \"$@\"\n"
+        )
+        wrapper.chmod(0o755)
+    return bin_dir, argv_log
+
+
+class BootstrapHost:
+    """The bootstrap's files (and secrets) under ``root``, runnable against a fake Nexus."""
+
+    def __init__(self, root: Path, settings: stack_settings.Settings, url: str):
+        self.root = root
+        self.url = url
+        self.bin_dir, self.argv_log = wrap_tools(root)
+        self.apply(settings)
+        self.generated_password_file.parent.mkdir(parents=True, exist_ok=True)
+
+    def path(self, host_path: str) -> Path:
+        return self.root / host_path.lstrip("/")
+
+    @property
+    def generated_password_file(self) -> Path:
+        return self.path(f"{render.DATA_DIR}/admin.password")
+
+    @property
+    def state_dir(self) -> Path:
+        return self.path(render.STATE_DIR)
+
+    def apply(self, settings: stack_settings.Settings) -> None:
+        """What a bootstrap step's bundle does: install its files and its root-only secret files."""
+        install(self.root, render.bootstrap_files(settings))
+        secrets = [HostFile(render.ADMIN_PASSWORD_PATH, settings.admin_password.get_secret_value(), "0600")]
+        if settings.docker_hub_token is not None:
+            secrets.append(HostFile(render.DOCKER_HUB_TOKEN_PATH, settings.docker_hub_token.get_secret_value(), "0600"))
+        else:
+            self.path(render.DOCKER_HUB_TOKEN_PATH).unlink(missing_ok=True)
+        install(self.root, secrets)
+
+    def run(self, timeout: float = 60, **env: str) -> subprocess.CompletedProcess:
+        environment = {
+            **os.environ,
+            "PATH": f"{self.bin_dir}:{os.environ['PATH']}",
+            "NEXUS_URL": self.url,
+            "NEXUS_CONFIG_DIR": str(self.path(render.CONFIG_DIR)),
+            "NEXUS_SECRETS_DIR": str(self.path(render.SECRETS_DIR)),
+            "NEXUS_STATE_DIR": str(self.state_dir),
+            "NEXUS_GENERATED_PASSWORD_FILE": str(self.generated_password_file),
+            "NEXUS_READY_TIMEOUT": "5",
+            "NEXUS_READY_INTERVAL": "0.1",
+            **env,
+        }
+        return subprocess.run(["bash", str(self.path(render.BOOTSTRAP_SCRIPT))], env=environment,
+                              capture_output=True, text=True, timeout=timeout)
+
+    def argv_text(self) -> str:
+        return self.argv_log.read_text() if self.argv_log.exists() else ""
