@@ -1,0 +1,147 @@
+"""Nexus REST payloads: valid for Nexus's own API models, and our own invariants hold.
+
+``nexus-api-client`` is generated from Nexus's OpenAPI spec.  Its ``from_dict``
+ignores unknown keys, so every payload must also round-trip through the model
+unchanged: a misspelt key would otherwise pass here and be dropped by Nexus.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from nexus_api_client.models.anonymous_access_settings_xo import AnonymousAccessSettingsXO
+from nexus_api_client.models.docker_group_repository_api_request import DockerGroupRepositoryApiRequest
+from nexus_api_client.models.docker_hosted_repository_api_request import DockerHostedRepositoryApiRequest
+from nexus_api_client.models.docker_proxy_repository_api_request import DockerProxyRepositoryApiRequest
+from nexus_api_client.models.pypi_proxy_repository_api_request import PypiProxyRepositoryApiRequest
+from nexus_api_client.models.yum_proxy_repository_api_request import YumProxyRepositoryApiRequest
+
+from components.render import nexus as render
+from components.render.nexus_repositories import (
+    DockerAttributes,
+    DockerGroupRepository,
+    DockerHostedRepository,
+    GroupAttributes,
+    Storage,
+    check,
+    repositories,
+)
+from tests.system.fake_nexus import DOCKER_HUB_TOKEN, make_settings
+
+MODELS = {
+    "docker/proxy": DockerProxyRepositoryApiRequest,
+    "docker/hosted": DockerHostedRepositoryApiRequest,
+    "docker/group": DockerGroupRepositoryApiRequest,
+    "pypi/proxy": PypiProxyRepositoryApiRequest,
+    "yum/proxy": YumProxyRepositoryApiRequest,
+}
+
+VARIANTS = {
+    "dev": lambda: make_settings("dev"),
+    "prod": lambda: make_settings("prod"),
+    "lab": lambda: make_settings("lab"),
+    "private": lambda: make_settings("lab", {"anonymousPull": False}),
+    "docker-hub-login": lambda: make_settings("dev", token=True),
+    "mirror-upstream": lambda: make_settings("dev", {"dockerHubRemote": "https://mirror.ccs.tencentyun.com"}),
+    "docker-only": lambda: make_settings("lab", {"pypiProxy": False, "yumProxy": False}),
+}
+
+
+def strictly_valid(model: type, payload: dict) -> None:
+    parsed = model.from_dict(payload)  # raises on a missing field, a wrong type or an enum value Nexus refuses
+    assert parsed.to_dict() == payload, f"{model.__name__} drops or changes keys of {payload}"
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_payload_is_valid_for_the_nexus_api(variant):
+    settings = VARIANTS[variant]()
+    repos = repositories(settings)
+    assert repos, "no repositories"
+    for repo in repos:
+        payload = repo.payload()
+        strictly_valid(MODELS[repo.endpoint], payload)
+        if repo.name == "docker-proxy" and settings.docker_hub_token is not None:
+            # What the bootstrap sends after adding the token on the host must be valid too.
+            with_token = copy.deepcopy(payload)
+            with_token["httpClient"]["authentication"]["password"] = DOCKER_HUB_TOKEN
+            strictly_valid(DockerProxyRepositoryApiRequest, with_token)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_anonymous_access_payload_is_valid(variant):
+    settings = VARIANTS[variant]()
+    payload = render.anonymous_payload(settings)
+    strictly_valid(AnonymousAccessSettingsXO, payload)
+    assert payload["enabled"] is settings.nexus.anonymous_pull
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_our_own_invariants(variant):
+    settings = VARIANTS[variant]()
+    repos = repositories(settings)
+    names = [repo.name for repo in repos]
+    docker = [repo for repo in repos if repo.format == "docker"]
+    assert [repo.name for repo in docker] == ["docker-proxy", "docker-hosted", "docker-group"]
+    assert all(repo.name == repo.name.lower() for repo in docker)
+    ports = [repo.docker.http_port for repo in docker]
+    assert ports == [8001, 8002, 8003] and len(set(ports)) == len(ports)
+    group = next(repo for repo in docker if repo.type == "group")
+    assert group.group.member_names == ("docker-hosted", "docker-proxy")  # hosted first, then proxy
+    for member in group.group.member_names:
+        assert names.index(member) < names.index(group.name), "members are created before their group"
+    # Pitfall 9: explicit, and the same on all three; off when anonymous pulls are on.
+    assert {repo.payload()["docker"]["forceBasicAuth"] for repo in docker} == {not settings.nexus.anonymous_pull}
+    hosted = next(repo for repo in docker if repo.type == "hosted")
+    assert hosted.payload()["storage"]["writePolicy"] == "allow"
+
+
+def test_payloads_follow_the_settings():
+    lab = make_settings("lab")
+    assert list(render.api_payloads(lab)) == ["docker-proxy", "docker-hosted", "docker-group", "pypi-proxy",
+                                              "yum-proxy"]
+    proxy = render.api_payloads(lab)["docker-proxy"]
+    assert proxy["proxy"]["remoteUrl"] == "https://registry-1.docker.io"
+    assert proxy["dockerProxy"]["indexType"] == "HUB"
+    assert "authentication" not in proxy["httpClient"]
+    assert render.api_payloads(lab)["yum-proxy"]["proxy"]["remoteUrl"] == lab.nexus.yum_remote
+
+    custom = make_settings("lab", {"dockerHubRemote": "https://hub.example.cn", "yumRemote": "https://yum.example.cn/",
+                                   "pypiRemote": "https://pypi.example.cn/"})
+    payloads = render.api_payloads(custom)
+    assert payloads["docker-proxy"]["proxy"]["remoteUrl"] == "https://hub.example.cn"
+    assert payloads["docker-proxy"]["dockerProxy"]["indexType"] == "REGISTRY"
+    assert payloads["yum-proxy"]["proxy"]["remoteUrl"] == "https://yum.example.cn/"
+    assert payloads["pypi-proxy"]["proxy"]["remoteUrl"] == "https://pypi.example.cn/"
+
+    login = render.api_payloads(make_settings("lab", token=True))["docker-proxy"]
+    assert login["httpClient"]["authentication"] == {"type": "username", "username": "team-bot"}  # no password
+    assert set(render.api_payloads(make_settings("lab", {"pypiProxy": False}))) == {
+        "docker-proxy", "docker-hosted", "docker-group", "yum-proxy"}
+
+
+def _hosted(name="docker-hosted", port=8002, basic=False):
+    return DockerHostedRepository(name=name, storage=Storage(write_policy="allow"),
+                                  docker=DockerAttributes(force_basic_auth=basic, http_port=port))
+
+
+def _group(members=("docker-hosted",), port=8003, basic=False):
+    return DockerGroupRepository(name="docker-group", group=GroupAttributes(member_names=members),
+                                 docker=DockerAttributes(force_basic_auth=basic, http_port=port))
+
+
+@pytest.mark.parametrize("repos, message", [
+    ([_hosted(name="Docker-Hosted")], "lowercase"),
+    ([_hosted(), _group(port=8002)], "connector port 8002"),
+    ([_hosted(), _group(members=("docker-hosted", "docker-proxy"))], "docker-proxy"),
+    ([_group(), _hosted()], "created before"),
+    ([_hosted(), _group(basic=True)], "forceBasicAuth"),
+    ([_hosted(), _hosted()], "not unique"),
+])
+def test_the_invariant_checks_catch_broken_sets(repos, message):
+    with pytest.raises(ValueError, match=message):
+        check(repos)
+
+
+def test_realms_are_the_two_we_need():
+    assert render.realms_payload() == ["NexusAuthenticatingRealm", "DockerToken"]

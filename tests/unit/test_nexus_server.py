@@ -1,0 +1,172 @@
+"""NexusServer under Pulumi mocks: three ordered steps, each re-run only by what it owns, secrets kept secret.
+
+A step re-runs when its stdin (its bundle) changes, so comparing the stdin of two
+runs with different settings is comparing whether ``pulumi up`` would touch it.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Any
+
+import pytest
+
+from components import settings as stack_settings
+from components.host import NexusHost, NexusHostArgs
+from components.nexus_server import NexusServer, NexusServerArgs
+from components.render import nexus as render
+from tests.harness import TEST_SECRETS, run_program, stack_config
+
+COMMAND = "command:remote:Command"
+STEPS = ("nexus-prepare", "nexus-container", "nexus-bootstrap")
+ADMIN_PASSWORD = TEST_SECRETS["nexus-registry:adminPassword"]
+TOKEN = "dckr_pat_Mock-Token-55"
+SECRET_SIG = "4dabf18193072939515e22adb298388d"  # how the engine marks a secret value
+
+
+def program():
+    settings = stack_settings.from_pulumi()
+    host = NexusHost("nexus-host", NexusHostArgs(settings=settings))
+    NexusServer("nexus", NexusServerArgs(settings=settings, connection=host.connection, ssh_user=host.ssh_user,
+                                         data_disk_id=host.data_disk_id))
+
+
+def run(stack: str, overrides: dict[str, Any] | None = None, secrets: dict[str, str | None] | None = None):
+    return run_program(stack, stack_config(stack, overrides, secrets), program=program)
+
+
+def stdin(result, step: str) -> tuple[bool, str]:
+    """(secret?, text) of a step's stdin as the engine received it."""
+    value = result.named(step).inputs["stdin"]
+    if isinstance(value, dict) and value.get(SECRET_SIG):
+        return True, value["value"]
+    assert isinstance(value, str), value
+    return False, value
+
+
+def bundle_files(text: str) -> dict[str, str]:
+    """Decode a bundle script back into {path: content}."""
+    files = {}
+    for match in re.finditer(r"^_nr_put '([^']+)' (\d{4}) <<'NEXUS_REGISTRY_B64'\n(.*?)^NEXUS_REGISTRY_B64$",
+                             text, re.S | re.M):
+        files[match.group(1)] = base64.b64decode(match.group(3)).decode()
+    return files
+
+
+@pytest.fixture(scope="module")
+def dev():
+    return run("dev")
+
+
+@pytest.fixture(scope="module")
+def dev_stdins(dev):
+    return {step: stdin(dev, step) for step in STEPS}
+
+
+def test_three_ordered_steps_under_the_component(dev):
+    component = dev.one("nexus-registry:nexus:NexusServer")
+    assert component.name == "nexus"
+    commands = {r.name: r for r in dev.of_type(COMMAND)}
+    assert set(STEPS) <= set(commands)
+    for step in STEPS:
+        assert commands[step].opts.parent is component.resource
+    assert commands["nexus-prepare"].opts.depends_on in (None, [])
+    assert commands["nexus-container"].opts.depends_on == [commands["nexus-prepare"].resource]
+    assert commands["nexus-bootstrap"].opts.depends_on == [commands["nexus-container"].resource]
+    assert component.resource.ready is commands["nexus-bootstrap"].resource
+
+
+def test_each_step_carries_only_its_own_files(dev_stdins):
+    prepare = bundle_files(dev_stdins["nexus-prepare"][1])
+    container = bundle_files(dev_stdins["nexus-container"][1])
+    bootstrap = bundle_files(dev_stdins["nexus-bootstrap"][1])
+    assert set(prepare) == {render.PREPARE_SCRIPT}
+    assert set(container) == {render.CONTAINER_SCRIPT}
+    assert render.BOOTSTRAP_SCRIPT in bootstrap and render.ADMIN_PASSWORD_PATH in bootstrap
+    assert {f"{render.REPOSITORY_DIR}/{name}.json" for name in
+            ("docker-proxy", "docker-hosted", "docker-group", "pypi-proxy", "yum-proxy")} <= set(bootstrap)
+    assert dev_stdins["nexus-prepare"][1].rstrip().endswith(f"exec {render.PREPARE_SCRIPT}")
+    assert dev_stdins["nexus-container"][1].rstrip().endswith(f"exec {render.CONTAINER_SCRIPT}")
+    assert dev_stdins["nexus-bootstrap"][1].rstrip().endswith(f"exec {render.BOOTSTRAP_SCRIPT}")
+
+
+def test_the_cvm_data_disk_is_found_by_its_cbs_id(dev_stdins):
+    script = bundle_files(dev_stdins["nexus-prepare"][1])[render.PREPARE_SCRIPT]
+    # The mock's id for the CBS disk resource; on Tencent this is disk-xxxxxxxx.
+    assert "NEXUS_DATA_DISK=${NEXUS_DATA_DISK-nexus-host-data-disk-id}" in script
+    assert "NEXUS_DATA_DISK_KIND=${NEXUS_DATA_DISK_KIND-cbs}" in script
+    assert "DOCKER_MIRROR=${DOCKER_MIRROR-https://mirror.ccs.tencentyun.com}" in script
+
+
+def test_existing_servers_use_the_configured_device_or_the_root_disk():
+    lab = bundle_files(stdin(run("lab"), "nexus-prepare")[1])[render.PREPARE_SCRIPT]
+    assert "NEXUS_DATA_DISK_KIND=${NEXUS_DATA_DISK_KIND-none}" in lab
+    assert "DOCKER_MIRROR=${DOCKER_MIRROR-''}" in lab
+    device = "/dev/disk/by-id/virtio-data01"
+    server = {"mode": "existing", "address": "192.0.2.10", "user": "root", "dataDevice": device}
+    with_disk = bundle_files(stdin(run("lab", {"server": server}), "nexus-prepare")[1])[render.PREPARE_SCRIPT]
+    assert "NEXUS_DATA_DISK_KIND=${NEXUS_DATA_DISK_KIND-device}" in with_disk
+    assert f"NEXUS_DATA_DISK=${{NEXUS_DATA_DISK-{device}}}" in with_disk
+
+
+def test_a_new_nexus_version_changes_the_container_step_only(dev_stdins):
+    upgraded = run("dev", {"nexus": {"version": "3.87.0"}})
+    assert stdin(upgraded, "nexus-container") != dev_stdins["nexus-container"]
+    script = bundle_files(stdin(upgraded, "nexus-container")[1])[render.CONTAINER_SCRIPT]
+    assert "NEXUS_IMAGE=${NEXUS_IMAGE-sonatype/nexus3:3.87.0}" in script
+    assert stdin(upgraded, "nexus-prepare") == dev_stdins["nexus-prepare"]
+    assert stdin(upgraded, "nexus-bootstrap") == dev_stdins["nexus-bootstrap"]
+
+
+@pytest.mark.parametrize("overrides", [
+    {"webMaxUploadSize": "5g"},
+    {"certificate": "self-signed"},
+    {"certificate": "acme", "acme": {"email": "ops@example.com"}},
+    {"renewBeforeDays": 20},
+    {"dns": "none"},
+], ids=lambda o: ",".join(o))
+def test_nginx_certificate_and_dns_settings_touch_no_nexus_step(dev_stdins, overrides):
+    other = run("dev", overrides)
+    for step in STEPS:
+        assert stdin(other, step) == dev_stdins[step], step
+
+
+@pytest.mark.parametrize("overrides, changed", [
+    ({"nexus": {"heapMb": 2048}}, {"nexus-container"}),
+    ({"nexus": {"anonymousPull": False}}, {"nexus-bootstrap"}),
+    ({"nexus": {"yumProxy": False}}, {"nexus-bootstrap"}),
+    ({"server": {"mode": "cvm", "cpu": 2, "memoryGb": 4, "sshAllowedCidrs": ["203.0.113.0/24"],
+                 "dataDiskGb": 50, "dockerMirror": ""}}, {"nexus-prepare"}),
+], ids=["heap", "anonymous", "yum", "mirror"])
+def test_each_setting_re_runs_only_the_step_that_owns_it(dev_stdins, overrides, changed):
+    other = run("dev", overrides)
+    assert {step for step in STEPS if stdin(other, step) != dev_stdins[step]} == changed
+
+
+def test_secrets_ride_only_in_the_secret_bootstrap_stdin():
+    result = run("dev", {"nexus": {"version": "3.86.2", "dockerHubUsername": "team-bot"}},
+                 secrets={"nexus-registry:dockerHubToken": TOKEN})
+    secret, text = stdin(result, "nexus-bootstrap")
+    assert secret, "the bootstrap stdin carries secret files and must be secret in state"
+    files = bundle_files(text)
+    assert files[render.ADMIN_PASSWORD_PATH] == ADMIN_PASSWORD
+    assert files[render.DOCKER_HUB_TOKEN_PATH] == TOKEN
+    assert "_nr_put '/etc/nexus-registry/secrets/nexus-admin-password' 0600" in text
+    for step in ("nexus-prepare", "nexus-container"):
+        is_secret, plain = stdin(result, step)
+        assert not is_secret, f"{step} has no secret and should stay reviewable"
+        decoded = "".join(bundle_files(plain).values())
+        assert ADMIN_PASSWORD not in plain + decoded and TOKEN not in plain + decoded
+    for path, content in files.items():
+        if path not in (render.ADMIN_PASSWORD_PATH, render.DOCKER_HUB_TOKEN_PATH):
+            assert ADMIN_PASSWORD not in content and TOKEN not in content, path
+    for command in result.of_type(COMMAND):
+        create = command.inputs["create"]
+        assert create in ("bash -s", "sudo -n bash -s")  # nothing else, let alone a secret, on the command line
+        assert ADMIN_PASSWORD not in str(command.inputs.get("environment", ""))
+
+
+def test_steps_run_as_root_through_sudo_for_the_ubuntu_user(dev):
+    for step in STEPS:
+        assert dev.named(step).inputs["create"] == "sudo -n bash -s"  # dev's Ubuntu image logs in as ubuntu
