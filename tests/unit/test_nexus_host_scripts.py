@@ -1,0 +1,577 @@
+"""The Nexus host scripts' own logic, run for real with bash against fake files and stub tools.
+
+No Docker engine, no spare disk and no supported distribution are needed: the
+scripts take every location and tool from the environment, so the tests hand
+them an os-release sample, a by-id directory, stub ``blkid``/``mkfs``/``mount``,
+a stub ``docker`` that keeps container state in a file, and the fake Nexus.
+Every Nexus script of every stack variant also passes shellcheck (never skipped).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import jinja2
+import pytest
+
+from components.render import nexus as render
+from tests.system.fake_nexus import FakeNexus, make_settings
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def write_script(tmp_path: Path, host_file) -> Path:
+    target = tmp_path / Path(host_file.path).name
+    target.write_text(host_file.content)
+    target.chmod(0o755)
+    return target
+
+
+def stub(bin_dir: Path, name: str, body: str) -> None:
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    path = bin_dir / name
+    path.write_text("#!/usr/bin/env bash\nset -euo pipefail\n" + body)
+    path.chmod(0o755)
+
+
+def run(script: Path, env: dict[str, str], bin_dir: Path | None = None, timeout: float = 60):
+    environment = {**os.environ, **env}
+    if bin_dir is not None:
+        environment["PATH"] = f"{bin_dir}:{os.environ['PATH']}"
+    return subprocess.run(["bash", str(script)], env=environment, capture_output=True, text=True, timeout=timeout)
+
+
+def ok(result) -> str:
+    assert result.returncode == 0, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    return result.stdout
+
+
+# --- the container's run command ------------------------------------------------------------
+
+
+def test_the_container_run_command_is_locked_down():
+    args = render.container_run_args(make_settings("dev"))
+    pairs = list(zip(args[::2], args[1::2], strict=True))
+    publishes = [value for option, value in pairs if option == "--publish"]
+    assert publishes == ["127.0.0.1:8081:8081", "127.0.0.1:8001:8001", "127.0.0.1:8002:8002", "127.0.0.1:8003:8003"]
+    assert not any(option in ("-p", "-P", "--publish-all", "--network", "--net") for option, _ in pairs)
+    assert ("--mount", f"type=bind,source={render.DATA_DIR},target=/nexus-data") in pairs
+    assert ("--ulimit", "nofile=65536:65536") in pairs
+    assert ("--restart", "unless-stopped") in pairs
+    stop = dict(pairs)["--stop-timeout"]
+    assert int(stop) >= 120
+    assert render.image(make_settings("dev")) == "sonatype/nexus3:3.86.2"
+    assert render.image(make_settings("dev", {"version": "3.87.0"})) == "sonatype/nexus3:3.87.0"
+
+
+def test_the_rendered_container_script_carries_exactly_that_command():
+    script = render.container_files(make_settings("prod"))[0].content
+    block = re.search(r"^RUN_ARGS=\(\n(.*?)^\)$", script, re.S | re.M).group(1)
+    rendered = [part for line in block.splitlines() for part in line.split()]
+    assert rendered == render.container_run_args(make_settings("prod"))
+    assert "NEXUS_IMAGE=${NEXUS_IMAGE-sonatype/nexus3:3.86.2}" in script
+    assert "NEXUS_HEAP_MB=${NEXUS_HEAP_MB-8192}" in script  # prod sets heapMb
+    assert "NEXUS_HEAP_MB=${NEXUS_HEAP_MB-''}" in render.container_files(make_settings("dev"))[0].content
+    assert ":latest" not in script
+
+
+def test_templates_refuse_missing_values():
+    with pytest.raises(jinja2.UndefinedError):
+        render._render("nexus-container.sh.j2", stack="dev")
+
+
+# --- shellcheck -----------------------------------------------------------------------------
+
+VARIANTS = {
+    "dev": lambda: make_settings("dev"),
+    "prod": lambda: make_settings("prod"),
+    "lab": lambda: make_settings("lab"),
+    "lab-disk": lambda: make_settings("lab", server={"mode": "existing", "address": "192.0.2.10",
+                                                     "dataDevice": "/dev/disk/by-id/virtio-data01"}),
+    "private-login": lambda: make_settings("dev", {"anonymousPull": False}, token=True),
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_nexus_script_passes_shellcheck(variant, tmp_path):
+    shellcheck = shutil.which("shellcheck")
+    assert shellcheck, "shellcheck is not installed (apt-get install shellcheck); this test never skips"
+    scripts = [f for f in render.host_files(VARIANTS[variant](), "disk-abc12345") if f.path.endswith(".sh")]
+    assert {Path(f.path).name for f in scripts} == {"nexus-prepare-host.sh", "nexus-container.sh", "nexus-bootstrap.sh"}
+    paths = []
+    for host_file in scripts:
+        assert host_file.content.startswith("#!/usr/bin/env bash\n") and "set -euo pipefail" in host_file.content
+        assert host_file.mode == "0755"
+        paths.append(str(write_script(tmp_path, host_file)))
+    result = subprocess.run([shellcheck, "--severity=style", *paths], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- host preparation: OS detection ----------------------------------------------------------
+
+OS_RELEASES = {
+    "ubuntu-22.04": ('NAME="Ubuntu"\nVERSION_ID="22.04"\nID=ubuntu\nID_LIKE=debian\n', "ubuntu 22.04 (family deb)"),
+    "ubuntu-24.04": ('NAME="Ubuntu"\nVERSION_ID="24.04"\nID=ubuntu\nID_LIKE=debian\n', "ubuntu 24.04 (family deb)"),
+    "debian-12": ('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nVERSION_ID="12"\nID=debian\n',
+                  "debian 12 (family deb)"),
+    "tencentos-3": ('NAME="TencentOS Server"\nVERSION="3.1 (Final)"\nID="tencentos"\nID_LIKE="rhel fedora centos"\n'
+                    'VERSION_ID="3.1"\nPLATFORM_ID="platform:el8"\n', "tencentos 3.1 (family rpm, EL8)"),
+    "tencentos-4": ('NAME="TencentOS Server"\nID="tencentos"\nVERSION_ID="4.4"\n', "tencentos 4.4 (family rpm, EL9)"),
+    "opencloudos-8": ('NAME="OpenCloudOS"\nID="opencloudos"\nID_LIKE="rhel fedora"\nVERSION_ID="8.8"\n',
+                      "opencloudos 8.8 (family rpm, EL8)"),
+    "opencloudos-9": ('NAME="OpenCloudOS Stream"\nID="opencloudos"\nVERSION_ID="9.2"\n',
+                      "opencloudos 9.2 (family rpm, EL9)"),
+    "rocky-8": ('NAME="Rocky Linux"\nID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="8.9"\n',
+                "rocky 8.9 (family rpm, EL8)"),
+    "rocky-9": ("NAME='Rocky Linux'\nID='rocky'\nVERSION_ID='9.3'\n", "rocky 9.3 (family rpm, EL9)"),
+}
+UNSUPPORTED = {
+    "ubuntu-20.04": 'ID=ubuntu\nVERSION_ID="20.04"\n',
+    "debian-11": 'ID=debian\nVERSION_ID="11"\n',
+    "centos-7": 'ID="centos"\nVERSION_ID="7"\n',
+    "alpine": "ID=alpine\nVERSION_ID=3.19.1\n",
+    "rocky-10": 'ID="rocky"\nVERSION_ID="10.0"\n',
+    "empty": "",
+}
+
+
+@pytest.fixture
+def prepare(tmp_path) -> Path:
+    return write_script(tmp_path, render.prepare_files(make_settings("dev"), "disk-abc12345")[0])
+
+
+@pytest.mark.parametrize("name", OS_RELEASES)
+def test_supported_systems_are_detected(prepare, tmp_path, name):
+    content, expected = OS_RELEASES[name]
+    (tmp_path / "os-release").write_text(content)
+    out = ok(run(prepare, {"OS_RELEASE_FILE": str(tmp_path / "os-release"), "NEXUS_PREPARE_STEPS": "os"}))
+    assert f"OS: {expected}" in out
+
+
+@pytest.mark.parametrize("name", UNSUPPORTED)
+def test_anything_else_fails_clearly(prepare, tmp_path, name):
+    (tmp_path / "os-release").write_text(UNSUPPORTED[name])
+    result = run(prepare, {"OS_RELEASE_FILE": str(tmp_path / "os-release"), "NEXUS_PREPARE_STEPS": "os"})
+    assert result.returncode != 0
+    assert "unsupported OS" in result.stderr and "Ubuntu 22.04/24.04, Debian 12" in result.stderr
+
+
+def test_a_missing_os_release_fails_clearly(prepare, tmp_path):
+    result = run(prepare, {"OS_RELEASE_FILE": str(tmp_path / "absent"), "NEXUS_PREPARE_STEPS": "os"})
+    assert result.returncode != 0 and "cannot read" in result.stderr
+
+
+# --- host preparation: Docker registry mirror --------------------------------------------------
+
+
+class Mirror:
+    def __init__(self, tmp_path: Path, prepare: Path):
+        self.prepare = prepare
+        self.daemon_json = tmp_path / "docker" / "daemon.json"
+        self.state = tmp_path / "state"
+        self.calls = tmp_path / "systemctl.log"
+        self.bin = tmp_path / "bin"
+        stub(self.bin, "fake-systemctl", f"echo \"$*\" >>'{self.calls}'\n")
+
+    def run(self, mirror: str):
+        return run(self.prepare, {"NEXUS_PREPARE_STEPS": "mirror", "DOCKER_MIRROR": mirror,
+                                  "DOCKER_DAEMON_JSON": str(self.daemon_json), "NEXUS_STATE_DIR": str(self.state),
+                                  "SYSTEMCTL": str(self.bin / "fake-systemctl")})
+
+    def restarts(self) -> int:
+        return self.calls.read_text().count("restart docker") if self.calls.exists() else 0
+
+
+def test_the_mirror_is_merged_into_daemon_json_and_docker_restarted_only_on_change(prepare, tmp_path):
+    mirror = Mirror(tmp_path, prepare)
+    mirror.daemon_json.parent.mkdir()
+    mirror.daemon_json.write_text(json.dumps({"log-driver": "json-file", "registry-mirrors": ["https://other.example"]}))
+    ok(mirror.run("https://mirror.ccs.tencentyun.com"))
+    config = json.loads(mirror.daemon_json.read_text())
+    assert config == {"log-driver": "json-file",
+                      "registry-mirrors": ["https://mirror.ccs.tencentyun.com", "https://other.example"]}
+    assert mirror.restarts() == 1
+    ok(mirror.run("https://mirror.ccs.tencentyun.com"))
+    assert mirror.restarts() == 1, "an unchanged daemon.json must not restart Docker"
+    # A new mirror replaces ours, never the user's.
+    ok(mirror.run("https://mirror.example.cn"))
+    assert json.loads(mirror.daemon_json.read_text())["registry-mirrors"] == [
+        "https://mirror.example.cn", "https://other.example"]
+    # Empty disables it: ours goes, the user's stays.
+    ok(mirror.run(""))
+    assert json.loads(mirror.daemon_json.read_text()) == {"log-driver": "json-file",
+                                                         "registry-mirrors": ["https://other.example"]}
+    assert mirror.restarts() == 3
+
+
+def test_no_mirror_ever_leaves_docker_alone(prepare, tmp_path):
+    mirror = Mirror(tmp_path, prepare)
+    ok(mirror.run(""))
+    assert not mirror.daemon_json.exists() and mirror.restarts() == 0
+
+
+def test_a_broken_daemon_json_is_reported_not_overwritten(prepare, tmp_path):
+    mirror = Mirror(tmp_path, prepare)
+    mirror.daemon_json.parent.mkdir()
+    mirror.daemon_json.write_text("{not json")
+    result = mirror.run("https://mirror.ccs.tencentyun.com")
+    assert result.returncode != 0 and "is not valid JSON" in result.stderr
+    assert mirror.daemon_json.read_text() == "{not json"
+
+
+# --- host preparation: finding and preparing the data disk ---------------------------------------
+
+
+def located(result) -> str:
+    """The device the script chose, from its "data disk X is /dev/..." line."""
+    return re.search(r"^nexus-prepare: data disk \S+ is (\S+)$", ok(result), re.M).group(1)
+
+
+def locate(prepare: Path, by_id: Path, bin_dir: Path, disk: str = "disk-abc12345", kind: str = "cbs"):
+    return run(prepare, {"NEXUS_PREPARE_STEPS": "locate", "NEXUS_DATA_DISK": disk, "NEXUS_DATA_DISK_KIND": kind,
+                         "DISK_BY_ID_DIR": str(by_id), "DISK_WAIT_SECONDS": "0"}, bin_dir)
+
+
+@pytest.fixture
+def disks(tmp_path):
+    by_id = tmp_path / "by-id"
+    by_id.mkdir()
+    devices = tmp_path / "dev"
+    devices.mkdir()
+    for name in ("vda", "vdb", "vdc", "sdb"):
+        (devices / name).touch()
+    bin_dir = tmp_path / "bin"
+    stub(bin_dir, "lsblk", f"cat '{tmp_path}/lsblk.out' 2>/dev/null || true\n")
+    return by_id, devices, bin_dir
+
+
+def test_the_cbs_disk_is_found_by_its_documented_by_id_link(prepare, disks):
+    by_id, devices, bin_dir = disks
+    (by_id / "virtio-disk-other999").symlink_to(devices / "vdb")
+    (by_id / "virtio-disk-abc12345").symlink_to(devices / "vdc")
+    (by_id / "virtio-disk-abc12345-part1").symlink_to(devices / "vda")
+    assert located(locate(prepare, by_id, bin_dir)) == str(devices / "vdc")
+
+
+def test_another_bus_is_matched_by_the_id_at_the_end_of_its_link(prepare, disks):
+    by_id, devices, bin_dir = disks
+    (by_id / "scsi-0QEMU_QEMU_HARDDISK_disk-abc12345").symlink_to(devices / "sdb")
+    (by_id / "scsi-0QEMU_QEMU_HARDDISK_disk-abc12345-part1").symlink_to(devices / "vda")
+    assert located(locate(prepare, by_id, bin_dir)) == str(devices / "sdb")
+
+
+def test_without_a_udev_link_the_serial_is_matched(prepare, disks, tmp_path):
+    by_id, _, bin_dir = disks
+    (tmp_path / "lsblk.out").write_text("vda \nvdb disk-other999\nvdc disk-abc12345\n")
+    assert located(locate(prepare, by_id, bin_dir)) == "/dev/vdc"
+
+
+def test_a_missing_disk_fails_after_a_bounded_wait(prepare, disks, tmp_path):
+    by_id, devices, bin_dir = disks
+    (by_id / "virtio-disk-other999").symlink_to(devices / "vdb")
+    (tmp_path / "lsblk.out").write_text("vdb disk-other999\n")
+    result = locate(prepare, by_id, bin_dir)
+    assert result.returncode != 0 and "data disk disk-abc12345 not found after 0s" in result.stderr
+
+
+def test_an_existing_server_uses_its_configured_device_path(prepare, disks):
+    by_id, devices, bin_dir = disks
+    (by_id / "virtio-data01").symlink_to(devices / "vdb")
+    assert located(locate(prepare, by_id, bin_dir, disk=str(by_id / "virtio-data01"), kind="device")) == \
+        str(devices / "vdb")
+
+
+class Disk:
+    """A real block-special node (never opened) plus stub blkid/lsblk/findmnt/mkfs/mount keeping state in files."""
+
+    def __init__(self, tmp_path: Path, prepare: Path):
+        self.prepare = prepare
+        self.state = tmp_path / "stub"
+        self.state.mkdir()
+        self.device = tmp_path / "vdb"
+        try:
+            os.mknod(self.device, 0o600 | stat.S_IFBLK, os.makedev(7, 200))
+        except PermissionError:
+            pytest.fail("creating a block device node needs root (CI runs as root); this test never skips")
+        self.by_id = tmp_path / "by-id"
+        self.by_id.mkdir()
+        (self.by_id / "virtio-disk-abc12345").symlink_to(self.device)
+        self.mount_point = tmp_path / "srv" / "nexus"
+        self.fstab = tmp_path / "fstab"
+        self.fstab.write_text("# /etc/fstab\nUUID=0a1b-root / ext4 defaults 0 1\n")
+        self.bin = tmp_path / "bin"
+        s = self.state
+        stub(self.bin, "blkid", f"""field=""; dev="${{!#}}"
+while (($#)); do [[ $1 == -s ]] && field=$2; shift; done
+case "$field" in
+  TYPE) cat '{s}/fstype' 2>/dev/null || exit 2 ;;
+  PTTYPE) cat '{s}/pttype' 2>/dev/null || exit 2 ;;
+  UUID) cat '{s}/uuid' 2>/dev/null || exit 2 ;;
+esac
+""")
+        stub(self.bin, "lsblk", f"echo vdb; cat '{s}/children' 2>/dev/null || true\n")
+        stub(self.bin, "findmnt", f"""if [[ " $* " == *" --source "* ]]; then
+  cat '{s}/source-target' 2>/dev/null || true
+else
+  cat '{s}/mounted' 2>/dev/null || true
+fi
+""")
+        stub(self.bin, "mkfs.ext4", f"echo \"$*\" >>'{s}/mkfs.log'; echo ext4 >'{s}/fstype'; "
+                                    f"echo 5e1f-data >'{s}/uuid'\n")
+        stub(self.bin, "mount", f"echo \"$*\" >>'{s}/mount.log'; echo '{self.device}' >'{s}/mounted'\n")
+        stub(self.bin, "fake-systemctl", f"echo \"$*\" >>'{s}/systemctl.log'\n")
+
+    def run(self):
+        return run(self.prepare, {"NEXUS_PREPARE_STEPS": "disk", "NEXUS_DATA_DISK": "disk-abc12345",
+                                  "NEXUS_DATA_DISK_KIND": "cbs", "DISK_BY_ID_DIR": str(self.by_id),
+                                  "DISK_WAIT_SECONDS": "0", "NEXUS_MOUNT_POINT": str(self.mount_point),
+                                  "FSTAB": str(self.fstab), "SYSTEMCTL": str(self.bin / "fake-systemctl")}, self.bin)
+
+    def log(self, name: str) -> list[str]:
+        path = self.state / name
+        return path.read_text().splitlines() if path.exists() else []
+
+
+def test_an_empty_disk_is_formatted_once_and_mounted_by_uuid_with_nofail(prepare, tmp_path):
+    disk = Disk(tmp_path, prepare)
+    out = ok(disk.run())
+    assert disk.log("mkfs.log") == [f"-q -L nexus-data {disk.device}"]
+    fstab = disk.fstab.read_text().splitlines()
+    assert fstab[:2] == ["# /etc/fstab", "UUID=0a1b-root / ext4 defaults 0 1"]  # the rest is kept
+    assert fstab[3] == f"UUID=5e1f-data {disk.mount_point} ext4 defaults,nofail 0 2"
+    assert disk.log("mount.log") == [str(disk.mount_point)]
+    assert "daemon-reload" in disk.log("systemctl.log")
+    assert "formatting empty disk" in out
+    # Second run: nothing to format, fstab unchanged (no duplicate entry), already mounted.
+    before = disk.fstab.read_text()
+    out = ok(disk.run())
+    assert len(disk.log("mkfs.log")) == 1 and len(disk.log("mount.log")) == 1
+    assert disk.fstab.read_text() == before
+    assert "keeping its data" in out
+
+
+def test_a_disk_with_a_filesystem_is_never_reformatted(prepare, tmp_path):
+    disk = Disk(tmp_path, prepare)
+    (disk.state / "fstype").write_text("xfs\n")
+    (disk.state / "uuid").write_text("77aa-restored\n")
+    ok(disk.run())
+    assert disk.log("mkfs.log") == []
+    assert f"UUID=77aa-restored {disk.mount_point} xfs defaults,nofail 0 2" in disk.fstab.read_text()
+
+
+def test_a_partitioned_disk_without_a_filesystem_is_refused(prepare, tmp_path):
+    disk = Disk(tmp_path, prepare)
+    (disk.state / "pttype").write_text("gpt\n")
+    (disk.state / "children").write_text("vdb1\n")
+    result = disk.run()
+    assert result.returncode != 0 and "refusing to format" in result.stderr
+    assert disk.log("mkfs.log") == [] and "5e1f" not in disk.fstab.read_text()
+
+
+def test_the_root_disk_is_refused(prepare, tmp_path):
+    disk = Disk(tmp_path, prepare)
+    (disk.state / "source-target").write_text("/\n")
+    result = disk.run()
+    assert result.returncode != 0 and "holds the root filesystem" in result.stderr
+    assert disk.log("mkfs.log") == []
+
+
+def test_without_a_data_disk_nexus_lives_on_the_root_disk(tmp_path):
+    script = write_script(tmp_path, render.prepare_files(make_settings("lab"))[0])
+    mount_point = tmp_path / "srv" / "nexus"
+    out = ok(run(script, {"NEXUS_PREPARE_STEPS": "disk", "NEXUS_MOUNT_POINT": str(mount_point),
+                          "FSTAB": str(tmp_path / "fstab-untouched")}))
+    assert mount_point.is_dir() and "on the root disk" in out
+    assert not (tmp_path / "fstab-untouched").exists()
+
+
+def test_the_data_directory_belongs_to_the_nexus_uid(prepare, tmp_path):
+    uid = 200 if os.geteuid() == 0 else os.getuid()
+    data = tmp_path / "srv" / "nexus" / "nexus-data"
+    (data / "db").mkdir(parents=True)
+    ok(run(prepare, {"NEXUS_PREPARE_STEPS": "datadir", "NEXUS_DATA_DIR": str(data), "NEXUS_UID": str(uid)}))
+    assert data.stat().st_uid == uid and (data / "db").stat().st_uid == uid
+    assert stat.S_IMODE(data.stat().st_mode) == 0o750
+
+
+# --- the container script with a stub docker -------------------------------------------------------
+
+FAKE_DOCKER = r'''
+import json, os, sys
+state_file, log_file = os.environ["FAKE_DOCKER_STATE"], os.environ["FAKE_DOCKER_LOG"]
+state = json.load(open(state_file)) if os.path.exists(state_file) else {"exists": False}
+args = sys.argv[1:]
+with open(log_file, "a") as log:
+    log.write(json.dumps(args) + "\n")
+command = args[0]
+if command == "inspect":
+    if not state["exists"]:
+        print("Error: No such object", file=sys.stderr); sys.exit(1)
+    template = args[2]
+    if ".State.Status" in template:
+        print(state["status"])
+    else:
+        label = template.split('"')[1]
+        print(state["labels"].get(label, "<no value>"))
+elif command == "pull":
+    sys.exit(1 if os.environ.get("FAKE_DOCKER_PULL_FAILS") else 0)
+elif command == "run":
+    labels = dict(a.split("=", 1) for o, a in zip(args, args[1:]) if o == "--label")
+    state = {"exists": True, "status": os.environ.get("FAKE_DOCKER_RUN_STATUS", "running"), "labels": labels,
+             "image": args[-1]}
+elif command == "stop":
+    state["status"] = "exited"
+elif command == "start":
+    state["status"] = "running"
+elif command == "rm":
+    state = {"exists": False}
+elif command == "logs":
+    print("fake nexus log: line 1\nfake nexus log: line 2")
+json.dump(state, open(state_file, "w"))
+'''
+
+GIB = 1024 * 1024  # kB
+
+
+class Container:
+    def __init__(self, tmp_path: Path, nexus: FakeNexus):
+        self.tmp_path = tmp_path
+        self.nexus = nexus
+        self.data = tmp_path / "nexus-data"
+        self.data.mkdir()
+        self.meminfo = tmp_path / "meminfo"
+        self.meminfo.write_text(f"MemTotal:       {int(3.8 * GIB)} kB\nMemFree:         100000 kB\n")
+        self.docker = tmp_path / "docker"
+        self.docker.write_text(f"#!{sys.executable}\n{FAKE_DOCKER}")
+        self.docker.chmod(0o755)
+        self.state = tmp_path / "docker-state.json"
+        self.log = tmp_path / "docker.log"
+
+    def run(self, settings=None, **env: str):
+        script = write_script(self.tmp_path, render.container_files(settings or make_settings("dev"))[0])
+        return run(script, {"DOCKER": str(self.docker), "FAKE_DOCKER_STATE": str(self.state),
+                            "FAKE_DOCKER_LOG": str(self.log), "NEXUS_DATA_DIR": str(self.data),
+                            "NEXUS_UID": str(os.getuid()), "MEMINFO_FILE": str(self.meminfo),
+                            "NEXUS_URL": self.nexus.url, "NEXUS_READY_TIMEOUT": "3",
+                            "NEXUS_READY_INTERVAL": "0.1", **env})
+
+    def calls(self, command: str | None = None) -> list[list[str]]:
+        calls = [json.loads(line) for line in self.log.read_text().splitlines()] if self.log.exists() else []
+        return [c for c in calls if command is None or c[0] == command]
+
+
+@pytest.fixture
+def nexus():
+    fake = FakeNexus().start()
+    yield fake
+    fake.stop()
+
+
+def test_the_first_run_starts_the_pinned_image_locked_down_and_waits_for_readiness(tmp_path, nexus):
+    container = Container(tmp_path, nexus)
+    out = ok(container.run())
+    assert container.calls("pull") == [["pull", "sonatype/nexus3:3.86.2"]]
+    (run_call,) = container.calls("run")
+    assert run_call[-1] == "sonatype/nexus3:3.86.2"
+    options = run_call[1:-1]
+    assert options[0] == "--detach"
+    assert options[1:1 + len(render.container_run_args(make_settings("dev")))] == \
+        render.container_run_args(make_settings("dev"))
+    label = options[options.index("--label") + 1]
+    assert re.fullmatch(r"nexus-registry\.spec=[0-9a-f]{64}", label)
+    env = options[options.index("--env") + 1]
+    assert env == ("INSTALL4J_ADD_VM_PARAMS=-Xms1280m -Xmx1280m -XX:MaxDirectMemorySize=1280m "
+                   "-Djava.util.prefs.userRoot=/nexus-data/javaprefs")
+    assert "nexus.onboarding.enabled=false" in (container.data / "etc" / "nexus.properties").read_text()
+    assert "Nexus is ready" in out
+
+
+def test_an_unchanged_spec_leaves_the_container_alone(tmp_path, nexus):
+    container = Container(tmp_path, nexus)
+    ok(container.run())
+    calls = len(container.calls())
+    out = ok(container.run())
+    new_calls = container.calls()[calls:]
+    assert {c[0] for c in new_calls} == {"inspect"}
+    assert "up to date" in out
+
+
+def test_a_stopped_container_with_the_same_spec_is_started_not_recreated(tmp_path, nexus):
+    container = Container(tmp_path, nexus)
+    ok(container.run())
+    state = json.loads(container.state.read_text())
+    state["status"] = "exited"
+    container.state.write_text(json.dumps(state))
+    ok(container.run())
+    assert len(container.calls("run")) == 1 and container.calls("start") == [["start", "nexus"]]
+
+
+def test_a_new_version_recreates_the_container_with_a_long_stop_timeout(tmp_path, nexus):
+    container = Container(tmp_path, nexus)
+    ok(container.run())
+    first_label = json.loads(container.state.read_text())["labels"]
+    ok(container.run(make_settings("dev", {"version": "3.87.0"})))
+    assert container.calls("pull")[-1] == ["pull", "sonatype/nexus3:3.87.0"]
+    assert container.calls("stop") == [["stop", "--time", "120", "nexus"]]
+    assert container.calls("rm") == [["rm", "nexus"]]
+    assert container.calls("run")[-1][-1] == "sonatype/nexus3:3.87.0"
+    assert json.loads(container.state.read_text())["labels"] != first_label
+
+
+def test_a_failed_pull_keeps_the_running_container(tmp_path, nexus):
+    container = Container(tmp_path, nexus)
+    ok(container.run())
+    result = container.run(make_settings("dev", {"version": "3.87.0"}), FAKE_DOCKER_PULL_FAILS="1")
+    assert result.returncode != 0
+    assert container.calls("stop") == [] and container.calls("rm") == []
+
+
+def test_a_container_that_never_becomes_writable_fails_with_its_logs(tmp_path, nexus):
+    nexus.writable = False
+    container = Container(tmp_path, nexus)
+    result = container.run(NEXUS_READY_TIMEOUT="1")
+    assert result.returncode != 0
+    assert "did not become writable within 1s" in result.stderr
+    assert "fake nexus log: line 2" in result.stderr
+    assert ["logs", "--tail", "80", "nexus"] in container.calls("logs")
+
+
+def test_a_container_that_exits_fails_fast_with_its_logs(tmp_path, nexus):
+    nexus.writable = False
+    container = Container(tmp_path, nexus)
+    result = container.run(NEXUS_READY_TIMEOUT="60", FAKE_DOCKER_RUN_STATUS="exited")
+    assert result.returncode != 0
+    assert "is exited instead of starting" in result.stderr and "fake nexus log: line 1" in result.stderr
+
+
+@pytest.mark.parametrize("memory_gib, heap_mb, expected", [
+    (3.8, None, "-Xms1280m -Xmx1280m -XX:MaxDirectMemorySize=1280m"),
+    (16, None, "-Xms5440m -Xmx5440m -XX:MaxDirectMemorySize=5440m"),
+    (16, 8192, "-Xms8192m -Xmx8192m -XX:MaxDirectMemorySize=7168m"),
+    (32, 8192, "-Xms8192m -Xmx8192m -XX:MaxDirectMemorySize=8192m"),
+])
+def test_jvm_memory_comes_from_heap_mb_or_the_host(tmp_path, nexus, memory_gib, heap_mb, expected):
+    container = Container(tmp_path, nexus)
+    container.meminfo.write_text(f"MemTotal: {int(memory_gib * GIB)} kB\n")
+    settings = make_settings("dev", {"heapMb": heap_mb} if heap_mb else None)
+    out = ok(container.run(settings, NEXUS_CONTAINER_ONLY="jvm"))
+    assert out.strip() == f"{expected} -Djava.util.prefs.userRoot=/nexus-data/javaprefs"
+
+
+@pytest.mark.parametrize("memory_gib, heap_mb, message", [
+    (8, 8192, "nexus.heapMb=8192 does not fit"),
+    (2, None, "at least 4 GiB"),
+])
+def test_memory_that_cannot_work_fails_clearly(tmp_path, nexus, memory_gib, heap_mb, message):
+    container = Container(tmp_path, nexus)
+    container.meminfo.write_text(f"MemTotal: {int(memory_gib * GIB)} kB\n")
+    result = container.run(make_settings("dev", {"heapMb": heap_mb} if heap_mb else None))
+    assert result.returncode != 0 and message in result.stderr
+    assert container.calls("run") == []
