@@ -125,7 +125,8 @@ class Sandbox:
 
     def nginx_master_pid(self) -> int | None:
         pid_file = self.path("/run/nginx.pid")
-        return int(pid_file.read_text()) if pid_file.exists() else None
+        text = pid_file.read_text().strip() if pid_file.exists() else ""
+        return int(text) if text else None
 
     def close(self) -> None:
         master = self.nginx_master_pid()
@@ -150,12 +151,12 @@ class Sandbox:
 
 
 @dataclass(frozen=True)
-class TestCA:
+class CertAuthority:
     ca_crt: Path
     leaves: dict[str, tuple[str, str]]  # fqdn -> (cert PEM, key PEM)
 
 
-def make_ca(directory: Path, fqdns: list[str]) -> TestCA:
+def make_ca(directory: Path, fqdns: list[str]) -> CertAuthority:
     """A CA and one leaf per name (RSA 2048, SAN, serverAuth), as a real source would hand over."""
     require_tools("openssl")
     directory.mkdir(parents=True, exist_ok=True)
@@ -171,7 +172,7 @@ def make_ca(directory: Path, fqdns: list[str]) -> TestCA:
         _openssl("x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey", ca_key, "-CAcreateserial", "-days", "2",
                  "-extfile", ext, "-out", crt)
         leaves[fqdn] = (crt.read_text(), key.read_text())
-    return TestCA(ca_crt, leaves)
+    return CertAuthority(ca_crt, leaves)
 
 
 def _openssl(*args: object) -> None:
@@ -235,7 +236,7 @@ def start_web_stub(sandbox: Sandbox, workdir: Path) -> Path:
 # --- deploying our files as NginxProxy does ----------------------------------------
 
 
-def deploy_bundle(settings: Settings, ca: TestCA) -> str:
+def deploy_bundle(settings: Settings, ca: CertAuthority) -> str:
     """The deploy step's stdin, built the way components.remote.host_step builds it."""
     files = list(render_nginx.host_files(settings))
     for fqdn, paths in render_nginx.default_cert_paths(settings).items():
@@ -255,7 +256,7 @@ class Environment:
 
     sandbox: Sandbox
     settings: Settings
-    ca: TestCA
+    ca: CertAuthority
     registries: Registries
     workdir: Path
     deploy_output: subprocess.CompletedProcess
