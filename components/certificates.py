@@ -319,6 +319,8 @@ async def wait_for_issuance(read: Callable[[], Awaitable[TencentCertificate | No
 
 
 def _duration(seconds: float) -> str:
+    if seconds < 1:
+        return f"{seconds:.1f} s"
     seconds = int(round(seconds))
     if seconds < 60:
         return f"{seconds} s"
@@ -444,7 +446,14 @@ class Certificates(pulumi.ComponentResource):
         async def read(cert_id: str) -> TencentCertificate | None:
             result = await ssl.get_certificates_output(
                 id=cert_id, opts=pulumi.InvokeOutputOptions(parent=self)).future()
-            found = [to_tencent_certificate(raw) for raw in (_field(result, "certificates") or [])]
+            listed = _field(result, "certificates")
+            if listed is None:
+                # The provider always answers with a (possibly empty) list; anything else would
+                # otherwise look like "not issued yet" for the whole timeout.
+                raise CertificateIssuanceError(
+                    f"ssl.getCertificates(id={cert_id!r}) answered without a 'certificates' list; the Tencent "
+                    "provider plugin does not match tencentcloud-iac-pulumi (reinstall requirements.txt)")
+            found = [to_tencent_certificate(raw) for raw in listed]
             return next((c for c in found if c.id == cert_id), None)
 
         wait_on: list[pulumi.Output[Any]] = []

@@ -19,7 +19,7 @@ import pulumiverse_acme as acme
 import pytest
 from pulumi.runtime import rpc
 from pulumi.runtime.settings import SETTINGS
-from pulumi.runtime.sync_await import _ensure_event_loop
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 import tests.harness as harness
 from components import settings as stack_settings
@@ -125,6 +125,9 @@ def tencent_api(monkeypatch):
     return fake
 
 
+BUILT: dict[str, Certificates] = {}  # the component of the last run, for looking at its Outputs
+
+
 def certificates_program(**arg_overrides):
     """A program that builds only Certificates (as __main__ will) and exports what nginx consumes."""
 
@@ -133,7 +136,7 @@ def certificates_program(**arg_overrides):
         provider = None
         if settings.certificate == "acme":
             provider = acme.Provider("acme", server_url=acme_server_url(settings))
-        certs = Certificates("certs", CertificatesArgs(
+        certs = BUILT["certs"] = Certificates("certs", CertificatesArgs(
             settings=settings, public_ip=arg_overrides.pop("public_ip", FAKE_PUBLIC_IP),
             acme_provider=provider, **arg_overrides))
         for role, pair in (("web", certs.web), ("registry", certs.registry)):
@@ -237,6 +240,14 @@ def test_tencent_timeout_fails_with_what_to_do_next(tencent_api):
     assert "console.cloud.tencent.com/ssl/detail/certs-web-id" in message
 
 
+def test_a_data_source_answer_without_a_list_fails_fast_instead_of_waiting(tencent_api, monkeypatch):
+    monkeypatch.setattr(FakeTencentSsl, "answer", lambda self, args: {})
+    started = time.monotonic()
+    with pytest.raises(Exception, match="answered without a 'certificates' list"):
+        run_certificates("dev", extra=free_cert_outputs(status=0), issuance_timeout_seconds=60)
+    assert time.monotonic() - started < 20
+
+
 def test_tencent_rejected_application_fails_at_once_with_the_replace_command(tencent_api):
     only_web_pending(tencent_api, web_status=2)
     with pytest.raises(Exception, match="will not issue") as failure:
@@ -273,6 +284,10 @@ def test_tencent_dnspod_record_mode_creates_the_txt_record_from_dv_auths(tencent
     else:
         assert web["subDomain"] == dv_key
     assert run.outputs["webValidation"]["name"] == f"{web['subDomain']}.example.com"
+    # The wait (and so the PEMs nginx gets) depends on the record: it is created before Tencent is polled.
+    for role in ("web", "registry"):
+        pair = getattr(BUILT["certs"], role)
+        assert f"certs-{role}-validation" in {r._name for r in _sync_await(pair.cert_pem.resources())}
 
 
 def test_tencent_with_dns_none_asks_for_a_manual_txt_record_and_creates_none(tencent_api):
