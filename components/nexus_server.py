@@ -39,6 +39,9 @@ class NexusServerArgs:
     ssh_user: str
     data_disk_id: pulumi.Input[str]
     """The CBS disk id (``disk-xxxxxxxx``) on cvm; the configured device path or "" on existing."""
+    nexus_version: pulumi.Input[str] | None = None
+    """``settings.nexus.version`` once checked (``components.upgrade.guarded_version``): the
+    container step waits for it, so a refused downgrade never reaches the host."""
 
 
 class NexusServer(pulumi.ComponentResource):
@@ -64,14 +67,26 @@ class NexusServer(pulumi.ComponentResource):
             stdin=prepare_stdin,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.container = host_step(
-            f"{name}-container",
-            connection=args.connection,
-            ssh_user=args.ssh_user,
-            files=render.container_files(settings),
-            entrypoint=render.CONTAINER_SCRIPT,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.prepare]),
-        )
+        container_opts = pulumi.ResourceOptions(parent=self, depends_on=[self.prepare])
+        if args.nexus_version is None:
+            self.container = host_step(
+                f"{name}-container",
+                connection=args.connection,
+                ssh_user=args.ssh_user,
+                files=render.container_files(settings),
+                entrypoint=render.CONTAINER_SCRIPT,
+                opts=container_opts,
+            )
+        else:
+            self.container = _command_step(
+                f"{name}-container",
+                connection=args.connection,
+                ssh_user=args.ssh_user,
+                stdin=pulumi.Output.from_input(args.nexus_version).apply(
+                    lambda version: _container_bundle(settings, version)
+                ),
+                opts=container_opts,
+            )
         self.bootstrap = host_step(
             f"{name}-bootstrap",
             connection=args.connection,
@@ -83,6 +98,12 @@ class NexusServer(pulumi.ComponentResource):
         )
         self.ready = self.bootstrap
         self.register_outputs({})
+
+
+def _container_bundle(settings: Settings, checked_version: str) -> str:
+    if checked_version != settings.nexus.version:
+        raise ValueError(f"nexus_version {checked_version!r} is not nexus.version {settings.nexus.version!r}")
+    return bundle_script(render.container_files(settings), render.CONTAINER_SCRIPT)
 
 
 def _secret_files(settings: Settings) -> Sequence[tuple[str, pulumi.Input[str]]]:
@@ -105,7 +126,7 @@ def _command_step(
     """``host_step`` for a bundle that depends on an Output (no secrets: stdin stays reviewable).
 
     ``components.remote.host_step`` takes plain files only; this mirrors it exactly
-    (same shell, same logging) for the one step whose file content is an Output.
+    (same shell, same logging) for the steps whose bundle waits on an Output.
     """
     return remote.Command(
         name,

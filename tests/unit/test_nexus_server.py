@@ -170,3 +170,41 @@ def test_secrets_ride_only_in_the_secret_bootstrap_stdin():
 def test_steps_run_as_root_through_sudo_for_the_ubuntu_user(dev):
     for step in STEPS:
         assert dev.named(step).inputs["create"] == "sudo -n bash -s"  # dev's Ubuntu image logs in as ubuntu
+
+
+def guarded_program():
+    from components.upgrade import guarded_version
+
+    settings = stack_settings.from_pulumi()
+    host = NexusHost("nexus-host", NexusHostArgs(settings=settings))
+    NexusServer("nexus", NexusServerArgs(
+        settings=settings, connection=host.connection, ssh_user=host.ssh_user, data_disk_id=host.data_disk_id,
+        nexus_version=guarded_version(settings.nexus.version, settings.nexus.allow_downgrade)))
+
+
+def deployed(version: str, registered: list[str]):
+    """Mock the stack's last update having exported ``nexusVersion``; note every resource the engine sees."""
+    def outputs(type_, name, _inputs):
+        registered.append(name)
+        if type_ == "pulumi:pulumi:StackReference":
+            return {"outputs": {"nexusVersion": version}}
+        return {}
+    return outputs
+
+
+def test_the_container_step_waits_for_the_checked_version(dev_stdins):
+    upgraded = run_program("dev", stack_config("dev", {"nexus": {"version": "3.87.0"}}), program=guarded_program,
+                           extra_outputs=deployed("3.86.2", []))
+    script = bundle_files(stdin(upgraded, "nexus-container")[1])[render.CONTAINER_SCRIPT]
+    assert "NEXUS_IMAGE=${NEXUS_IMAGE-sonatype/nexus3:3.87.0}" in script
+    same = run_program("dev", stack_config("dev"), program=guarded_program, extra_outputs=deployed("3.86.2", []))
+    for step in STEPS:
+        assert stdin(same, step) == dev_stdins[step], "gating on the checked version changes no bundle"
+
+
+def test_a_refused_downgrade_never_reaches_the_container_step():
+    registered: list[str] = []
+    with pytest.raises(Exception, match="older than the deployed"):
+        run_program("dev", stack_config("dev"), program=guarded_program, extra_outputs=deployed("3.87.0", registered))
+    assert "nexus-prepare" in registered
+    assert "nexus-container" not in registered and "nexus-bootstrap" not in registered
