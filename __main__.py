@@ -1,12 +1,16 @@
 """nexus-registry: wire the components of one stack and export what users paste."""
 
 import pulumi
+import pulumiverse_acme as acme
 
 from components import settings as stack_settings
 from components.backup import DataDiskBackups, DataDiskBackupsArgs
+from components.certificates import Certificates, CertificatesArgs, acme_server_url
 from components.client_setup import client_setup
 from components.dns import DnsRecords, DnsRecordsArgs
 from components.host import NexusHost, NexusHostArgs
+from components.nexus_server import NexusServer, NexusServerArgs
+from components.nginx import NginxProxy, NginxProxyArgs
 from components.upgrade import VERSION_OUTPUT, guarded_version
 
 settings = stack_settings.from_pulumi()
@@ -14,8 +18,31 @@ settings = stack_settings.from_pulumi()
 nexus_version = guarded_version(settings.nexus.version, settings.nexus.allow_downgrade)
 host = NexusHost("nexus-host", NexusHostArgs(settings=settings))
 DnsRecords("nexus-dns", DnsRecordsArgs(settings=settings, public_ip=host.public_ip))
+
+acme_provider = acme.Provider("acme", server_url=acme_server_url(settings)) if settings.certificate == "acme" else None
+certificates = Certificates(
+    "nexus-certs", CertificatesArgs(settings=settings, public_ip=host.public_ip, acme_provider=acme_provider)
+)
+
+backups = None
 if host.data_disk is not None:
-    DataDiskBackups("nexus-backups", DataDiskBackupsArgs(settings=settings, storage_id=host.data_disk.id))
+    backups = DataDiskBackups("nexus-backups", DataDiskBackupsArgs(settings=settings, storage_id=host.data_disk.id))
+
+nexus = NexusServer(
+    "nexus-server",
+    NexusServerArgs(
+        settings=settings, connection=host.connection, ssh_user=host.ssh_user, data_disk_id=host.data_disk_id,
+    ),
+    opts=pulumi.ResourceOptions(depends_on=[backups] if backups else []),
+)
+proxy = NginxProxy(
+    "nexus-nginx",
+    NginxProxyArgs(
+        settings=settings, connection=host.connection, ssh_user=host.ssh_user,
+        web_certificate=certificates.web, registry_certificate=certificates.registry,
+    ),
+    opts=pulumi.ResourceOptions(depends_on=[nexus.ready]),
+)
 
 pulumi.export("webUrl", f"https://{settings.web_fqdn}")
 pulumi.export("registryHost", settings.registry_fqdn)
@@ -24,3 +51,9 @@ pulumi.export("ssh", host.ssh_command)
 pulumi.export(VERSION_OUTPUT, nexus_version)
 for output_name, value in client_setup(settings).items():
     pulumi.export(output_name, value)
+pulumi.export("webCertificateExpiresAt", certificates.web.expires_at)
+pulumi.export("registryCertificateExpiresAt", certificates.registry.expires_at)
+if certificates.ca_cert_pem is not None:
+    pulumi.export("caCertPem", certificates.ca_cert_pem)
+for role, record in certificates.validation_records.items():
+    pulumi.export(f"{role}CertificateValidationRecord", record)

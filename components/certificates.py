@@ -116,7 +116,7 @@ def validation_mode(settings: Settings, override: str | None = None) -> Validati
     An explicit ``override`` wins, then a ``certificateValidation`` setting if the
     settings model has one, then the default derived from ``dns``.
     """
-    chosen = override or getattr(settings, "certificate_validation", None)
+    chosen = override or settings.certificate_validation
     if chosen is None:
         return "dns-auto" if settings.dns == "dnspod" else "manual"
     if chosen not in VALIDATION_MODES:

@@ -317,6 +317,7 @@ class Settings(_Model):
     registry_host: DnsLabel = "docker-registry"
     dns: Literal["dnspod", "none"] = "dnspod"
     certificate: Literal["tencent", "acme", "self-signed"] = "tencent"
+    certificate_validation: Literal["dns-auto", "dnspod-record", "manual"] | None = None
     acme: AcmeSettings = AcmeSettings()
     server: Server
     nexus: NexusSettings = NexusSettings()

@@ -72,6 +72,23 @@ def _fake_outputs(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, An
     """Outputs the real providers compute, in the camelCase the engine returns."""
     if type_ == "tencentcloud:Instance/instance:Instance":
         return {"publicIp": FAKE_PUBLIC_IP, "privateIp": "10.70.1.8"}
+    if type_ == "tencentcloud:Ssl/freeCertificate:FreeCertificate":
+        # DNS-validated applications carry the TXT record Tencent asked for; DNS_AUTO ones need none.
+        dv_auths = [] if inputs.get("dvAuthMethod") == "DNS_AUTO" else [{
+            "dvAuthKey": f"_dnsauth.{inputs.get('domain', name).split('.')[0]}",
+            "dvAuthValue": f"2026112700000000{len(name)}abcdef", "dvAuthVerifyType": "TXT"}]
+        return {"status": 1, "certEndTime": "2099-01-01 08:00:00", "dvAuths": dv_auths,
+                "certificatePublicKey": f"-----BEGIN CERTIFICATE-----\n{name}\n-----END CERTIFICATE-----\n"
+                                        "-----BEGIN CERTIFICATE-----\nintermediate\n-----END CERTIFICATE-----\n",
+                "certificatePrivateKey": f"-----BEGIN RSA PRIVATE KEY-----\n{name}\n-----END RSA PRIVATE KEY-----\n"}
+    if type_ in ("tls:index/selfSignedCert:SelfSignedCert", "tls:index/locallySignedCert:LocallySignedCert"):
+        return {"certPem": f"-----BEGIN CERTIFICATE-----\n{name}\n-----END CERTIFICATE-----\n",
+                "validityEndTime": "2099-01-01T00:00:00Z"}
+    if type_ == "acme:index/certificate:Certificate":
+        return {"certificatePem": f"-----BEGIN CERTIFICATE-----\n{name}\n-----END CERTIFICATE-----\n",
+                "issuerPem": "-----BEGIN CERTIFICATE-----\nR11\n-----END CERTIFICATE-----\n",
+                "privateKeyPem": f"-----BEGIN RSA PRIVATE KEY-----\n{name}\n-----END RSA PRIVATE KEY-----\n",
+                "certificateNotAfter": "2099-01-01T00:00:00Z"}
     if type_ == "pulumi:pulumi:StackReference":
         return {"outputs": {}, "secretOutputNames": []}  # a stack's first update: nothing deployed yet
     if type_ == "tls:index/privateKey:PrivateKey":
@@ -115,6 +132,16 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 {"name": "ap-guangzhou-3", "state": "UNAVAILABLE", "id": "100003", "description": "Zone 3"},
                 {"name": "ap-guangzhou-6", "state": "AVAILABLE", "id": "100006", "description": "Zone 6"},
             ]}
+        if args.token == "tencentcloud:Ssl/getCertificates:getCertificates":
+            # No earlier certificate for the hostname; a polled certificate is already issued.
+            if not args.args.get("id"):
+                return {"certificates": []}
+            cert_id = args.args["id"]
+            return {"certificates": [{
+                "id": cert_id, "status": 1, "endTime": "2099-01-01 08:00:00",
+                "cert": f"-----BEGIN CERTIFICATE-----\n{cert_id}\n-----END CERTIFICATE-----\n",
+                "key": f"-----BEGIN RSA PRIVATE KEY-----\n{cert_id}\n-----END RSA PRIVATE KEY-----\n",
+            }]}
         if args.token == "tencentcloud:Image/getInstance:getInstance":
             return {"imageId": "img-487zeit5", "imageName": "Ubuntu Server 22.04 LTS 64bit"}
         if args.token == "tencentcloud:Instance/getTypes:getTypes":
@@ -158,6 +185,8 @@ def run_program(stack: str, config: dict[str, str], program: Callable[[], Any] |
     mocks = RecordingMocks(run, extra_outputs)
     # set_mocks keeps an existing root Stack (and its exports): start each run from a fresh one.
     pulumi.runtime.settings.set_root_resource(None)
+    # Outputs still tracked from an earlier (possibly failed) run would leak their errors into this one.
+    pulumi.runtime.settings.SETTINGS.outputs.clear()
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview)
     secret_keys = [k for k in config if k in TEST_SECRETS or k.endswith(("Password", "Token", "PrivateKey"))]
     pulumi.runtime.set_all_config(config, secret_keys)
