@@ -36,7 +36,7 @@ from components.settings import CvmServer, ExistingServer, Settings
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "host"
 
-SCRIPT_DIR = "/usr/local/lib/nexus-registry"
+SCRIPT_DIR = "/opt/nexus-registry/bin"  # beside the nginx scripts
 PREPARE_SCRIPT = f"{SCRIPT_DIR}/nexus-prepare-host.sh"
 CONTAINER_SCRIPT = f"{SCRIPT_DIR}/nexus-container.sh"
 BOOTSTRAP_SCRIPT = f"{SCRIPT_DIR}/nexus-bootstrap.sh"
