@@ -32,6 +32,7 @@ nexus = NexusServer(
     "nexus-server",
     NexusServerArgs(
         settings=settings, connection=host.connection, ssh_user=host.ssh_user, data_disk_id=host.data_disk_id,
+        nexus_version=nexus_version,
     ),
     opts=pulumi.ResourceOptions(depends_on=[backups] if backups else []),
 )

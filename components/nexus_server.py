@@ -26,9 +26,9 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_command import remote
 
-from components.remote import become, host_step
+from components.remote import dependencies, host_step
 from components.render import nexus as render
-from components.render.bundle import bundle_script
+from components.render.bundle import HostFile
 from components.settings import Settings
 
 
@@ -56,37 +56,32 @@ class NexusServer(pulumi.ComponentResource):
         super().__init__("nexus-registry:nexus:NexusServer", name, None, opts)
         settings = args.settings
 
-        # The disk id is known only once the CBS disk exists, so this step's bundle is an Output.
-        prepare_stdin = pulumi.Output.from_input(args.data_disk_id).apply(
-            lambda disk: bundle_script(render.prepare_files(settings, disk or None), render.PREPARE_SCRIPT)
-        )
-        self.prepare = _command_step(
+        # The component's depends_on (e.g. the pre-upgrade snapshot) must hold for every step.
+        waits_for = dependencies(opts)
+        self.prepare = host_step(
             f"{name}-prepare",
             connection=args.connection,
             ssh_user=args.ssh_user,
-            stdin=prepare_stdin,
-            opts=pulumi.ResourceOptions(parent=self),
+            # The disk id is known only once the CBS disk exists.
+            files=pulumi.Output.from_input(args.data_disk_id).apply(
+                lambda disk: render.prepare_files(settings, disk or None)
+            ),
+            entrypoint=render.PREPARE_SCRIPT,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for),
         )
-        container_opts = pulumi.ResourceOptions(parent=self, depends_on=[self.prepare])
-        if args.nexus_version is None:
-            self.container = host_step(
-                f"{name}-container",
-                connection=args.connection,
-                ssh_user=args.ssh_user,
-                files=render.container_files(settings),
-                entrypoint=render.CONTAINER_SCRIPT,
-                opts=container_opts,
-            )
-        else:
-            self.container = _command_step(
-                f"{name}-container",
-                connection=args.connection,
-                ssh_user=args.ssh_user,
-                stdin=pulumi.Output.from_input(args.nexus_version).apply(
-                    lambda version: _container_bundle(settings, version)
-                ),
-                opts=container_opts,
-            )
+        container_files = (
+            render.container_files(settings)
+            if args.nexus_version is None
+            else pulumi.Output.from_input(args.nexus_version).apply(lambda version: _container_files(settings, version))
+        )
+        self.container = host_step(
+            f"{name}-container",
+            connection=args.connection,
+            ssh_user=args.ssh_user,
+            files=container_files,
+            entrypoint=render.CONTAINER_SCRIPT,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.prepare, *waits_for]),
+        )
         self.bootstrap = host_step(
             f"{name}-bootstrap",
             connection=args.connection,
@@ -100,10 +95,10 @@ class NexusServer(pulumi.ComponentResource):
         self.register_outputs({})
 
 
-def _container_bundle(settings: Settings, checked_version: str) -> str:
+def _container_files(settings: Settings, checked_version: str) -> list[HostFile]:
     if checked_version != settings.nexus.version:
         raise ValueError(f"nexus_version {checked_version!r} is not nexus.version {settings.nexus.version!r}")
-    return bundle_script(render.container_files(settings), render.CONTAINER_SCRIPT)
+    return render.container_files(settings)
 
 
 def _secret_files(settings: Settings) -> Sequence[tuple[str, pulumi.Input[str]]]:
@@ -113,27 +108,3 @@ def _secret_files(settings: Settings) -> Sequence[tuple[str, pulumi.Input[str]]]
     if settings.docker_hub_token is not None:
         files.append((render.DOCKER_HUB_TOKEN_PATH, pulumi.Output.secret(settings.docker_hub_token.get_secret_value())))
     return files
-
-
-def _command_step(
-    name: str,
-    *,
-    connection: remote.ConnectionArgs,
-    ssh_user: str,
-    stdin: pulumi.Output[str],
-    opts: pulumi.ResourceOptions,
-) -> remote.Command:
-    """``host_step`` for a bundle that depends on an Output (no secrets: stdin stays reviewable).
-
-    ``components.remote.host_step`` takes plain files only; this mirrors it exactly
-    (same shell, same logging) for the steps whose bundle waits on an Output.
-    """
-    return remote.Command(
-        name,
-        connection=connection,
-        create=become(ssh_user),
-        stdin=stdin,
-        logging=remote.Logging.STDOUT_AND_STDERR,
-        opts=opts,
-    )
-

@@ -28,7 +28,7 @@ import pulumi
 from pulumi_command import remote
 
 from components.pem import PemPair
-from components.remote import host_step
+from components.remote import dependencies, host_step
 from components.render import nginx as render
 from components.settings import Settings
 
@@ -45,14 +45,6 @@ class NginxProxyArgs:
     registry_certificate: PemPair  # may be the same PemPair as web_certificate (one SAN certificate)
 
 
-def _as_list(depends_on) -> list:
-    if depends_on is None:
-        return []
-    if isinstance(depends_on, (list, tuple)):
-        return list(depends_on)
-    return [depends_on]
-
-
 class NginxProxy(pulumi.ComponentResource):
     """nginx with our site config and certificates on the host, checked end to end after each change."""
 
@@ -62,7 +54,7 @@ class NginxProxy(pulumi.ComponentResource):
     def __init__(self, name: str, args: NginxProxyArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
         settings = args.settings
-        waits_for = _as_list(opts.depends_on if opts else None)
+        waits_for = dependencies(opts)
 
         cert_paths = render.default_cert_paths(settings)
         pairs = {settings.registry_fqdn: args.registry_certificate, settings.web_fqdn: args.web_certificate}

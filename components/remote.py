@@ -22,28 +22,39 @@ def become(user: str) -> str:
     return "bash -s" if user == "root" else "sudo -n bash -s"
 
 
+def dependencies(opts: pulumi.ResourceOptions | None) -> list[pulumi.Resource]:
+    """A component's ``depends_on``, for its steps: Pulumi does not pass it on to children."""
+    depends_on = opts.depends_on if opts else None
+    if depends_on is None:
+        return []
+    return list(depends_on) if isinstance(depends_on, (list, tuple)) else [depends_on]
+
+
 def host_step(
     name: str,
     *,
     connection: remote.ConnectionArgs,
     ssh_user: str,
-    files: Sequence[HostFile],
+    files: pulumi.Input[Sequence[HostFile]],
     entrypoint: str,
     secret_files: Sequence[tuple[str, pulumi.Input[str]]] = (),
     opts: pulumi.ResourceOptions,
 ) -> remote.Command:
-    """Install ``files`` (and root-only ``secret_files``) on the host, then run ``entrypoint``."""
-    plain = list(files)
+    """Install ``files`` (and root-only ``secret_files``) on the host, then run ``entrypoint``.
+
+    ``files`` may be an Output (content known only after another resource exists);
+    the step then waits for it.
+    """
+    paths = [path for path, _ in secret_files]
+
+    def bundle(values: list) -> str:
+        plain, secrets = list(values[0]), values[1:]
+        secret = [HostFile(path, value, "0600") for path, value in zip(paths, secrets, strict=True)]
+        return bundle_script(plain + secret, entrypoint)
+
+    stdin = pulumi.Output.all(files, *[value for _, value in secret_files]).apply(bundle)
     if secret_files:
-        paths = [path for path, _ in secret_files]
-
-        def with_secrets(values: list[str]) -> str:
-            secret = [HostFile(path, value, "0600") for path, value in zip(paths, values, strict=True)]
-            return bundle_script(plain + secret, entrypoint)
-
-        stdin = pulumi.Output.secret(pulumi.Output.all(*[value for _, value in secret_files]).apply(with_secrets))
-    else:
-        stdin = pulumi.Output.from_input(bundle_script(plain, entrypoint))
+        stdin = pulumi.Output.secret(stdin)
     return remote.Command(
         name,
         connection=connection,

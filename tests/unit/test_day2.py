@@ -121,3 +121,9 @@ def test_client_setup_follows_the_settings():
 
 def test_deployed_version_is_exported_for_the_next_update(prod):
     assert prod.outputs["nexusVersion"] == "3.86.2"
+
+
+def test_the_pre_upgrade_snapshot_comes_before_any_nexus_step(prod):
+    backups = prod.one("nexus-registry:backup:DataDiskBackups").resource
+    for step in ("nexus-server-prepare", "nexus-server-container"):
+        assert backups in prod.named(step).opts.depends_on, step
