@@ -22,7 +22,7 @@ import pulumi.runtime
 import yaml
 from pulumi.runtime import rpc
 from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = "nexus-registry"
@@ -185,6 +185,9 @@ def run_program(stack: str, config: dict[str, str], program: Callable[[], Any] |
     mocks = RecordingMocks(run, extra_outputs)
     # set_mocks keeps an existing root Stack (and its exports): start each run from a fresh one.
     pulumi.runtime.settings.set_root_resource(None)
+    # A run that fails on purpose leaves sibling Outputs holding the same error; asyncio would print
+    # each one at interpreter exit ("Future exception was never retrieved"), after pytest's summary.
+    _ensure_event_loop().set_exception_handler(_quiet_unretrieved)
     # Outputs still tracked from an earlier (possibly failed) run would leak their errors into this one.
     pulumi.runtime.settings.SETTINGS.outputs.clear()
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview)
@@ -229,6 +232,12 @@ def run_program(stack: str, config: dict[str, str], program: Callable[[], Any] |
             seen[key] = registered
     run.resources = list(seen.values())
     return run
+
+
+def _quiet_unretrieved(loop, context) -> None:
+    if context.get("message") == "Future exception was never retrieved":
+        return
+    loop.default_exception_handler(context)
 
 
 def run_stack(stack: str, overrides: dict[str, Any] | None = None,
