@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 
@@ -63,3 +64,13 @@ def test_a_bundle_installs_files_atomically_with_modes_and_runs_its_entrypoint(t
     assert result.stdout == content and target.read_text() == content
     assert oct(target.stat().st_mode & 0o777) == "0o600"
     assert list(target.parent.iterdir()) == [target]  # no temp file left behind
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_apt_call_waits_for_the_package_lock(stack):
+    # cloud-init and unattended-upgrades hold the dpkg lock for minutes after a CVM boots.
+    for script in scripts_of(stack):
+        for line in script.content.splitlines():
+            code = line.split("#", 1)[0]
+            if re.search(r"\bapt-get\b(?! >/dev/null)", code) and "command -v" not in code:
+                assert "DPkg::Lock::Timeout" in code, (script.path, line)
