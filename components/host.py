@@ -40,9 +40,10 @@ def key_pair_name(stack: str) -> str:
 
 def ingress_rules(server: CvmServer) -> list[dict[str, str]]:
     """The whole inbound policy: SSH from admin networks, web from anywhere, nothing else."""
+    # Tencent takes IPv6 networks in a field of their own.
     rules = [
-        {"action": "ACCEPT", "protocol": "TCP", "port": "22", "cidr_block": cidr,
-         "description": "SSH from admin network"}
+        {"action": "ACCEPT", "protocol": "TCP", "port": "22",
+         ("ipv6_cidr_block" if ":" in cidr else "cidr_block"): cidr, "description": "SSH from admin network"}
         for cidr in server.ssh_allowed_cidrs
     ]
     rules += [

@@ -76,8 +76,9 @@ def test_security_group_rules_are_exactly_ssh_from_admins_and_web_from_anywhere(
 def test_every_admin_cidr_gets_ssh_and_nothing_else(dev):
     server = {"mode": "cvm", "cpu": 2, "memoryGb": 4, "sshAllowedCidrs": ["198.51.100.0/24", "2001:db8::/48"]}
     run = run_stack("dev", {"server": server})
-    ssh = [r["cidrBlock"] for r in run.one(RULE_SET).inputs["ingresses"] if r["port"] == "22"]
-    assert ssh == ["198.51.100.0/24", "2001:db8::/48"]
+    ssh = [r for r in run.one(RULE_SET).inputs["ingresses"] if r["port"] == "22"]
+    assert [r.get("cidrBlock") for r in ssh] == ["198.51.100.0/24", None]
+    assert [r.get("ipv6CidrBlock") for r in ssh] == [None, "2001:db8::/48"]
 
 
 def test_dns_records_point_both_hostnames_at_the_host(dev):
