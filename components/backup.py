@@ -35,7 +35,7 @@ class DataDiskBackups(pulumi.ComponentResource):
         super().__init__("nexus-registry:backup:DataDiskBackups", name, None, opts)
         settings = args.settings
         backup = settings.effective_backup
-        label = f"nexus-registry-{settings.stack}"
+        label = settings.resource_label
         self.policy = None
         if backup.enabled:
             self.policy = cbs.SnapshotPolicy(
@@ -55,7 +55,7 @@ class DataDiskBackups(pulumi.ComponentResource):
         self.pre_upgrade_snapshot = cbs.Snapshot(
             f"{name}-pre-upgrade",
             storage_id=args.storage_id,
-            snapshot_name=f"{label}-before-nexus-{settings.nexus.version}",
+            snapshot_name=f"{label}-pre-nexus-{settings.nexus.version}",
             opts=pulumi.ResourceOptions(
                 parent=self, replace_on_changes=["snapshotName"], retain_on_delete=True,
                 delete_before_replace=False,

@@ -108,7 +108,7 @@ class NexusHost(pulumi.ComponentResource):
     def _build_cvm(self, name: str, settings: Settings, server: CvmServer) -> pulumi.Output[str]:
         child = pulumi.ResourceOptions(parent=self)
         stateful = pulumi.ResourceOptions(parent=self, protect=settings.protect, retain_on_delete=settings.protect)
-        label = f"nexus-registry-{settings.stack}"
+        label = settings.resource_label
 
         zone = (
             pulumi.Output.from_input(server.availability_zone)

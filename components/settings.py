@@ -391,6 +391,12 @@ class Settings(_Model):
         return f"{self.registry_host}.{self.domain}"
 
     @property
+    def resource_label(self) -> str:
+        """Prefix of every cloud resource name: Tencent caps names at 60 characters, suffixes need ~25."""
+        cleaned = re.sub(r"[^a-z0-9-]+", "-", f"nexus-registry-{self.stack}".lower())
+        return cleaned[:35].rstrip("-")
+
+    @property
     def effective_backup(self) -> BackupSettings:
         """Backups are on by default in ``prod`` only, and only where snapshots exist."""
         if self.backup is not None:

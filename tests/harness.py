@@ -241,8 +241,10 @@ def _quiet_unretrieved(loop, context) -> None:
 
 
 def run_stack(stack: str, overrides: dict[str, Any] | None = None,
-              secrets: dict[str, str | None] | None = None, **kwargs) -> ProgramRun:
-    return run_program(stack, stack_config(stack, overrides, secrets), **kwargs)
+              secrets: dict[str, str | None] | None = None, stack_name: str | None = None,
+              **kwargs) -> ProgramRun:
+    """Run ``stacks/Pulumi.<stack>.yaml`` (with overrides) as the stack ``stack_name`` (default: the same)."""
+    return run_program(stack_name or stack, stack_config(stack, overrides, secrets), **kwargs)
 
 
 def resolve(output: Any) -> Any:

@@ -146,7 +146,14 @@ def test_key_pair_name_meets_tencent_constraints(stack):
 
 
 def test_resource_names_meet_tencent_constraints(dev, prod):
-    for run in (dev, prod):
+    long_stack = run_stack("dev", {"backup": {"retainDays": 3}, "nexus": {"version": "3.86.2-01-java17"}},
+                           stack_name="platform-team-registry-staging-eu")
+    for run in (dev, prod, long_stack):
+        for registered in run.resources:
+            for key in ("name", "instanceName", "storageName", "snapshotName", "snapshotPolicyName"):
+                value = registered.inputs.get(key)
+                if registered.type.startswith("tencentcloud:") and isinstance(value, str):
+                    assert len(value) <= 60, (registered.name, key, value)
         cvm = run.one(INSTANCE).inputs
         # Linux hostnames: 2-60 of letters, digits, '.', '-'; instance names at most 60 characters.
         assert re.fullmatch(r"[A-Za-z0-9.-]{2,60}", cvm["hostname"])
