@@ -55,7 +55,7 @@ class DataDiskBackups(pulumi.ComponentResource):
         self.pre_upgrade_snapshot = cbs.Snapshot(
             f"{name}-pre-upgrade",
             storage_id=args.storage_id,
-            snapshot_name=f"{label}-pre-nexus-{settings.nexus.version}",
+            snapshot_name=f"{label}-pre-{settings.nexus.version}",
             opts=pulumi.ResourceOptions(
                 parent=self, replace_on_changes=["snapshotName"], retain_on_delete=True,
                 delete_before_replace=False,

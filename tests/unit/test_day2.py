@@ -55,12 +55,12 @@ def test_existing_servers_have_no_cloud_snapshots():
 
 def test_a_version_change_takes_a_fresh_snapshot_and_keeps_the_old_one(prod):
     snapshot = prod.one(SNAPSHOT)
-    assert snapshot.inputs["snapshotName"] == "nexus-registry-prod-pre-nexus-3.86.2"
+    assert snapshot.inputs["snapshotName"] == "nexus-registry-prod-pre-3.86.2"
     assert snapshot.inputs["storageId"] == "nexus-host-data-disk-id"
     assert "snapshotName" in snapshot.opts.replace_on_changes
     assert snapshot.opts.retain_on_delete is True
     upgraded = run_stack("prod", {"nexus": {"version": "3.87.0"}}, extra_outputs=deployed("3.86.2"))
-    assert upgraded.one(SNAPSHOT).inputs["snapshotName"] == "nexus-registry-prod-pre-nexus-3.87.0"
+    assert upgraded.one(SNAPSHOT).inputs["snapshotName"] == "nexus-registry-prod-pre-3.87.0"
 
 
 def test_a_downgrade_is_refused_with_the_key_named():
