@@ -156,3 +156,25 @@ def test_secrets_never_show_in_repr():
     settings = stack_settings.from_mapping("dev", {
         f"{NS}:domain": "example.com", f"{NS}:adminPassword": "Correct-Horse-Battery-9", f"{NS}:server": CVM})
     assert "Correct-Horse" not in repr(settings) and "Correct-Horse" not in str(settings.model_dump())
+
+
+def _setting_keys(model, prefix=""):
+    for name, field in model.model_fields.items():
+        if name == "stack":
+            continue
+        key = prefix + (field.alias or name)
+        yield key
+        annotation = field.annotation
+        for candidate in (annotation, *getattr(annotation, "__args__", ())):
+            for inner in (candidate, *getattr(candidate, "__args__", ())):
+                if isinstance(inner, type) and issubclass(inner, stack_settings.BaseModel):
+                    yield from _setting_keys(inner, key + ".")
+
+
+def test_readme_documents_every_setting():
+    readme = (ROOT / "README.md").read_text()
+    keys = set(_setting_keys(stack_settings.Settings))
+    assert {"server.sshAllowedCidrs", "server.address", "nexus.allowDowngrade", "backup.retainDays"} <= keys
+    documented = [f"`{k}`" in readme or f"`{k}." in readme or f"`{k.split('.')[-1]}`" in readme for k in keys]
+    missing = sorted(k for k, ok in zip(keys, documented, strict=True) if not ok)
+    assert missing == [], f"README's settings table lacks {missing}"
