@@ -49,7 +49,9 @@ class _Part(BaseModel):
 class Storage(_Part):
     blob_store_name: str = BLOB_STORE
     strict_content_type_validation: bool = True
-    write_policy: Literal["allow", "allow_once", "deny"] | None = None
+    # Upper case: Nexus accepts either, but answers GET with the enum name, and the bootstrap
+    # compares our payload with that answer key by key.
+    write_policy: Literal["ALLOW", "ALLOW_ONCE", "DENY"] | None = None
 
 
 class DockerAttributes(_Part):
@@ -177,7 +179,7 @@ def repositories(settings: Settings) -> list[Repository]:
         ),
         DockerHostedRepository(
             name=DOCKER_HOSTED,
-            storage=Storage(write_policy="allow"),
+            storage=Storage(write_policy="ALLOW"),
             docker=DockerAttributes(force_basic_auth=basic, http_port=DOCKER_HOSTED_PORT),
         ),
         DockerGroupRepository(

@@ -283,7 +283,9 @@ class FakeNexus:
             result["docker"].setdefault("subdomain", None)
             result["docker"].setdefault("pathEnabled", True)
         if "storage" in result:
-            result["storage"].setdefault("writePolicy", "ALLOW" if type_ == "hosted" else None)
+            # Nexus stores the policy as its enum and answers with the enum's name, whatever case was sent.
+            policy = result["storage"].get("writePolicy") or ("ALLOW" if type_ == "hosted" else None)
+            result["storage"]["writePolicy"] = policy.upper() if policy else None
         if "httpClient" in result:
             result["httpClient"].setdefault("connection", None)
             authentication = result["httpClient"].get("authentication")

@@ -93,7 +93,7 @@ def test_our_own_invariants(variant):
     # Pitfall 9: explicit, and the same on all three; off when anonymous pulls are on.
     assert {repo.payload()["docker"]["forceBasicAuth"] for repo in docker} == {not settings.nexus.anonymous_pull}
     hosted = next(repo for repo in docker if repo.type == "hosted")
-    assert hosted.payload()["storage"]["writePolicy"] == "allow"
+    assert hosted.payload()["storage"]["writePolicy"] == "ALLOW"
 
 
 def test_payloads_follow_the_settings():
@@ -121,7 +121,7 @@ def test_payloads_follow_the_settings():
 
 
 def _hosted(name="docker-hosted", port=8002, basic=False):
-    return DockerHostedRepository(name=name, storage=Storage(write_policy="allow"),
+    return DockerHostedRepository(name=name, storage=Storage(write_policy="ALLOW"),
                                   docker=DockerAttributes(force_basic_auth=basic, http_port=port))
 
 
