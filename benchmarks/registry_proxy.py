@@ -12,11 +12,17 @@ with curl over HTTP/1.1 (as the Docker daemon talks to registries):
 - pull: GET /blobs/<digest> to /dev/null.
 
 "direct" is plain HTTP to hosted (127.0.0.1:8002), "ours" and "tutorial" are
-HTTPS through nginx.  Runs are interleaved (order rotated every round) and
-medians are reported with ratios.  Goal: ours/direct <= 1.15 for push and
-pull, and ours never slower than the tutorial.
+HTTPS through nginx.  After an untimed warm-up round, runs are interleaved
+(order rotated every round) and medians are reported with ratios, with the
+CPU seconds each part spent (client = curl, nginx = its workers, registry =
+both registries; processes of this namespace only).  Goal: ours/direct <= 1.15
+for push and pull, and ours never slower than the tutorial.
 
-    sudo .venv/bin/python benchmarks/registry_proxy.py [--size-mib 512] [--runs 5]
+"tls-only" is a reference, not a proxy: a third nginx serves the layer file
+from the same storage over TLS (no upstream at all), so its pull is the least
+any HTTPS front door on this machine can cost with this client.
+
+    sudo .venv/bin/python benchmarks/registry_proxy.py [--size-mib 512] [--runs 5] [--warmup 1]
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import argparse
 import hashlib
 import os
 import re
+import resource
 import shutil
 import statistics
 import sys
@@ -39,6 +46,59 @@ from tests.system.registry_env import Environment, start_environment  # noqa: E4
 
 TUTORIAL_CONF = Path(__file__).with_name("tutorial-nginx.conf")
 CONFIGS = ("direct", "ours", "tutorial")
+PARTS = ("client", "nginx", "registry")
+TLS_ONLY_PORT = 9443
+TLS_ONLY_CONF = """\
+# benchmarks/registry_proxy.py: the layer file itself over TLS, no upstream (a floor, not a proxy).
+user www-data;
+worker_processes 1;
+error_log {workdir}/tls-only-error.log;
+pid /run/nginx-tls-only.pid;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    server {{
+        listen {port} ssl;
+        server_name {fqdn};
+        ssl_certificate /etc/pki/nginx/{fqdn}.crt;
+        ssl_certificate_key /etc/pki/nginx/{fqdn}.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        location = /layer.bin {{ root {workdir}; }}
+    }}
+}}
+"""
+
+
+class CpuMeter:
+    """CPU seconds of the client (curl, as waited-for children), nginx workers and registries.
+
+    Only processes in the sandbox's network namespace count: other nginx or
+    registries on the machine (someone else's tests) are not ours to measure.
+    """
+
+    def __init__(self, env: Environment):
+        self.netns = os.readlink(f"/proc/{env.sandbox.pid}/ns/net")
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def _servers(self) -> dict[str, float]:
+        spent = {"nginx": 0.0, "registry": 0.0}
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                if os.readlink(f"/proc/{pid}/ns/net") != self.netns:
+                    continue
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            part = ("nginx" if cmdline.startswith(b"nginx: worker")
+                    else "registry" if cmdline.startswith(b"docker-registry") else None)
+            if part:
+                spent[part] += (int(fields[11]) + int(fields[12])) / self.tick
+        return spent
+
+    def sample(self) -> dict[str, float]:
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return {"client": children.ru_utime + children.ru_stime, **self._servers()}
 
 
 def write_layer(path: Path, size: int) -> str:
@@ -60,7 +120,7 @@ class Target:
         if name == "direct":
             self.base, self.tls = "http://127.0.0.1:8002", []
         else:
-            port = 443 if name == "ours" else 8443
+            port = {"ours": 443, "tutorial": 8443, "tls-only": TLS_ONLY_PORT}[name]
             self.base = f"https://{fqdn}:{port}"
             self.tls = ["--cacert", str(env.ca.ca_crt), "--resolve", f"{fqdn}:{port}:127.0.0.1"]
 
@@ -78,7 +138,9 @@ class Target:
         self.curl("-X", "PUT", "-o", "/dev/null", f"{location}{separator}digest={digest}")
 
     def pull(self, repository: str, digest: str, size: int) -> None:
-        got = self.curl("-o", "/dev/null", "-w", "%{size_download}", f"{self.base}/v2/{repository}/blobs/{digest}")
+        url = f"{self.base}/layer.bin" if self.base.endswith(f":{TLS_ONLY_PORT}") else \
+            f"{self.base}/v2/{repository}/blobs/{digest}"
+        got = self.curl("-o", "/dev/null", "-w", "%{size_download}", url)
         if int(got) != size:
             raise RuntimeError(f"pulled {got} bytes, expected {size}")
 
@@ -93,6 +155,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=512)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=1, help="untimed rounds first")
     parser.add_argument("--workdir", type=Path, default=Path("/dev/shm") if Path("/dev/shm").is_dir() else None,
                         help="registry storage and the layer (default /dev/shm: measure the proxy, not the disk)")
     args = parser.parse_args()
@@ -104,37 +167,65 @@ def main() -> int:
         shutil.copy(TUTORIAL_CONF, tutorial)
         env.sandbox.run(["nginx", "-t", "-q", "-c", str(tutorial)])
         env.sandbox.run(["nginx", "-c", str(tutorial)])
+        tls_only = workdir / "tls-only-nginx.conf"
+        tls_only.write_text(TLS_ONLY_CONF.format(workdir=workdir, port=TLS_ONLY_PORT,
+                                                 fqdn=env.settings.registry_fqdn))
+        workdir.chmod(0o755)  # the tls-only nginx's workers (www-data) read the layer from here
+        env.sandbox.run(["nginx", "-t", "-q", "-c", str(tls_only)])
+        env.sandbox.run(["nginx", "-c", str(tls_only)])
 
         size = args.size_mib << 20
         layer = workdir / "layer.bin"
         digest = write_layer(layer, size)
-        targets = {name: Target(env, name) for name in CONFIGS}
-        times: dict[tuple[str, str], list[float]] = {(c, op): [] for c in CONFIGS for op in ("push", "pull")}
+        targets = {name: Target(env, name) for name in (*CONFIGS, "tls-only")}
+        meter = CpuMeter(env)
+        rows = [(c, op) for c in CONFIGS for op in ("push", "pull")] + [("tls-only", "pull")]
+        times: dict[tuple[str, str], list[float]] = {row: [] for row in rows}
+        cpu: dict[tuple[str, str], list[dict[str, float]]] = {row: [] for row in rows}
+
+        def timed(name: str, op: str, action, *action_args) -> float:
+            before, started = meter.sample(), time.perf_counter()
+            action(*action_args)
+            elapsed, after = time.perf_counter() - started, meter.sample()
+            times[(name, op)].append(elapsed)
+            cpu[(name, op)].append({part: after[part] - before[part] for part in PARTS})
+            return elapsed
 
         nginx_version = env.sandbox.run(["nginx", "-v"]).stderr.strip()
-        print(f"layer {args.size_mib} MiB, {args.runs} interleaved runs, {os.cpu_count()} CPUs, {nginx_version}, "
-              f"storage {workdir}")
+        print(f"layer {args.size_mib} MiB, {args.runs} interleaved runs after {args.warmup} warm-up, "
+              f"{os.cpu_count()} CPUs, {nginx_version}, storage {workdir}")
+        for _ in range(args.warmup):
+            for name in CONFIGS:
+                targets[name].push(f"bench/warmup-{name}", layer, digest)
+                targets[name].pull(f"bench/warmup-{name}", digest, size)
+            targets["tls-only"].pull("", digest, size)
         for run in range(args.runs):
             order = CONFIGS[run % 3:] + CONFIGS[:run % 3]
+            line = []
             for name in order:
                 repository = f"bench/{name}-{run}"
-                started = time.perf_counter()
-                targets[name].push(repository, layer, digest)
-                times[(name, "push")].append(time.perf_counter() - started)
-                started = time.perf_counter()
-                targets[name].pull(repository, digest, size)
-                times[(name, "pull")].append(time.perf_counter() - started)
-            print(f"run {run + 1}: " + "  ".join(
-                f"{name} push {times[(name, 'push')][-1]:.2f}s pull {times[(name, 'pull')][-1]:.2f}s"
-                for name in order))
+                push = timed(name, "push", targets[name].push, repository, layer, digest)
+                pull = timed(name, "pull", targets[name].pull, repository, digest, size)
+                line.append(f"{name} push {push:.2f}s pull {pull:.2f}s")
+            floor = timed("tls-only", "pull", targets["tls-only"].pull, "", digest, size)
+            print(f"run {run + 1}: " + "  ".join(line) + f"  (tls-only pull {floor:.2f}s)")
 
         print()
         print(f"{'':10}{'push median':>14}{'MiB/s':>8}{'pull median':>14}{'MiB/s':>8}")
         median = {key: statistics.median(values) for key, values in times.items()}
-        for name in CONFIGS:
-            push, pull = median[(name, "push")], median[(name, "pull")]
-            print(f"{name:10}{push:13.2f}s{args.size_mib / push:8.0f}{pull:13.2f}s{args.size_mib / pull:8.0f}")
+        for name in (*CONFIGS, "tls-only"):
+            push = median.get((name, "push"))
+            pull = median[(name, "pull")]
+            pushed = f"{push:13.2f}s{args.size_mib / push:8.0f}" if push else f"{'-':>14}{'-':>8}"
+            print(f"{name:10}{pushed}{pull:13.2f}s{args.size_mib / pull:8.0f}")
         print()
+        print("CPU seconds, medians (client = curl, nginx = workers, registry = both registries):")
+        for name, op in rows:
+            spent = "  ".join(f"{part} {statistics.median(c[part] for c in cpu[(name, op)]):5.2f}" for part in PARTS)
+            print(f"  {name:9}{op:5} {spent}")
+        print()
+        print(f"pull: tls-only/direct {median[('tls-only', 'pull')] / median[('direct', 'pull')]:.3f} "
+              "(TLS to this client with no proxy at all)")
         verdicts = []
         for op in ("push", "pull"):
             ours_direct = median[("ours", op)] / median[("direct", op)]
@@ -146,9 +237,10 @@ def main() -> int:
             verdicts.append(f"{op} ours {'not slower' if ours_tutorial <= 1.0 else 'SLOWER'} than tutorial")
         print("goal: " + "; ".join(verdicts))
     finally:
-        tutorial_pid = env.sandbox.path("/run/nginx-tutorial.pid")
-        if tutorial_pid.exists() and tutorial_pid.read_text().strip():
-            os.kill(int(tutorial_pid.read_text()), 15)
+        for pid_file in ("/run/nginx-tutorial.pid", "/run/nginx-tls-only.pid"):
+            extra_nginx = env.sandbox.path(pid_file)
+            if extra_nginx.exists() and extra_nginx.read_text().strip():
+                os.kill(int(extra_nginx.read_text()), 15)
         env.sandbox.close()
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
