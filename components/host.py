@@ -159,7 +159,8 @@ class NexusHost(pulumi.ComponentResource):
             )],
             opts=child,
         )
-        ssh_key = tls.PrivateKey(f"{name}-ssh-key", algorithm="ED25519", opts=child)
+        # RSA: Tencent's ImportKeyPair documents OpenSSH RSA public keys.
+        ssh_key = tls.PrivateKey(f"{name}-ssh-key", algorithm="RSA", rsa_bits=4096, opts=child)
         key_pair = key.Pair(
             f"{name}-key-pair", key_name=key_pair_name(settings.stack), public_key=ssh_key.public_key_openssh,
             opts=child,

@@ -95,7 +95,7 @@ def _fake_outputs(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, An
         return {
             "privateKeyOpenssh": f"-----BEGIN OPENSSH PRIVATE KEY-----\n{name}\n-----END OPENSSH PRIVATE KEY-----\n",
             "privateKeyPem": f"-----BEGIN PRIVATE KEY-----\n{name}\n-----END PRIVATE KEY-----\n",
-            "publicKeyOpenssh": f"ssh-ed25519 AAAA{name}",
+            "publicKeyOpenssh": f"ssh-{'rsa' if inputs.get('algorithm') == 'RSA' else 'ed25519'} AAAA{name}",
             "publicKeyPem": f"-----BEGIN PUBLIC KEY-----\n{name}\n-----END PUBLIC KEY-----\n",
         }
     return {}

@@ -117,9 +117,9 @@ def test_generated_private_key_is_secret_in_state_and_outputs(dev):
     assert is_secret(key.resource.private_key_openssh)
     host = dev.one("nexus-registry:host:NexusHost").resource
     assert is_secret(host.connection.private_key)
-    assert key.inputs["algorithm"] == "ED25519"
+    assert (key.inputs["algorithm"], key.inputs["rsaBits"]) == ("RSA", 4096)
     # The key pair imported into Tencent gets only the public half.
-    assert dev.one("tencentcloud:Key/pair:Pair").inputs["publicKey"].startswith("ssh-ed25519 ")
+    assert dev.one("tencentcloud:Key/pair:Pair").inputs["publicKey"].startswith("ssh-rsa ")
     for name, value in dev.outputs.items():
         assert "PRIVATE KEY" not in str(value), name
 
