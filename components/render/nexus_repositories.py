@@ -107,15 +107,20 @@ class Repository(_Part):
         return f"{self.format}/{self.type}"
 
 
-class DockerProxyRepository(Repository):
-    format: ClassVar[str] = "docker"
+class ProxyRepository(Repository):
+    """What every proxy repository has: an upstream, a negative cache, an HTTP client."""
+
     type: ClassVar[str] = "proxy"
     storage: Storage = Storage()
-    docker: DockerAttributes
-    docker_proxy: DockerProxyAttributes
     proxy: ProxyAttributes
     negative_cache: NegativeCache = NegativeCache()
     http_client: HttpClient = HttpClient()
+
+
+class DockerProxyRepository(ProxyRepository):
+    format: ClassVar[str] = "docker"
+    docker: DockerAttributes
+    docker_proxy: DockerProxyAttributes
 
 
 class DockerHostedRepository(Repository):
@@ -133,22 +138,12 @@ class DockerGroupRepository(Repository):
     group: GroupAttributes
 
 
-class PypiProxyRepository(Repository):
+class PypiProxyRepository(ProxyRepository):
     format: ClassVar[str] = "pypi"
-    type: ClassVar[str] = "proxy"
-    storage: Storage = Storage()
-    proxy: ProxyAttributes
-    negative_cache: NegativeCache = NegativeCache()
-    http_client: HttpClient = HttpClient()
 
 
-class YumProxyRepository(Repository):
+class YumProxyRepository(ProxyRepository):
     format: ClassVar[str] = "yum"
-    type: ClassVar[str] = "proxy"
-    storage: Storage = Storage()
-    proxy: ProxyAttributes
-    negative_cache: NegativeCache = NegativeCache()
-    http_client: HttpClient = HttpClient()
 
 
 def force_basic_auth(settings: Settings) -> bool:
