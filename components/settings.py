@@ -197,10 +197,6 @@ class CvmServer(_Model):
                 )
         return self
 
-    @property
-    def has_data_disk(self) -> bool:
-        return True
-
 
 class ExistingServer(_Model):
     """A Linux server the user already has, reached over SSH."""
@@ -238,10 +234,6 @@ class ExistingServer(_Model):
                 f"{value!r} is not a stable device path; use /dev/disk/by-id/..., by-uuid/... or by-label/..."
             )
         return value
-
-    @property
-    def has_data_disk(self) -> bool:
-        return self.data_device is not None
 
 
 Server = Annotated[CvmServer | ExistingServer, Field(discriminator="mode")]
@@ -403,10 +395,6 @@ class Settings(_Model):
             return self.backup
         on = self.stack == "prod" and isinstance(self.server, CvmServer)
         return BackupSettings(retain_days=7 if on else 0)
-
-    @property
-    def is_cvm(self) -> bool:
-        return isinstance(self.server, CvmServer)
 
 
 def _is_ip(value: str) -> bool:
