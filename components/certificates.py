@@ -74,7 +74,6 @@ from tencentcloud_iac_pulumi import dnspod, ssl
 from components.pem import PemPair
 from components.settings import Settings
 
-ROLES = ("web", "registry")
 ValidationMode = Literal["dns-auto", "dnspod-record", "manual"]
 VALIDATION_MODES: tuple[str, ...] = ("dns-auto", "dnspod-record", "manual")
 
