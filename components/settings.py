@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,6 +34,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 NAMESPACE = "nexus-registry"
+REGION_KEY = "tencentcloud:region"
 SECRET_KEYS = ("adminPassword", "sshPrivateKey", "dockerHubToken")
 PLACEHOLDER_PREFIX = "<secret:"
 
@@ -66,6 +68,7 @@ IMAGE_FAMILIES: dict[str, str] = {
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _ZONE = re.compile(r"^[a-z]{2}-[a-z]+-\d+$")
+_REGION = re.compile(r"^[a-z]{2}-[a-z]+(-[a-z]+)?$")
 _INSTANCE_TYPE = re.compile(r"^[A-Z0-9]+\.[A-Z0-9]+$")
 _IMAGE_ID = re.compile(r"^img-[a-z0-9]{8}$")
 _NGINX_SIZE = re.compile(r"^\d+[kKmMgG]?$")
@@ -535,12 +538,38 @@ def from_mapping(stack: str, config: Mapping[str, Any], secret_placeholders: boo
     if secret_placeholders:
         # Rendering needs no real secret: stand-ins let every file be produced.
         raw.setdefault("adminPassword", f"{PLACEHOLDER_PREFIX}adminPassword>")
-        if _parse(raw.get("server", {})).get("mode") == "existing":
+        server = raw.get("server")
+        if isinstance(server, Mapping) and server.get("mode") == "existing":
             raw.setdefault("sshPrivateKey", f"{PLACEHOLDER_PREFIX}sshPrivateKey>")
         nexus = raw.get("nexus") or {}
         if isinstance(nexus, Mapping) and nexus.get("dockerHubUsername"):
             raw.setdefault("dockerHubToken", f"{PLACEHOLDER_PREFIX}dockerHubToken>")
-    return validate(raw)
+    settings = validate(raw)
+    region = config.get(REGION_KEY) or os.environ.get("TENCENTCLOUD_REGION")
+    problems = region_problems(settings, region if isinstance(region, str) else None)
+    if problems:
+        raise SettingsError(problems)
+    return settings
+
+
+def uses_tencent_provider(settings: Settings) -> bool:
+    """Whether any tencentcloud resource or lookup is registered (the lab stack needs none)."""
+    return isinstance(settings.server, CvmServer) or settings.dns == "dnspod" or settings.certificate == "tencent"
+
+
+def region_problems(settings: Settings, region: str | None) -> list[str]:
+    """The provider's region, checked here so a missing one fails before any resource, with its key."""
+    if not uses_tencent_provider(settings):
+        return []
+    if not region:
+        return [f"{REGION_KEY}: is required for Tencent resources (e.g. ap-guangzhou): "
+                "pulumi config set tencentcloud:region ap-guangzhou, or export TENCENTCLOUD_REGION"]
+    if not _REGION.match(region):
+        return [f"{REGION_KEY}: {region!r} is not a Tencent Cloud region (e.g. ap-guangzhou, eu-frankfurt)"]
+    zone = settings.server.availability_zone if isinstance(settings.server, CvmServer) else None
+    if zone and not zone.startswith(f"{region}-"):
+        return [f"{NAMESPACE}:server.availabilityZone: {zone!r} is not in the region {region!r} ({REGION_KEY})"]
+    return []
 
 
 def from_stack_file(path: str | Path) -> Settings:

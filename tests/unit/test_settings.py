@@ -128,33 +128,32 @@ def test_shipped_stacks_hold_no_plaintext_secret():
             assert f"{NS}:{key}:" not in text or "secure:" in text.split(f"{NS}:{key}:")[1].splitlines()[0], path
 
 
+def minimal(stack="dev", **settings):
+    """The smallest valid config of a cvm stack, as Pulumi passes it, plus ``settings``."""
+    config = {"tencentcloud:region": "ap-guangzhou", f"{NS}:domain": "example.com",
+              f"{NS}:adminPassword": "Correct-Horse-Battery-9", f"{NS}:server": CVM}
+    config.update({f"{NS}:{key}": value for key, value in settings.items()})
+    return stack_settings.from_mapping(stack, config)
+
+
 def test_defaults_follow_the_design_contract():
-    settings = stack_settings.from_mapping("dev", {
-        f"{NS}:domain": "Example.COM.", f"{NS}:adminPassword": "Correct-Horse-Battery-9",
-        f"{NS}:server": CVM,
-    })
+    settings = minimal(domain="Example.COM.")
     assert (settings.web_fqdn, settings.registry_fqdn) == ("nexus.example.com", "docker-registry.example.com")
     assert (settings.dns, settings.certificate, settings.protect) == ("dnspod", "tencent", False)
     assert settings.renew_before_days == 30 and settings.web_max_upload_size == "1g"
     assert settings.nexus.anonymous_pull and settings.nexus.pypi_proxy and settings.nexus.yum_proxy
     assert settings.acme.server == stack_settings.LETSENCRYPT_PRODUCTION
     assert settings.effective_backup.enabled is False
-    prod = stack_settings.from_mapping("prod", {
-        f"{NS}:domain": "example.com", f"{NS}:adminPassword": "Correct-Horse-Battery-9", f"{NS}:server": CVM})
-    assert prod.effective_backup.retain_days == 7
+    assert minimal("prod").effective_backup.retain_days == 7
 
 
 def test_ssh_from_anywhere_needs_an_explicit_opt_in():
-    settings = stack_settings.from_mapping("dev", {
-        f"{NS}:domain": "example.com", f"{NS}:adminPassword": "Correct-Horse-Battery-9",
-        f"{NS}:server": cvm(sshAllowedCidrs=["0.0.0.0/0"], allowSshFromAnywhere=True),
-    })
+    settings = minimal(server=cvm(sshAllowedCidrs=["0.0.0.0/0"], allowSshFromAnywhere=True))
     assert settings.server.ssh_allowed_cidrs == ["0.0.0.0/0"]
 
 
 def test_secrets_never_show_in_repr():
-    settings = stack_settings.from_mapping("dev", {
-        f"{NS}:domain": "example.com", f"{NS}:adminPassword": "Correct-Horse-Battery-9", f"{NS}:server": CVM})
+    settings = minimal()
     assert "Correct-Horse" not in repr(settings) and "Correct-Horse" not in str(settings.model_dump())
 
 
@@ -178,3 +177,24 @@ def test_readme_documents_every_setting():
     documented = [f"`{k}`" in readme or f"`{k}." in readme for k in keys]
     missing = sorted(k for k, ok in zip(keys, documented, strict=True) if not ok)
     assert missing == [], f"README's settings table lacks {missing}"
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"tencentcloud:region": None}, "tencentcloud:region: is required for Tencent resources"),
+    ({"tencentcloud:region": "guangzhou"}, "tencentcloud:region: 'guangzhou' is not a Tencent Cloud region"),
+    ({"tencentcloud:region": "ap-shanghai"},
+     "nexus-registry:server.availabilityZone: 'ap-guangzhou-6' is not in the region 'ap-shanghai'"),
+])
+def test_the_provider_region_is_checked_before_any_resource(overrides, message, monkeypatch):
+    monkeypatch.delenv("TENCENTCLOUD_REGION", raising=False)
+    with pytest.raises(stack_settings.SettingsError) as caught:
+        run_stack("prod", overrides)
+    assert len(caught.value.problems) == 1 and caught.value.problems[0].startswith(message)
+    assert caught.value.program_run.resources == []
+
+
+def test_the_region_may_come_from_the_environment_and_lab_needs_none(monkeypatch):
+    monkeypatch.setenv("TENCENTCLOUD_REGION", "ap-guangzhou")
+    assert run_stack("prod", {"tencentcloud:region": None}).one("tencentcloud:Instance/instance:Instance")
+    monkeypatch.delenv("TENCENTCLOUD_REGION")
+    assert stack_settings.from_stack_file(ROOT / "stacks" / "Pulumi.lab.yaml").stack == "lab"
