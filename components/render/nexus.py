@@ -19,11 +19,7 @@ admin password and Docker Hub token arrive as root-only files at
 from __future__ import annotations
 
 import json
-import shlex
-from pathlib import Path
 from typing import Any
-
-import jinja2
 
 from components.render.bundle import HostFile
 from components.render.nexus_repositories import (
@@ -32,11 +28,10 @@ from components.render.nexus_repositories import (
     docker_hub_credentials,
     repositories,
 )
+from components.render.templating import BIN_DIR, STATE_DIR, render
 from components.settings import CvmServer, ExistingServer, Settings
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "host"
-
-SCRIPT_DIR = "/opt/nexus-registry/bin"  # beside the nginx scripts
+SCRIPT_DIR = BIN_DIR  # beside the nginx scripts
 PREPARE_SCRIPT = f"{SCRIPT_DIR}/nexus-prepare-host.sh"
 CONTAINER_SCRIPT = f"{SCRIPT_DIR}/nexus-container.sh"
 BOOTSTRAP_SCRIPT = f"{SCRIPT_DIR}/nexus-bootstrap.sh"
@@ -48,7 +43,6 @@ DOCKER_HUB_TOKEN_NAME = "docker-hub-token"
 ADMIN_PASSWORD_PATH = f"{SECRETS_DIR}/{ADMIN_PASSWORD_NAME}"
 DOCKER_HUB_TOKEN_PATH = f"{SECRETS_DIR}/{DOCKER_HUB_TOKEN_NAME}"
 REPOSITORY_DIR = f"{CONFIG_DIR}/repositories"
-STATE_DIR = "/var/lib/nexus-registry"
 
 # The data disk (or, without one, a directory on the root disk) is mounted here;
 # Nexus's data is a sub-directory so that, when the disk is missing at boot
@@ -75,26 +69,6 @@ DISK_ID_PLACEHOLDER = "<cbs-disk-id: known after deploy>"
 
 SUPPORTED_OS = "Ubuntu 22.04/24.04, Debian 12, TencentOS Server 3/4, OpenCloudOS 8/9, Rocky Linux 8/9"
 REALMS = ("NexusAuthenticatingRealm", "DockerToken")
-
-
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        # Bash uses "{#" (${#array[@]}); Jinja comments get a delimiter bash never writes.
-        comment_start_string="{##",
-        comment_end_string="##}",
-    )
-    env.filters["shq"] = lambda value: shlex.quote("" if value is None else str(value))
-    return env
-
-
-def _render(template: str, **values: Any) -> str:
-    return _environment().get_template(template).render(**values)
 
 
 # --- values -----------------------------------------------------------------
@@ -168,8 +142,8 @@ def prepare_files(settings: Settings, data_disk: str | None = None) -> list[Host
         disk = data_disk or settings.server.data_device  # type: ignore[union-attr]
     else:
         disk = ""
-    script = _render(
-        "nexus-prepare-host.sh.j2",
+    script = render(
+        "host/nexus-prepare-host.sh.j2",
         stack=settings.stack,
         data_disk_kind=kind,
         data_disk=disk,
@@ -185,8 +159,8 @@ def prepare_files(settings: Settings, data_disk: str | None = None) -> list[Host
 
 
 def container_files(settings: Settings) -> list[HostFile]:
-    script = _render(
-        "nexus-container.sh.j2",
+    script = render(
+        "host/nexus-container.sh.j2",
         stack=settings.stack,
         image=image(settings),
         container=CONTAINER_NAME,
@@ -204,8 +178,8 @@ def container_files(settings: Settings) -> list[HostFile]:
 
 def bootstrap_files(settings: Settings) -> list[HostFile]:
     repos = repositories(settings)
-    script = _render(
-        "nexus-bootstrap.sh.j2",
+    script = render(
+        "host/nexus-bootstrap.sh.j2",
         stack=settings.stack,
         nexus_url=NEXUS_URL,
         config_dir=CONFIG_DIR,

@@ -19,21 +19,17 @@ script points ``active`` at the one that fits ``nginx -v``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
-
-import jinja2
 
 from components.render.bundle import HostFile
+from components.render.templating import BIN_DIR, render
+from components.render.templating import STATE_DIR as HOST_STATE_DIR
 from components.settings import Settings
-
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
 SITE_CONF = "/etc/nginx/conf.d/nexus-registry.conf"
 SNIPPET_DIR = "/etc/nginx/nexus-registry"
 CERT_DIR = "/etc/pki/nginx"
 LOG_DIR = "/var/log/nginx"
-STATE_DIR = "/var/lib/nexus-registry/nginx"
-BIN_DIR = "/opt/nexus-registry/bin"
+STATE_DIR = f"{HOST_STATE_DIR}/nginx"
 DEPLOY_SCRIPT = f"{BIN_DIR}/deploy-nginx.sh"
 SMOKE_SCRIPT = f"{BIN_DIR}/smoke-check-nginx.sh"
 
@@ -80,12 +76,6 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("h1-noreject", "none", False, "nginx 1.18 - 1.19.3 without the HTTP/2 module"),
 )
 
-_ENV = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-    undefined=jinja2.StrictUndefined,
-    keep_trailing_newline=True,
-    autoescape=False,  # nginx config and shell, not HTML
-)
 
 
 def cert_paths_for(fqdn: str, cert_dir: str = CERT_DIR) -> CertPaths:
@@ -131,7 +121,8 @@ def render_site_config(
 ) -> str:
     """The site config (conf.d) for ``settings``; ports and paths overridable for tests."""
     layout = Layout(ports or Ports(), cert_paths, snippet_dir, log_dir)
-    return _ENV.get_template("nginx/nexus-registry.conf.j2").render(
+    return render(
+        "nginx/nexus-registry.conf.j2",
         stack=settings.stack,
         registry_fqdn=settings.registry_fqdn,
         web_fqdn=settings.web_fqdn,
@@ -161,14 +152,15 @@ def render_snippets(
         "fallback_cert": layout.certs(settings)[settings.registry_fqdn],
     }
     return {
-        name: _ENV.get_template(f"nginx/{name}.j2").render(**context)
+        name: render(f"nginx/{name}.j2", **context)
         for name in ("https-default.conf", "https-vhost.conf")
     }
 
 
 def render_deploy_script(settings: Settings) -> str:
     certs = default_cert_paths(settings)
-    return _ENV.get_template("host/deploy-nginx.sh.j2").render(
+    return render(
+        "host/deploy-nginx.sh.j2",
         stack=settings.stack,
         site_conf=SITE_CONF,
         snippet_dir=SNIPPET_DIR,
@@ -181,7 +173,8 @@ def render_deploy_script(settings: Settings) -> str:
 
 def render_smoke_check(settings: Settings, https_port: int = 443, attempts: int = 30, delay_seconds: int = 4) -> str:
     certs = default_cert_paths(settings)
-    return _ENV.get_template("host/smoke-check-nginx.sh.j2").render(
+    return render(
+        "host/smoke-check-nginx.sh.j2",
         stack=settings.stack,
         registry_fqdn=settings.registry_fqdn,
         web_fqdn=settings.web_fqdn,

@@ -18,7 +18,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import jinja2
 import pytest
 
 from components.render import nexus as render
@@ -80,11 +79,6 @@ def test_the_rendered_container_script_carries_exactly_that_command():
     assert "NEXUS_HEAP_MB=${NEXUS_HEAP_MB-8192}" in script  # prod sets heapMb
     assert "NEXUS_HEAP_MB=${NEXUS_HEAP_MB-''}" in render.container_files(make_settings("dev"))[0].content
     assert ":latest" not in script
-
-
-def test_templates_refuse_missing_values():
-    with pytest.raises(jinja2.UndefinedError):
-        render._render("nexus-container.sh.j2", stack="dev")
 
 
 # --- shellcheck -----------------------------------------------------------------------------
