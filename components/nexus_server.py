@@ -28,7 +28,6 @@ from pulumi_command import remote
 
 from components.remote import dependencies, host_step
 from components.render import nexus as render
-from components.render.bundle import HostFile
 from components.settings import Settings
 
 
@@ -69,16 +68,13 @@ class NexusServer(pulumi.ComponentResource):
             entrypoint=render.PREPARE_SCRIPT,
             opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for),
         )
-        container_files = (
-            render.container_files(settings)
-            if args.nexus_version is None
-            else pulumi.Output.from_input(args.nexus_version).apply(lambda version: _container_files(settings, version))
-        )
+        # Waiting on the checked version keeps a refused downgrade off the host.
+        checked_version = args.nexus_version if args.nexus_version is not None else settings.nexus.version
         self.container = host_step(
             f"{name}-container",
             connection=args.connection,
             ssh_user=args.ssh_user,
-            files=container_files,
+            files=pulumi.Output.from_input(checked_version).apply(lambda _: render.container_files(settings)),
             entrypoint=render.CONTAINER_SCRIPT,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.prepare, *waits_for]),
         )
@@ -93,12 +89,6 @@ class NexusServer(pulumi.ComponentResource):
         )
         self.ready = self.bootstrap
         self.register_outputs({})
-
-
-def _container_files(settings: Settings, checked_version: str) -> list[HostFile]:
-    if checked_version != settings.nexus.version:
-        raise ValueError(f"nexus_version {checked_version!r} is not nexus.version {settings.nexus.version!r}")
-    return render.container_files(settings)
 
 
 def _secret_files(settings: Settings) -> Sequence[tuple[str, pulumi.Input[str]]]:

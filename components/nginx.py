@@ -30,6 +30,7 @@ from pulumi_command import remote
 from components.pem import PemPair
 from components.remote import dependencies, host_step
 from components.render import nginx as render
+from components.render.bundle import HostFile
 from components.settings import Settings
 
 TYPE = "nexus-registry:nginx:NginxProxy"
@@ -73,15 +74,17 @@ class NginxProxy(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for),
         )
 
-        # Only a digest of the deploy bundle (which holds keys) goes to the host.
-        bundle_digest = self.deploy.stdin.apply(lambda text: hashlib.sha256((text or "").encode()).hexdigest() + "\n")
+        # The smoke check re-runs whenever the deploy does: its one file is a digest of the
+        # deploy bundle (which holds keys, so only the digest goes to the host).
+        deployed = self.deploy.stdin.apply(
+            lambda text: [HostFile(DEPLOYED_DIGEST, hashlib.sha256((text or "").encode()).hexdigest() + "\n")]
+        )
         self.smoke_check = host_step(
             f"{name}-smoke",
             connection=args.connection,
             ssh_user=args.ssh_user,
-            files=[],
+            files=deployed,
             entrypoint=render.SMOKE_SCRIPT,
-            secret_files=[(DEPLOYED_DIGEST, bundle_digest)],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deploy, *waits_for]),
         )
 
