@@ -63,7 +63,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any, Literal
+from typing import Any
 
 import pulumi
 import pulumi_tls as tls
@@ -72,10 +72,7 @@ from pulumi.output import UNKNOWN
 from tencentcloud_iac_pulumi import dnspod, ssl
 
 from components.pem import PemPair
-from components.settings import Settings
-
-ValidationMode = Literal["dns-auto", "dnspod-record", "manual"]
-VALIDATION_MODES: tuple[str, ...] = ("dns-auto", "dnspod-record", "manual")
+from components.settings import CertificateValidation, Settings
 
 # Tencent certificate status codes (provider schema of tencentcloud_ssl_free_certificate).
 STATUS_NAMES = {
@@ -109,21 +106,12 @@ def acme_server_url(settings: Settings) -> str:
     return settings.acme.server
 
 
-def validation_mode(settings: Settings, override: str | None = None) -> ValidationMode:
-    """How Tencent free certificates prove domain control (see the module docstring).
-
-    An explicit ``override`` wins, then a ``certificateValidation`` setting if the
-    settings model has one, then the default derived from ``dns``.
-    """
-    chosen = override or settings.certificate_validation
-    if chosen is None:
-        return "dns-auto" if settings.dns == "dnspod" else "manual"
-    if chosen not in VALIDATION_MODES:
-        raise ValueError(
-            f"nexus-registry:certificateValidation: {chosen!r} is not allowed; expected one of "
-            + ", ".join(repr(mode) for mode in VALIDATION_MODES)
-        )
-    return chosen  # type: ignore[return-value]
+def validation_mode(settings: Settings) -> CertificateValidation:
+    """How Tencent free certificates prove domain control (see the module docstring):
+    the ``certificateValidation`` setting, else what ``dns`` implies."""
+    if settings.certificate_validation is not None:
+        return settings.certificate_validation
+    return "dns-auto" if settings.dns == "dnspod" else "manual"
 
 
 def needs_renewal(expires_at: datetime, now: datetime, renew_before_days: int) -> bool:
@@ -372,8 +360,6 @@ class CertificatesArgs:
     settings: Settings
     public_ip: pulumi.Input[str]
     acme_provider: pulumi.ProviderResource | None = None
-    # Tencent only: overrides validation_mode()'s choice (until a certificateValidation setting exists).
-    tencent_validation: str | None = None
     # Tencent only, dnspod-record: a tencentcloud provider for the account that holds the zone.
     dnspod_provider: pulumi.ProviderResource | None = None
     issuance_timeout_seconds: float = DEFAULT_ISSUANCE_TIMEOUT_SECONDS
@@ -417,7 +403,7 @@ class Certificates(pulumi.ComponentResource):
 
     def _tencent(self, name: str, args: CertificatesArgs, role: str, fqdn: str) -> PemPair:
         settings = args.settings
-        mode = validation_mode(settings, args.tencent_validation)
+        mode = validation_mode(settings)
 
         # The renewal decision reads Tencent's own list (the source of truth for
         # expiry); DescribeCertificates' SearchKey matches the domain.

@@ -76,6 +76,10 @@ _PINNED_VERSION = re.compile(r"^\d+\.\d+\.\d+(-\d+)?(-(java\d+|alpine|ubi))?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+# How Tencent free certificates prove domain control (components.certificates).
+CertificateValidation = Literal["dns-auto", "dnspod-record", "manual"]
+
+
 class SettingsError(ValueError):
     """Stack configuration is invalid; ``problems`` holds one line per bad value."""
 
@@ -312,7 +316,7 @@ class Settings(_Model):
     registry_host: DnsLabel = "docker-registry"
     dns: Literal["dnspod", "none"] = "dnspod"
     certificate: Literal["tencent", "acme", "self-signed"] = "tencent"
-    certificate_validation: Literal["dns-auto", "dnspod-record", "manual"] | None = None
+    certificate_validation: CertificateValidation | None = None
     acme: AcmeSettings = AcmeSettings()
     server: Server
     nexus: NexusSettings = NexusSettings()

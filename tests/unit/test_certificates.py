@@ -272,7 +272,8 @@ def test_tencent_dnspod_record_mode_creates_the_txt_record_from_dv_auths(tencent
     until = datetime.now(UTC) + timedelta(days=90)
     tencent_api.polls["certs-web-id"] = [tencent_api.issued("certs-web-id", until)]
     tencent_api.polls["certs-registry-id"] = [tencent_api.issued("certs-registry-id", until)]
-    run = run_certificates("dev", extra=free_cert_outputs(status=0, dv_key=dv_key), tencent_validation="dnspod-record")
+    run = run_certificates("dev", {"certificateValidation": "dnspod-record"},
+                           extra=free_cert_outputs(status=0, dv_key=dv_key))
     assert {r.inputs["dvAuthMethod"] for r in run.of_type(FREE_CERT)} == {"DNS"}
     records = {r.name: r.inputs for r in run.of_type(RECORD)}
     assert set(records) == {"certs-web-validation", "certs-registry-validation"}
@@ -448,17 +449,17 @@ def test_bad_certificate_settings_name_their_key(overrides, key):
     assert any(problem.startswith(f"{key}:") for problem in failure.value.problems), failure.value.problems
 
 
-def test_unknown_validation_mode_names_the_setting():
+def test_validation_mode_follows_dns_unless_set():
     settings = stack_settings.from_mapping("dev", stack_config("dev"))
-    with pytest.raises(ValueError, match="nexus-registry:certificateValidation: 'http'"):
-        validation_mode(settings, "http")
     assert validation_mode(settings) == "dns-auto"
     none = stack_settings.from_mapping("dev", stack_config("dev", {"dns": "none"}))
     assert validation_mode(none) == "manual"
-    assert validation_mode(none, "dnspod-record") == "dnspod-record"
+    chosen = stack_settings.from_mapping("dev", stack_config("dev", {"dns": "none",
+                                                                      "certificateValidation": "dnspod-record"}))
+    assert validation_mode(chosen) == "dnspod-record"
 
 
 def test_bad_validation_mode_fails_before_any_certificate_is_requested(tencent_api):
-    with pytest.raises(Exception, match="certificateValidation") as failure:
-        run_certificates("dev", tencent_validation="FILE")
+    with pytest.raises(SettingsError, match="nexus-registry:certificateValidation: 'FILE' is not allowed") as failure:
+        run_certificates("dev", {"certificateValidation": "FILE"})
     assert not failure.value.program_run.of_type(FREE_CERT)
