@@ -148,11 +148,10 @@ class NexusHost(pulumi.ComponentResource):
             f"{name}-sg", name=label, description="nexus-registry: SSH from admins, HTTP(S) from anywhere",
             opts=child,
         )
-        self.ingress_rules = ingress_rules(server)
         security.GroupRuleSet(
             f"{name}-sg-rules",
             security_group_id=group.id,
-            ingresses=[security.GroupRuleSetIngressArgs(**rule) for rule in self.ingress_rules],
+            ingresses=[security.GroupRuleSetIngressArgs(**rule) for rule in ingress_rules(server)],
             egresses=[security.GroupRuleSetEgressArgs(
                 action="ACCEPT", protocol="ALL", port="ALL", cidr_block="0.0.0.0/0",
                 description="host may reach package mirrors, Docker Hub and upstream registries",
