@@ -25,6 +25,7 @@ from components.render.bundle import HostFile
 from components.render.nexus_repositories import (
     DOCKER_HUB_AUTH_REPOSITORY,
     DOCKER_PORTS,
+    WEB_PORT,
     docker_hub_credentials,
     repositories,
 )
@@ -54,8 +55,7 @@ NEXUS_UID = 200  # the nexus user of sonatype/nexus3
 
 CONTAINER_NAME = "nexus"
 NEXUS_IMAGE_REPOSITORY = "sonatype/nexus3"
-NEXUS_URL = "http://127.0.0.1:8081"
-WEB_PORT = 8081
+NEXUS_URL = f"http://127.0.0.1:{WEB_PORT}"
 STOP_TIMEOUT_SECONDS = 120  # Pitfall 7: Nexus needs time to flush its database on stop
 CONTAINER_READY_TIMEOUT_SECONDS = 900  # first start of a fresh Nexus takes minutes
 BOOTSTRAP_READY_TIMEOUT_SECONDS = 300

@@ -23,7 +23,8 @@ from pydantic.alias_generators import to_camel
 
 from components.settings import DEFAULT_DOCKER_HUB_REMOTE, Settings
 
-# Connector ports inside the container; nginx reaches them on 127.0.0.1 (Pitfall 6).
+# Ports inside the container, published on 127.0.0.1 only (Pitfall 6); nginx proxies to them.
+WEB_PORT = 8081
 DOCKER_PROXY_PORT = 8001
 DOCKER_HOSTED_PORT = 8002
 DOCKER_GROUP_PORT = 8003

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from components.render.bundle import HostFile
+from components.render.nexus_repositories import DOCKER_GROUP_PORT, DOCKER_HOSTED_PORT, WEB_PORT
 from components.render.templating import BIN_DIR, render
 from components.render.templating import STATE_DIR as HOST_STATE_DIR
 from components.settings import Settings
@@ -47,9 +48,9 @@ class Ports:
 
     http: int = 80
     https: int = 443
-    web: int = 8081
-    hosted: int = 8002
-    group: int = 8003
+    web: int = WEB_PORT
+    hosted: int = DOCKER_HOSTED_PORT
+    group: int = DOCKER_GROUP_PORT
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,6 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("h1", "none", True, "nginx >= 1.19.4 without the HTTP/2 module"),
     Variant("h1-noreject", "none", False, "nginx 1.18 - 1.19.3 without the HTTP/2 module"),
 )
-
 
 
 def cert_paths_for(fqdn: str, cert_dir: str = CERT_DIR) -> CertPaths:
