@@ -7,6 +7,14 @@ from components import settings as stack_settings
 from components.backup import DataDiskBackups, DataDiskBackupsArgs
 from components.certificates import Certificates, CertificatesArgs, acme_server_url
 from components.client_setup import client_setup
+from components.database import NexusDatabase, NexusDatabaseArgs
+from components.deployed import (
+    DATA_DISK_OUTPUT,
+    DATABASE_OUTPUT,
+    guarded_data_disk_gb,
+    guarded_database_engine,
+    own_stack_reference,
+)
 from components.dns import DnsRecords, DnsRecordsArgs
 from components.host import NexusHost, NexusHostArgs
 from components.nexus_server import NexusServer, NexusServerArgs
@@ -16,7 +24,11 @@ from components.upgrade import VERSION_OUTPUT, guarded_version
 settings = stack_settings.from_pulumi()
 
 nexus_version = guarded_version(settings.nexus.version, settings.nexus.allow_downgrade)
-host = NexusHost("nexus-host", NexusHostArgs(settings=settings))
+deployed = own_stack_reference()
+database_engine = guarded_database_engine(settings, deployed)
+cvm = isinstance(settings.server, stack_settings.CvmServer)
+data_disk_gb = guarded_data_disk_gb(settings, deployed) if cvm else None
+host = NexusHost("nexus-host", NexusHostArgs(settings=settings, data_disk_gb=data_disk_gb))
 DnsRecords("nexus-dns", DnsRecordsArgs(settings=settings, public_ip=host.public_ip))
 
 acme_provider = acme.Provider("acme", server_url=acme_server_url(settings)) if settings.certificate == "acme" else None
@@ -28,11 +40,16 @@ backups = None
 if host.data_disk is not None:
     backups = DataDiskBackups("nexus-backups", DataDiskBackupsArgs(settings=settings, storage_id=host.data_disk.id))
 
+database = None
+if settings.database.postgresql:
+    database = NexusDatabase("nexus-database", NexusDatabaseArgs(settings=settings, network=host.network))
+
 nexus = NexusServer(
     "nexus-server",
     NexusServerArgs(
         settings=settings, connection=host.connection, ssh_user=host.ssh_user, data_disk_id=host.data_disk_id,
-        nexus_version=nexus_version,
+        nexus_version=nexus_version, database=database.connection if database else None,
+        database_engine=database_engine,
     ),
     opts=pulumi.ResourceOptions(depends_on=[backups] if backups else []),
 )
@@ -50,6 +67,9 @@ pulumi.export("registryHost", settings.registry_fqdn)
 pulumi.export("publicIp", host.public_ip)
 pulumi.export("ssh", host.ssh_command)
 pulumi.export(VERSION_OUTPUT, nexus_version)
+pulumi.export(DATABASE_OUTPUT, database_engine)
+if data_disk_gb is not None:
+    pulumi.export(DATA_DISK_OUTPUT, data_disk_gb)
 for output_name, value in client_setup(settings).items():
     pulumi.export(output_name, value)
 pulumi.export("webCertificateExpiresAt", certificates.web.expires_at)

@@ -60,6 +60,18 @@ def ingress_rules(server: CvmServer) -> list[dict[str, str]]:
 @dataclass(frozen=True)
 class NexusHostArgs:
     settings: Settings
+    data_disk_gb: pulumi.Input[int] | None = None
+    """``server.dataDiskGb`` once checked against the deployed size (``components.deployed``)."""
+
+
+@dataclass(frozen=True)
+class HostNetwork:
+    """Where a CVM stack's other private services (its database) join the host."""
+
+    vpc_id: pulumi.Output[str]
+    subnet_id: pulumi.Output[str]
+    availability_zone: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
 
 
 class NexusHost(pulumi.ComponentResource):
@@ -72,6 +84,8 @@ class NexusHost(pulumi.ComponentResource):
     """The CBS disk id (``disk-xxxxxxxx``) on cvm; the configured device path or "" on existing."""
     data_disk: cbs.Storage | None
     instance: instance.Instance | None
+    network: HostNetwork | None
+    """The CVM's VPC, subnet, zone and security group; None for an existing server."""
 
     def __init__(self, name: str, args: NexusHostArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("nexus-registry:host:NexusHost", name, None, opts)
@@ -79,8 +93,9 @@ class NexusHost(pulumi.ComponentResource):
         server = settings.server
         self.instance = None
         self.data_disk = None
+        self.network = None
         if isinstance(server, CvmServer):
-            private_key = self._build_cvm(name, settings, server)
+            private_key = self._build_cvm(name, settings, server, args.data_disk_gb)
             self.ssh_user = server.ssh_user or DEFAULT_SSH_USER.get(server.image, "root")
             port = 22
         else:
@@ -105,7 +120,9 @@ class NexusHost(pulumi.ComponentResource):
         )
         self.register_outputs({"publicIp": self.public_ip, "sshCommand": self.ssh_command})
 
-    def _build_cvm(self, name: str, settings: Settings, server: CvmServer) -> pulumi.Output[str]:
+    def _build_cvm(
+        self, name: str, settings: Settings, server: CvmServer, data_disk_gb: pulumi.Input[int] | None
+    ) -> pulumi.Output[str]:
         child = pulumi.ResourceOptions(parent=self)
         stateful = pulumi.ResourceOptions(parent=self, protect=settings.protect, retain_on_delete=settings.protect)
         label = settings.resource_label
@@ -189,7 +206,8 @@ class NexusHost(pulumi.ComponentResource):
             f"{name}-data-disk",
             storage_name=f"{label}-data",
             storage_type="CLOUD_PREMIUM",
-            storage_size=server.data_disk_gb,
+            # Grows in place (ResizeDisk); a shrink is refused before it gets here.
+            storage_size=data_disk_gb if data_disk_gb is not None else server.data_disk_gb,
             availability_zone=zone,
             charge_type="POSTPAID_BY_HOUR",
             encrypt=False,
@@ -200,6 +218,10 @@ class NexusHost(pulumi.ComponentResource):
             opts=child,
         )
         self.public_ip = self.instance.public_ip
+        self.network = HostNetwork(
+            vpc_id=network.id, subnet_id=subnet_.id, availability_zone=pulumi.Output.from_input(zone),
+            security_group_id=group.id,
+        )
         # Wait for the attachment before anything looks for the disk on the host.
         self.data_disk_id = pulumi.Output.all(self.data_disk.id, self.data_disk_attachment.id).apply(lambda v: v[0])
         return ssh_key.private_key_openssh  # marked secret by pulumi-tls

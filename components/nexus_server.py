@@ -26,8 +26,10 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_command import remote
 
+from components.database import DatabaseConnection
 from components.remote import dependencies, host_step
 from components.render import nexus as render
+from components.render import nexus_database as render_database
 from components.settings import Settings
 
 
@@ -41,12 +43,18 @@ class NexusServerArgs:
     nexus_version: pulumi.Input[str] | None = None
     """``settings.nexus.version`` once checked (``components.upgrade.guarded_version``): the
     container step waits for it, so a refused downgrade never reaches the host."""
+    database: DatabaseConnection | None = None
+    """``database.engine: postgresql``: where Nexus's database is (``components.database``)."""
+    database_engine: pulumi.Input[str] | None = None
+    """``database.engine`` once checked against the deployed one (``components.deployed``): the
+    database and container steps wait for it, so a refused switch never reaches the host."""
 
 
 class NexusServer(pulumi.ComponentResource):
     """Docker, the data disk, the Nexus container and its configuration, on one host."""
 
     prepare: remote.Command
+    database: remote.Command | None
     container: remote.Command
     bootstrap: remote.Command
     ready: remote.Command
@@ -68,15 +76,25 @@ class NexusServer(pulumi.ComponentResource):
             entrypoint=render.PREPARE_SCRIPT,
             opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for),
         )
-        # Waiting on the checked version keeps a refused downgrade off the host.
+        # Waiting on the checked version and database engine keeps a refused change off the host.
         checked_version = args.nexus_version if args.nexus_version is not None else settings.nexus.version
+        checked_engine = args.database_engine if args.database_engine is not None else settings.database.engine
+        checked = pulumi.Output.all(checked_version, checked_engine)
+        self.database = None
+        container_secrets: Sequence[tuple[str, pulumi.Input[str]]] = ()
+        if args.database is not None:
+            self.database = self._database_step(name, args, checked, waits_for)
+            container_secrets = [(render.DATASTORE_ENV_PATH, _datastore_env(args.database))]
         self.container = host_step(
             f"{name}-container",
             connection=args.connection,
             ssh_user=args.ssh_user,
-            files=pulumi.Output.from_input(checked_version).apply(lambda _: render.container_files(settings)),
+            files=checked.apply(lambda _: render.container_files(settings)),
             entrypoint=render.CONTAINER_SCRIPT,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.prepare, *waits_for]),
+            secret_files=container_secrets,
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self.prepare, *([self.database] if self.database else []), *waits_for]
+            ),
         )
         self.bootstrap = host_step(
             f"{name}-bootstrap",
@@ -89,6 +107,48 @@ class NexusServer(pulumi.ComponentResource):
         )
         self.ready = self.bootstrap
         self.register_outputs({})
+
+    def _database_step(
+        self, name: str, args: NexusServerArgs, checked: pulumi.Output, waits_for: list[pulumi.Resource]
+    ) -> remote.Command:
+        """Create (or check) the Nexus database and refuse to strand H2 data, before the container starts."""
+        settings, database = args.settings, args.database
+        assert database is not None
+        files = pulumi.Output.all(database.host, database.port, checked).apply(
+            lambda values: render_database.database_files(settings, values[0], values[1], database.create_database)
+        )
+        secrets: list[tuple[str, pulumi.Input[str]]] = [(
+            render_database.PGPASS_PATH,
+            pulumi.Output.all(database.host, database.port, database.password).apply(
+                lambda v: render_database.pgpass(v[0], v[1], database.user, v[2])
+            ),
+        )]
+        if settings.database.migrate_from_h2:
+            secrets.append((
+                render_database.MIGRATOR_ARGS_PATH,
+                pulumi.Output.all(database.host, database.port, database.password).apply(
+                    lambda v: render_database.migrator_args(
+                        v[0], v[1], database.name, database.user, v[2], database.ssl_mode
+                    )
+                ),
+            ))
+        return host_step(
+            f"{name}-database",
+            connection=args.connection,
+            ssh_user=args.ssh_user,
+            files=files,
+            entrypoint=render_database.DATABASE_SCRIPT,
+            secret_files=secrets,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.prepare, *waits_for]),
+        )
+
+
+def _datastore_env(database: DatabaseConnection) -> pulumi.Output[str]:
+    return pulumi.Output.secret(
+        pulumi.Output.all(database.host, database.port, database.password).apply(
+            lambda v: render_database.datastore_env(v[0], v[1], database.name, database.user, v[2], database.ssl_mode)
+        )
+    )
 
 
 def _secret_files(settings: Settings) -> Sequence[tuple[str, pulumi.Input[str]]]:

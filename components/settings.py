@@ -35,7 +35,7 @@ from pydantic.alias_generators import to_camel
 
 NAMESPACE = "nexus-registry"
 REGION_KEY = "tencentcloud:region"
-SECRET_KEYS = ("adminPassword", "sshPrivateKey", "dockerHubToken")
+SECRET_KEYS = ("adminPassword", "sshPrivateKey", "dockerHubToken", "databasePassword")
 PLACEHOLDER_PREFIX = "<secret:"
 
 DEFAULT_NEXUS_VERSION = "3.86.2"
@@ -304,6 +304,97 @@ class BackupSettings(_Model):
         return self.retain_days > 0
 
 
+# --- database -------------------------------------------------------------
+
+# TencentDB for PostgreSQL major versions the provider accepts (db_major_version,
+# terraform-provider-tencentcloud v1.82.42 resource_tc_postgresql_instance.go);
+# Nexus needs PostgreSQL 13 or newer.
+POSTGRESQL_MAJOR_VERSIONS = ("13", "14", "15", "16")
+# ValidateMysqlPassword, which the provider applies to root_password: 8-64 characters
+# with at least two of letters, digits and these symbols.
+POSTGRESQL_PASSWORD_SYMBOLS = "_+-&=!@#$%^*()"
+_PG_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def _pg_identifier(value: str) -> str:
+    if not _PG_IDENTIFIER.fullmatch(value):
+        raise ValueError(f"{value!r} is not a PostgreSQL name (a-z, 0-9, '_', not starting with a digit, 1-63)")
+    return value
+
+
+PgIdentifier = Annotated[str, AfterValidator(_pg_identifier)]
+
+
+def database_password_problem(password: str) -> str | None:
+    """Why ``password`` cannot be a TencentDB root password or a JDBC env-file value, or None."""
+    if any(ch in password for ch in "\r\n\0"):
+        return "must be a single line"
+    if not 8 <= len(password) <= 64:
+        return "must be 8-64 characters (TencentDB's rule)"
+    kinds = sum((any(c.isascii() and c.isalpha() for c in password), any(c.isdigit() for c in password),
+                 any(c in POSTGRESQL_PASSWORD_SYMBOLS for c in password)))
+    if kinds < 2:
+        return f"must mix at least two of letters, digits and {POSTGRESQL_PASSWORD_SYMBOLS} (TencentDB's rule)"
+    return None
+
+
+class DatabaseSettings(_Model):
+    """Where Nexus keeps its database: embedded H2 on the data disk, or PostgreSQL.
+
+    ``cvm`` stacks get a TencentDB for PostgreSQL instance in their own VPC
+    (``version``, ``memoryGb``, ``storageGb``, ``backupRetainDays``); ``existing``
+    servers name a database they already have (``host``, ``port``, ``name``, ``user``).
+    """
+
+    engine: Literal["h2", "postgresql"] = "h2"
+    version: str = "16"
+    memory_gb: int = Field(default=4, ge=1, le=512)
+    storage_gb: int = Field(default=50, ge=10, le=6000)
+    backup_retain_days: int = Field(default=7, ge=7, le=1830)
+    host: str | None = None
+    port: int = Field(default=5432, ge=1, le=65535)
+    name: PgIdentifier = "nexus"
+    user: PgIdentifier = "nexus"
+    ssl_mode: Literal["require", "disable"] = "require"
+    migrate_from_h2: bool = False
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        if value not in POSTGRESQL_MAJOR_VERSIONS:
+            raise ValueError(f"{value!r} is not allowed; expected one of {', '.join(POSTGRESQL_MAJOR_VERSIONS)}")
+        return value
+
+    @field_validator("storage_gb")
+    @classmethod
+    def _storage(cls, value: int) -> int:
+        if value % 10:
+            raise ValueError(f"{value!r} is not a multiple of 10 (TencentDB's storage step)")
+        return value
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str | None) -> str | None:
+        if value is None or _is_ip(value):
+            return value
+        try:
+            return _dns_name(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IP address or host name") from None
+
+    @field_validator("user")
+    @classmethod
+    def _user_name(cls, value: str) -> str:
+        # TencentDB refuses "postgres" and names starting with pg_ or tencentdb_ for its accounts.
+        if value == "postgres" or value.startswith(("pg_", "tencentdb_")):
+            raise ValueError(f"{value!r} is reserved; choose another database user")
+        return value
+
+    @property
+    def postgresql(self) -> bool:
+        return self.engine == "postgresql"
+
+
 # --- the whole stack --------------------------------------------------------
 
 
@@ -327,6 +418,8 @@ class Settings(_Model):
     renew_before_days: int = Field(default=30, ge=1, le=60)
     backup: BackupSettings | None = None
     web_max_upload_size: str = "1g"
+    database: DatabaseSettings = DatabaseSettings()
+    database_password: SecretStr | None = None
 
     @field_validator("admin_password")
     @classmethod
@@ -350,6 +443,16 @@ class Settings(_Model):
         key = value.get_secret_value()
         if not key.startswith(PLACEHOLDER_PREFIX) and not re.search(r"-----BEGIN [A-Z ]*PRIVATE KEY-----", key):
             raise ValueError("is not a PEM or OpenSSH private key (-----BEGIN ... PRIVATE KEY-----)")
+        return value
+
+    @field_validator("database_password")
+    @classmethod
+    def _database_password(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value().startswith(PLACEHOLDER_PREFIX):
+            return value
+        problem = database_password_problem(value.get_secret_value())
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("web_max_upload_size")
@@ -378,7 +481,32 @@ class Settings(_Model):
             raise _KeyedError(("server", "address"), "must be an IP address when dns is dnspod (A records need one)")
         if self.backup is not None and self.backup.enabled and isinstance(self.server, ExistingServer):
             raise _KeyedError(("backup", "retainDays"), "snapshots need server.mode cvm; set 0 and see README: Backups")
+        self._database_checks()
         return self
+
+    def _database_checks(self) -> None:
+        database = self.database
+        existing = isinstance(self.server, ExistingServer)
+        if not database.postgresql:
+            return
+        release = tuple(int(part) for part in re.match(r"(\d+)\.(\d+)\.(\d+)", self.nexus.version).groups())
+        if release < (3, 77, 0):
+            raise _KeyedError(
+                ("database", "engine"),
+                f"postgresql needs nexus.version 3.77 or later in Community Edition (not {self.nexus.version})",
+            )
+        if existing and database.host is None:
+            raise _KeyedError(("database", "host"), "required with database.engine postgresql on an existing server")
+        if existing and self.database_password is None:
+            raise _KeyedError(
+                ("databasePassword",),
+                "required with database.engine postgresql on an existing server "
+                "(pulumi config set --secret databasePassword)",
+            )
+        if not existing and database.host is not None:
+            raise _KeyedError(("database", "host"), "only for existing servers; cvm stacks create their own TencentDB")
+        if not existing and database.ssl_mode == "disable":
+            raise _KeyedError(("database", "sslMode"), "TencentDB connections stay encrypted; use require")
 
     # Derived names used everywhere; computed here so no module rebuilds them.
     @property

@@ -43,6 +43,8 @@ ADMIN_PASSWORD_NAME = "nexus-admin-password"
 DOCKER_HUB_TOKEN_NAME = "docker-hub-token"
 ADMIN_PASSWORD_PATH = f"{SECRETS_DIR}/{ADMIN_PASSWORD_NAME}"
 DOCKER_HUB_TOKEN_PATH = f"{SECRETS_DIR}/{DOCKER_HUB_TOKEN_NAME}"
+# database.engine postgresql: the container's datastore settings (components.render.nexus_database).
+DATASTORE_ENV_PATH = f"{SECRETS_DIR}/nexus-datastore.env"
 REPOSITORY_DIR = f"{CONFIG_DIR}/repositories"
 
 # The data disk (or, without one, a directory on the root disk) is mounted here;
@@ -109,6 +111,9 @@ def container_run_options(settings: Settings) -> list[tuple[str, str]]:
         ("--log-opt", "max-size=50m"),
         ("--log-opt", "max-file=3"),
     ]
+    if settings.database.postgresql:
+        # Root-only file: the datastore password never shows in `docker run` arguments.
+        options.append(("--env-file", DATASTORE_ENV_PATH))
     return options
 
 
@@ -148,6 +153,7 @@ def prepare_files(settings: Settings, data_disk: str | None = None) -> list[Host
         data_disk_kind=kind,
         data_disk=disk,
         mount_point=MOUNT_POINT,
+        data_disk_gb=settings.server.data_disk_gb if kind == "cbs" else "",  # type: ignore[union-attr]
         data_dir=DATA_DIR,
         nexus_uid=NEXUS_UID,
         docker_mirror=docker_mirror(settings),
@@ -172,6 +178,7 @@ def container_files(settings: Settings) -> list[HostFile]:
         spec_label=SPEC_LABEL,
         stop_timeout=STOP_TIMEOUT_SECONDS,
         run_options=container_run_options(settings),
+        datastore_env_file=DATASTORE_ENV_PATH if settings.database.postgresql else "",
     )
     return [HostFile(CONTAINER_SCRIPT, script, "0755")]
 

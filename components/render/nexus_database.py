@@ -1,0 +1,121 @@
+"""What ``database.engine: postgresql`` puts on the host, as pure functions.
+
+Nexus reads its datastore from the environment the way Sonatype documents for
+the container (``NEXUS_DATASTORE_NEXUS_JDBCURL``, ``..._USERNAME``,
+``..._PASSWORD``; Nexus's own support-zip sanitiser knows the last one).  Those
+three lines are a docker ``--env-file`` that only root can read: the password
+never appears on a command line, in ``docker run`` arguments or in a log.
+
+The ``<name>-database`` host step runs before the container step with the same
+connection in a libpq password file: it installs the PostgreSQL client when
+missing, waits until the database answers, creates the Nexus database on a
+fresh TencentDB instance, proves the connection is encrypted when it must be,
+and refuses to put a Nexus whose data directory holds an H2 database onto an
+empty PostgreSQL unless ``database.migrateFromH2`` asks for the migration.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import quote
+
+from components.render.bundle import HostFile
+from components.render.nexus import (
+    CONTAINER_NAME,
+    DATA_DIR,
+    DATASTORE_ENV_PATH,
+    NEXUS_UID,
+    SCRIPT_DIR,
+    SECRETS_DIR,
+    STOP_TIMEOUT_SECONDS,
+)
+from components.render.templating import STATE_DIR, render
+from components.settings import Settings
+
+__all__ = ["DATASTORE_ENV_PATH", "database_files", "datastore_env", "jdbc_url", "migrator_args", "pgpass"]
+PGPASS_PATH = f"{SECRETS_DIR}/nexus-database.pgpass"
+MIGRATOR_ARGS_PATH = f"{SECRETS_DIR}/nexus-db-migrator.args"
+DATABASE_SCRIPT = f"{SCRIPT_DIR}/nexus-database.sh"
+# Sonatype's H2-to-PostgreSQL migrator, released with each Nexus version.
+MIGRATOR_URL = "https://download.sonatype.com/nexus/nxrm3-migrator/nexus-db-migrator-{release}.jar"
+DATABASE_READY_TIMEOUT_SECONDS = 300
+# TencentDB and any fresh PostgreSQL have this database; the Nexus one is created from it.
+MAINTENANCE_DATABASE = "postgres"
+# PostgreSQL in Nexus Community Edition arrived with 3.77 (Sonatype, nexus-public #581).
+MINIMUM_NEXUS_FOR_POSTGRESQL = (3, 77, 0)
+
+
+def jdbc_url(host: str, port: int, name: str, ssl_mode: str) -> str:
+    """The PostgreSQL JDBC URL Nexus connects with (credentials travel separately)."""
+    try:
+        if ipaddress.ip_address(host).version == 6:
+            host = f"[{host}]"
+    except ValueError:
+        pass
+    return f"jdbc:postgresql://{host}:{port}/{name}?sslmode={ssl_mode}"
+
+
+def datastore_env(host: str, port: int, name: str, user: str, password: str, ssl_mode: str) -> str:
+    """The container's ``--env-file``: docker takes each value literally up to the end of its line."""
+    if any(ch in value for value in (host, name, user, password) for ch in "\r\n\0"):
+        raise ValueError("datastore values must be single lines")
+    return (
+        f"NEXUS_DATASTORE_NEXUS_JDBCURL={jdbc_url(host, port, name, ssl_mode)}\n"
+        f"NEXUS_DATASTORE_NEXUS_USERNAME={user}\n"
+        f"NEXUS_DATASTORE_NEXUS_PASSWORD={password}\n"
+    )
+
+
+def pgpass(host: str, port: int, user: str, password: str) -> str:
+    """A libpq password file line for ``host:port``, any database (``:`` and ``\\`` escaped)."""
+
+    def escape(value: str) -> str:
+        return value.replace("\\", "\\\\").replace(":", "\\:")
+
+    return f"{escape(host)}:{port}:*:{escape(user)}:{escape(password)}\n"
+
+
+def migrator_args(host: str, port: int, name: str, user: str, password: str, ssl_mode: str) -> str:
+    """A java ``@argfile`` that runs Sonatype's H2-to-PostgreSQL migrator against this database.
+
+    pgjdbc URL-decodes query parameters, so user and password are percent-encoded;
+    inside an argfile's double quotes a backslash escapes, so none is left raw.
+    """
+    url = jdbc_url(host, port, name, ssl_mode) + f"&user={quote(user, safe='')}&password={quote(password, safe='')}"
+    return "\n".join([
+        "-jar", "/migrator/nexus-db-migrator.jar", "--migration_type=h2_to_postgres", "--yes", f'"--db_url={url}"',
+    ]) + "\n"
+
+
+def release(version: str) -> str:
+    """``3.90.3-01-java17-ubi`` -> ``3.90.3-01``: the migrator is released per Nexus release."""
+    parts = version.split("-")
+    return "-".join(parts[:2]) if len(parts) > 1 and parts[1].isdigit() else parts[0]
+
+
+def database_files(settings: Settings, host: str, port: int, create_database: bool) -> list[HostFile]:
+    """The database step's script (the password file travels as a secret file)."""
+    database = settings.database
+    script = render(
+        "host/nexus-database.sh.j2",
+        stack=settings.stack,
+        db_host=host,
+        db_port=port,
+        db_name=database.name,
+        db_user=database.user,
+        ssl_mode=database.ssl_mode,
+        create_database=create_database,
+        maintenance_database=MAINTENANCE_DATABASE,
+        pgpass_file=PGPASS_PATH,
+        migrator_args_file=MIGRATOR_ARGS_PATH,
+        ready_timeout=DATABASE_READY_TIMEOUT_SECONDS,
+        data_dir=DATA_DIR,
+        nexus_uid=NEXUS_UID,
+        migrate_from_h2=database.migrate_from_h2,
+        container=CONTAINER_NAME,
+        stop_timeout=STOP_TIMEOUT_SECONDS,
+        image=f"sonatype/nexus3:{settings.nexus.version}",
+        migrator_url=MIGRATOR_URL.format(release=release(settings.nexus.version)),
+        state_dir=STATE_DIR,
+    )
+    return [HostFile(DATABASE_SCRIPT, script, "0755")]
