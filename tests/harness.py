@@ -89,6 +89,17 @@ def _fake_outputs(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, An
                 "issuerPem": "-----BEGIN CERTIFICATE-----\nR11\n-----END CERTIFICATE-----\n",
                 "privateKeyPem": f"-----BEGIN RSA PRIVATE KEY-----\n{name}\n-----END RSA PRIVATE KEY-----\n",
                 "certificateNotAfter": "2099-01-01T00:00:00Z"}
+    if type_ == "tencentcloud:Postgresql/instance:Instance":
+        # resource_tc_postgresql_instance.go Read (v1.82.42): the private address and port come from
+        # DBInstanceNetInfo; engine and kernel versions, cpu and the backup plan are computed.
+        return {"privateAccessIp": "10.70.1.20", "privateAccessPort": 5432, "engineVersion": "16.0",
+                "dbKernelVersion": "v16.0_r1.0", "cpu": 2, "uid": 1234, "createTime": "2026-11-29 10:00:00",
+                "publicAccessHost": "", "publicAccessPort": 0}
+    if type_ == "tencentcloud:Postgresql/instanceSslConfig:InstanceSslConfig":
+        return {"caUrl": "https://postgres-ssl.example.invalid/ca.pem"}
+    if type_ == "random:index/randomPassword:RandomPassword":
+        # pulumi-random: ``result`` is computed and sensitive.
+        return {"result": "Generated_pw-" + "a1B2" * 5}
     if type_ == "pulumi:pulumi:StackReference":
         return {"outputs": {}, "secretOutputNames": []}  # a stack's first update: nothing deployed yet
     if type_ == "tls:index/privateKey:PrivateKey":

@@ -24,9 +24,9 @@ class StackFiles:
 
 def stack_files(settings: Settings) -> StackFiles:
     """Every file one stack puts on its host, secrets and certificates as placeholders."""
-    from components.render import nexus, nginx
+    from components.render import nexus, nexus_database, nginx
 
     return StackFiles(
-        host_files=[*nexus.host_files(settings), *nginx.host_files(settings)],
+        host_files=[*nexus.host_files(settings), *nexus_database.host_files(settings), *nginx.host_files(settings)],
         api_payloads=nexus.api_payloads(settings),
     )

@@ -32,7 +32,9 @@ from components.render.nexus import (
 from components.render.templating import STATE_DIR, render
 from components.settings import Settings
 
-__all__ = ["DATASTORE_ENV_PATH", "database_files", "datastore_env", "jdbc_url", "migrator_args", "pgpass"]
+__all__ = [
+    "DATASTORE_ENV_PATH", "database_files", "datastore_env", "host_files", "jdbc_url", "migrator_args", "pgpass",
+]
 PGPASS_PATH = f"{SECRETS_DIR}/nexus-database.pgpass"
 MIGRATOR_ARGS_PATH = f"{SECRETS_DIR}/nexus-db-migrator.args"
 DATABASE_SCRIPT = f"{SCRIPT_DIR}/nexus-database.sh"
@@ -41,8 +43,8 @@ MIGRATOR_URL = "https://download.sonatype.com/nexus/nxrm3-migrator/nexus-db-migr
 DATABASE_READY_TIMEOUT_SECONDS = 300
 # TencentDB and any fresh PostgreSQL have this database; the Nexus one is created from it.
 MAINTENANCE_DATABASE = "postgres"
-# PostgreSQL in Nexus Community Edition arrived with 3.77 (Sonatype, nexus-public #581).
-MINIMUM_NEXUS_FOR_POSTGRESQL = (3, 77, 0)
+# Shown in rendered files when TencentDB's private address exists only after deploy.
+TENCENTDB_HOST_PLACEHOLDER = "<tencentdb-private-ip: known after deploy>"
 
 
 def jdbc_url(host: str, port: int, name: str, ssl_mode: str) -> str:
@@ -119,3 +121,13 @@ def database_files(settings: Settings, host: str, port: int, create_database: bo
         state_dir=STATE_DIR,
     )
     return [HostFile(DATABASE_SCRIPT, script, "0755")]
+
+
+def host_files(settings: Settings) -> list[HostFile]:
+    """The database step's files for ``python -m components.render`` (none with H2)."""
+    if not settings.database.postgresql:
+        return []
+    database = settings.database
+    if database.host is not None:
+        return database_files(settings, database.host, database.port, create_database=False)
+    return database_files(settings, TENCENTDB_HOST_PLACEHOLDER, database.port, create_database=True)

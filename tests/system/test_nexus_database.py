@@ -1,0 +1,379 @@
+"""``database.engine: postgresql`` against a real PostgreSQL, and the data disk growing in place.
+
+A real server (Debian's ``postgresql``), started by the test on 127.0.0.1 with TLS,
+stands in for TencentDB; its ``nexus`` role has what TencentDB's root account has
+(LOGIN, CREATEDB).  What the stack renders is used as it is:
+
+- the ``-database`` host step's script, run with bash and the real ``psql``, creates
+  the database, proves the connection is encrypted, and is idempotent;
+- the container's ``--env-file`` is read with docker's env-file rule (``KEY=value``
+  taken literally to the end of the line) and handed to the same JDBC driver Nexus
+  uses (pgjdbc, Debian ``libpostgresql-jdbc-java``) through the environment variable
+  names Nexus reads: the URL, user, password, database and TLS mode connect;
+- the H2 guard and the migration run against stub ``docker``/``curl`` that record
+  their arguments: the password never reaches a command line.
+
+The filesystem growth runs on a real loop device.  This sandbox refuses the online
+resize ioctl ("Permission denied to resize filesystem", measured), so ``RESIZE2FS``
+points at a wrapper that unmounts, runs the real ``resize2fs`` and remounts: the
+script's device lookup, size check and call are real, the online part is not.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from components import settings as stack_settings
+from components.render import nexus as render_nexus
+from components.render import nexus_database as render_database
+from components.render.bundle import HostFile
+from tests.harness import TEST_SECRETS
+
+PASSWORD = "Nx_pass-(word)+42^"  # every symbol the generated passwords may hold
+BASE = {
+    "stack": "dbtest", "domain": "registry.internal", "adminPassword": TEST_SECRETS["nexus-registry:adminPassword"],
+    "nexus": {"version": "3.86.2"},
+}
+PGJDBC = "/usr/share/java/postgresql.jar"
+
+JDBC_PROBE = """
+import java.sql.*;
+import java.util.Properties;
+
+public class Probe {
+    public static void main(String[] args) throws Exception {
+        // The variables Nexus reads for its datastore (NEXUS_DATASTORE_NEXUS_*).
+        String url = System.getenv("NEXUS_DATASTORE_NEXUS_JDBCURL");
+        Properties props = new Properties();
+        props.setProperty("user", System.getenv("NEXUS_DATASTORE_NEXUS_USERNAME"));
+        props.setProperty("password", System.getenv("NEXUS_DATASTORE_NEXUS_PASSWORD"));
+        try (Connection c = DriverManager.getConnection(url, props);
+             ResultSet r = c.createStatement().executeQuery(
+                 "SELECT current_user, current_database(), ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")) {
+            r.next();
+            System.out.println(r.getString(1) + " " + r.getString(2) + " ssl=" + r.getBoolean(3));
+        }
+    }
+}
+"""
+
+
+def tool(path_or_name: str) -> str:
+    found = path_or_name if os.path.exists(path_or_name) else shutil.which(path_or_name)
+    assert found, f"{path_or_name} is missing (.ci/run installs it); this test never skips"
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A PostgreSQL on 127.0.0.1 with TLS; ``nexus`` must use TLS, ``plain`` may not."""
+    binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
+    assert binaries, "PostgreSQL server is missing (apt-get install postgresql); this test never skips"
+    bindir = Path(binaries[-1]).parent
+    assert os.geteuid() == 0, "the test starts PostgreSQL as the postgres user, so it runs as root"
+    owner = pwd.getpwnam("postgres")
+    # pytest's own temporary directories are root-only; the server runs as postgres.
+    base = Path(tempfile.mkdtemp(prefix="nexus-registry-pg-"))
+    os.chmod(base, 0o755)
+    data, sockets = base / "data", base / "sockets"
+    for directory in (data, sockets):
+        directory.mkdir()
+        os.chown(directory, owner.pw_uid, owner.pw_gid)
+
+    def as_postgres(*command, **kwargs):
+        return subprocess.run(["runuser", "-u", "postgres", "--", *command], check=True, capture_output=True,
+                              text=True, cwd=base, **kwargs)
+
+    as_postgres(str(bindir / "initdb"), "-D", str(data), "--auth=trust", "--username=postgres")
+    subprocess.run([tool("openssl"), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-keyout", str(data / "server.key"), "-out", str(data / "server.crt")],
+                   check=True, capture_output=True)
+    for name in ("server.key", "server.crt"):
+        os.chown(data / name, owner.pw_uid, owner.pw_gid)
+    os.chmod(data / "server.key", 0o600)
+    (data / "pg_hba.conf").write_text(
+        "local all postgres trust\n"
+        "hostssl all nexus 127.0.0.1/32 scram-sha-256\n"
+        "hostnossl all nexus 127.0.0.1/32 reject\n"
+        "host all plain 127.0.0.1/32 scram-sha-256\n"
+    )
+    port = free_port()
+    server = subprocess.Popen(
+        ["runuser", "-u", "postgres", "--", str(bindir / "postgres"), "-D", str(data), "-p", str(port),
+         "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={sockets}", "-c", "ssl=on",
+         "-c", "password_encryption=scram-sha-256"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=base,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while subprocess.run([str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
+                             capture_output=True).returncode != 0:
+            assert time.monotonic() < deadline and server.poll() is None, "PostgreSQL did not start"
+            time.sleep(0.2)
+        as_postgres(tool("psql"), "-h", str(sockets), "-p", str(port), "-v", "ON_ERROR_STOP=1",
+                    "-c", f"CREATE ROLE nexus LOGIN CREATEDB PASSWORD '{PASSWORD}'",
+                    "-c", f"CREATE ROLE plain LOGIN PASSWORD '{PASSWORD}'",
+                    "-c", "CREATE DATABASE plaindb OWNER plain")
+        yield {"port": port, "sockets": sockets, "as_postgres": as_postgres}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def database_settings(**database) -> stack_settings.Settings:
+    if database.get("host"):
+        server = {"mode": "existing", "address": "10.1.2.3"}
+        extra = {"sshPrivateKey": TEST_SECRETS["nexus-registry:sshPrivateKey"], "databasePassword": PASSWORD,
+                 "dns": "none", "certificate": "self-signed"}
+    else:
+        server = {"mode": "cvm", "cpu": 4, "memoryGb": 8, "sshAllowedCidrs": ["10.0.0.0/8"]}
+        extra = {}
+    database = {"engine": "postgresql", **database}
+    return stack_settings.validate({**BASE, **extra, "server": server, "database": database})
+
+
+def install(tmp_path: Path, files: list[HostFile]) -> dict[str, Path]:
+    placed = {}
+    for item in files:
+        target = tmp_path / "root" / item.path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(item.content)
+        target.chmod(int(item.mode, 8))
+        placed[item.path] = target
+    return placed
+
+
+def run_database_step(tmp_path, settings, port, create, user=None, extra_env=None):
+    """The rendered -database script with its secret password file, as the host step runs it."""
+    user = user or settings.database.user
+    files = render_database.database_files(settings, "127.0.0.1", port, create_database=create)
+    placed = install(tmp_path, files)
+    pgpass = tmp_path / "pgpass"
+    pgpass.write_text(render_database.pgpass("127.0.0.1", port, user, PASSWORD))
+    pgpass.chmod(0o600)
+    data_dir = tmp_path / "nexus-data"
+    data_dir.mkdir(exist_ok=True)
+    env = {**os.environ, "PGPASS_FILE": str(pgpass), "NEXUS_DATA_DIR": str(data_dir), "DB_READY_TIMEOUT": "20",
+           "DB_READY_INTERVAL": "1", "NEXUS_STATE_DIR": str(tmp_path / "state"), **(extra_env or {})}
+    return subprocess.run(["bash", str(placed[render_database.DATABASE_SCRIPT])], env=env, capture_output=True,
+                          text=True)
+
+
+def docker_env_file(text: str) -> dict[str, str]:
+    """docker's --env-file rule: KEY=VALUE per line, value literal to the end of the line."""
+    values = {}
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            values[key] = value
+    return values
+
+
+def jdbc_probe(tmp_path: Path, env_file_text: str) -> subprocess.CompletedProcess:
+    source = tmp_path / "Probe.java"
+    source.write_text(JDBC_PROBE)
+    env = {"PATH": os.environ["PATH"], **docker_env_file(env_file_text)}
+    return subprocess.run([tool("java"), "-cp", tool(PGJDBC), str(source)], env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_the_database_step_creates_the_database_over_tls_and_is_idempotent(postgres, tmp_path):
+    settings = database_settings()
+    first = run_database_step(tmp_path, settings, postgres["port"], create=True)
+    assert first.returncode == 0, first.stderr
+    assert "creating database nexus" in first.stdout
+    assert "nexus@127.0.0.1" in first.stdout and "(ssl: t)" in first.stdout
+    second = run_database_step(tmp_path, settings, postgres["port"], create=True)
+    assert second.returncode == 0, second.stderr
+    assert "database nexus exists" in second.stdout and "creating" not in second.stdout
+    owner = postgres["as_postgres"](
+        tool("psql"), "-h", str(postgres["sockets"]), "-p", str(postgres["port"]), "-tAc",
+        "SELECT pg_get_userbyid(datdba) || ' ' || pg_encoding_to_char(encoding) FROM pg_database "
+        "WHERE datname = 'nexus'",
+    ).stdout.strip()
+    assert owner == "nexus UTF8"
+
+
+def test_the_rendered_datastore_settings_connect_as_nexus_reads_them(postgres, tmp_path):
+    settings = database_settings()
+    assert run_database_step(tmp_path, settings, postgres["port"], create=True).returncode == 0
+    env_file = render_database.datastore_env("127.0.0.1", postgres["port"], settings.database.name,
+                                             settings.database.user, PASSWORD, settings.database.ssl_mode)
+    probe = jdbc_probe(tmp_path, env_file)
+    assert probe.returncode == 0, probe.stderr[-2000:]
+    assert probe.stdout.strip() == "nexus nexus ssl=true"
+    # The same settings with a wrong password are refused by the server: the probe is not a no-op.
+    wrong = jdbc_probe(tmp_path, env_file.replace(PASSWORD, PASSWORD + "x"))
+    assert wrong.returncode != 0 and "password authentication failed" in wrong.stderr
+
+
+def test_an_existing_servers_database_is_checked_not_created_and_its_tls_state_reported(postgres, tmp_path):
+    # The "plain" role may connect without TLS; sslmode=disable shows the check reads pg_stat_ssl.
+    settings = database_settings(host="127.0.0.1", port=postgres["port"], name="plaindb", user="plain",
+                                 sslMode="disable")
+    result = run_database_step(tmp_path, settings, postgres["port"], create=False)
+    assert result.returncode == 0, result.stderr
+    assert "(ssl: f)" in result.stdout and "creating" not in result.stdout
+    # An existing server's database must exist: the step never creates one there.
+    missing = database_settings(host="127.0.0.1", port=postgres["port"], name="nosuchdb", user="plain",
+                                sslMode="disable")
+    failed = run_database_step(tmp_path, missing, postgres["port"], create=False,
+                               extra_env={"DB_READY_TIMEOUT": "2"})
+    assert failed.returncode != 0 and 'database "nosuchdb" does not exist' in failed.stderr
+
+
+def test_a_wrong_password_fails_the_step_with_the_servers_message(postgres, tmp_path):
+    settings = database_settings()
+    files = render_database.database_files(settings, "127.0.0.1", postgres["port"], create_database=True)
+    placed = install(tmp_path, files)
+    pgpass = tmp_path / "pgpass"
+    pgpass.write_text(render_database.pgpass("127.0.0.1", postgres["port"], "nexus", "Wrong-password-1"))
+    pgpass.chmod(0o600)
+    result = subprocess.run(
+        ["bash", str(placed[render_database.DATABASE_SCRIPT])],
+        env={**os.environ, "PGPASS_FILE": str(pgpass), "NEXUS_DATA_DIR": str(tmp_path), "DB_READY_TIMEOUT": "2",
+             "DB_READY_INTERVAL": "1"},
+        capture_output=True, text=True,
+    )
+    assert result.returncode != 0
+    assert "password authentication failed" in result.stderr
+    assert "Wrong-password-1" not in result.stdout + result.stderr
+
+
+def stub(directory: Path, name: str, body: str) -> None:
+    path = directory / name
+    path.write_text("#!/usr/bin/env bash\n" + body)
+    path.chmod(0o755)
+
+
+def test_an_h2_data_directory_is_refused_without_the_migration_setting(postgres, tmp_path):
+    settings = database_settings()
+    (tmp_path / "nexus-data" / "db").mkdir(parents=True)
+    (tmp_path / "nexus-data" / "db" / "nexus.mv.db").write_text("h2")
+    result = run_database_step(tmp_path, settings, postgres["port"], create=True)
+    assert result.returncode != 0
+    assert "holds this Nexus's data in H2" in result.stderr and "database.migrateFromH2" in result.stderr
+    assert (tmp_path / "nexus-data" / "db" / "nexus.mv.db").exists()
+
+
+def test_the_migration_stops_nexus_keeps_a_copy_and_never_puts_the_password_on_a_command_line(postgres, tmp_path):
+    settings = database_settings(migrateFromH2=True)
+    db_dir = tmp_path / "nexus-data" / "db"
+    db_dir.mkdir(parents=True)
+    (db_dir / "nexus.mv.db").write_text("h2 data")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls"
+    stub(bin_dir, "docker", f'printf "%s\\n" "$*" >>{calls}\n'
+                            'if [[ $1 == ps ]]; then echo abc123; fi\n'
+                            'if [[ $1 == run ]]; then for a; do'
+                            ' [[ $a == type=bind,source=*,target=/migrator,readonly ]]'
+                            ' && src=${a#type=bind,source=} && src=${src%%,*}; done;'
+                            f' cp "$src/args" {tmp_path}/seen-args; fi\n')
+    stub(bin_dir, "curl", f'printf "curl %s\\n" "$*" >>{calls}\n'
+                          'while (($#)); do [[ $1 == -o ]] && out=$2; shift; done\necho jar >"$out"\n')
+    args_file = tmp_path / "migrator.args"
+    args_file.write_text(render_database.migrator_args("127.0.0.1", postgres["port"], "nexus", "nexus", PASSWORD,
+                                                       "require"))
+    args_file.chmod(0o600)
+    result = run_database_step(tmp_path, settings, postgres["port"], create=True, extra_env={
+        "PATH": f"{bin_dir}:{os.environ['PATH']}", "MIGRATOR_ARGS_FILE": str(args_file)})
+    assert result.returncode == 0, result.stderr
+    recorded = calls.read_text()
+    assert "stop --time 120 nexus" in recorded
+    assert "@/migrator/args" in recorded and "--entrypoint java" in recorded
+    assert PASSWORD not in recorded and "password" not in recorded
+    assert (tmp_path / "seen-args").read_text() == args_file.read_text()
+    assert not (db_dir / "nexus.mv.db").exists() and (db_dir / "nexus.mv.db.migrated").read_text() == "h2 data"
+    assert (db_dir / "migrated-to-postgresql").exists()
+    copies = list((tmp_path / "nexus-data").glob("db-h2-before-postgresql-*"))
+    assert len(copies) == 1 and (copies[0] / "nexus.mv.db").read_text() == "h2 data"
+    # Once migrated, later runs leave it alone.
+    again = run_database_step(tmp_path, settings, postgres["port"], create=True, extra_env={
+        "PATH": f"{bin_dir}:{os.environ['PATH']}", "MIGRATOR_ARGS_FILE": str(args_file)})
+    assert again.returncode == 0 and "migrating" not in again.stdout
+
+
+def test_the_database_scripts_pass_shellcheck(tmp_path):
+    scripts = [
+        *render_database.database_files(database_settings(), "10.0.0.5", 5432, create_database=True),
+        *render_nexus.container_files(database_settings()),
+    ]
+    paths = [str(path) for path in install(tmp_path, scripts).values()]
+    result = subprocess.run([tool("shellcheck"), "--severity=style", *paths], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+@pytest.fixture
+def loop_disk(tmp_path):
+    image = tmp_path / "disk.img"
+    subprocess.run(["truncate", "-s", "64M", str(image)], check=True)
+    device = subprocess.run([tool("losetup"), "-f", "--show", str(image)], check=True, capture_output=True,
+                            text=True).stdout.strip()
+    mount_point = tmp_path / "mnt"
+    mount_point.mkdir()
+    try:
+        subprocess.run(["mkfs.ext4", "-q", device], check=True)
+        subprocess.run(["mount", device, str(mount_point)], check=True)
+        (mount_point / "blob").write_text("kept")
+        yield image, device, mount_point
+    finally:
+        subprocess.run(["umount", str(mount_point)], capture_output=True)
+        subprocess.run(["losetup", "-d", device], capture_output=True)
+
+
+def filesystem_mib(mount_point: Path) -> int:
+    stats = os.statvfs(mount_point)
+    return stats.f_blocks * stats.f_frsize // (1024 * 1024)
+
+
+def test_a_grown_disk_gets_a_grown_filesystem_and_keeps_its_data(loop_disk, tmp_path):
+    image, device, mount_point = loop_disk
+    settings = database_settings()
+    script = install(tmp_path, render_nexus.prepare_files(settings, "disk-12345678"))[render_nexus.PREPARE_SCRIPT]
+    # The sandbox refuses the online-resize ioctl: unmount, resize for real, remount (see module docstring).
+    wrapper = tmp_path / "resize2fs-offline"
+    wrapper.write_text(f"#!/usr/bin/env bash\nset -e\numount {mount_point}\ne2fsck -fp \"$1\" >/dev/null || true\n"
+                       f"out=$(resize2fs \"$1\" 2>&1)\nmount \"$1\" {mount_point}\necho \"$out\"\n")
+    wrapper.chmod(0o755)
+    env = {**os.environ, "NEXUS_PREPARE_STEPS": "grow", "NEXUS_DATA_DISK_KIND": "device",
+           "NEXUS_DATA_DISK": device, "NEXUS_MOUNT_POINT": str(mount_point), "NEXUS_DATA_DISK_GB": "",
+           "RESIZE2FS": str(wrapper), "DISK_WAIT_SECONDS": "0"}
+    before = filesystem_mib(mount_point)
+    unchanged = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True)
+    assert unchanged.returncode == 0, unchanged.stderr
+    assert "grew" not in unchanged.stdout and filesystem_mib(mount_point) == before
+    subprocess.run(["truncate", "-s", "128M", str(image)], check=True)
+    subprocess.run(["losetup", "-c", device], check=True)
+    grown = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True)
+    assert grown.returncode == 0, grown.stderr
+    assert "grew the ext4 filesystem" in grown.stdout
+    assert filesystem_mib(mount_point) > before * 1.8
+    assert (mount_point / "blob").read_text() == "kept"
+
+
+def test_a_disk_smaller_than_the_setting_is_reported(loop_disk, tmp_path):
+    _, device, mount_point = loop_disk
+    script = install(tmp_path, render_nexus.prepare_files(database_settings(), "disk-1"))[render_nexus.PREPARE_SCRIPT]
+    env = {**os.environ, "NEXUS_PREPARE_STEPS": "grow", "NEXUS_DATA_DISK_KIND": "device", "NEXUS_DATA_DISK": device,
+           "NEXUS_MOUNT_POINT": str(mount_point), "NEXUS_DATA_DISK_GB": "1", "RESIZE2FS": "true"}
+    result = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "less than server.dataDiskGb=1" in result.stdout
