@@ -3,8 +3,9 @@
 Three host steps, each with only the files it needs, so a change re-runs only
 the step it concerns (an nginx or certificate change touches none of them):
 
-- ``prepare_files``: Docker Engine, registry mirror, data disk, data directory
-  (``nexus-prepare-host.sh``); the only step that knows the data disk id;
+- ``prepare_files``: Docker Engine (installed or adopted), registry mirror, firewalld and
+  SELinux for nginx, data disk, data directory (``nexus-prepare-host.sh``); the only step that
+  knows the data disk id;
 - ``container_files``: the pinned ``sonatype/nexus3`` container and the wait for
   readiness (``nexus-container.sh``); changes with ``nexus.version``/``heapMb``;
 - ``bootstrap_files``: admin password, EULA, realms, anonymous access and the
@@ -66,10 +67,31 @@ SPEC_LABEL = "nexus-registry.spec"
 # Tencent's public mirror of download.docker.com, used on EL-family hosts whose own
 # repositories have no Docker Engine; reachable from mainland China without Docker Hub.
 DOCKER_CE_MIRROR = "https://mirrors.cloud.tencent.com/docker-ce"
+# Docker's RPM repository signing key, "Docker Release (CE rpm) <docker@docker.com>", as Docker's
+# CentOS/RHEL/Fedora install pages publish it (060A 61C5 1B55 8A7F 742B 77AA C52F EB6B 621E 9F35).
+# Not the apt key (9DC8 5822 ... 0EBF CD88): the rpm tree is signed by this one, and Debian-family
+# hosts get the distribution's docker.io, so no Docker apt repository is ever added.
+DOCKER_CE_RPM_KEY_FINGERPRINT = "060A61C51B558A7F742B77AAC52FEB6B621E9F35"
+# An existing Docker Engine at least this new is adopted as it is; an older one is refused.  The
+# container script itself needs 17.06 (--mount); 20.10 is the oldest release that runs containers
+# on cgroup v2 (EL9, Debian 12, Ubuntu 22.04+) and the one the tutorial's CentOS 7 hosts run.
+DOCKER_MIN_VERSION = "20.10"
+# CentOS 7 is end of life: its mirrors are gone, the vault keeps the last release (7.9.2009) and
+# EPEL 7 lives in Fedora's archive.  Tencent's public mirrors first (reachable from mainland China).
+CENTOS7_VAULT_URLS = ("https://mirrors.cloud.tencent.com/centos-vault/7.9.2009", "https://vault.centos.org/7.9.2009")
+EPEL7_URLS = ("https://mirrors.cloud.tencent.com/epel-archive/7", "https://archives.fedoraproject.org/pub/archive/epel/7")
+EPEL7_KEY_URLS = (
+    "https://mirrors.cloud.tencent.com/epel/RPM-GPG-KEY-EPEL-7",
+    "https://dl.fedoraproject.org/pub/epel/RPM-GPG-KEY-EPEL-7",
+)
+EPEL7_KEY_FINGERPRINT = "91E97D7C4A5E96F17F3E888F6A2FAEA2352C64E5"  # "Fedora EPEL (7) <epel@fedoraproject.org>"
 # Shown in the rendered prepare script when the CBS disk id exists only after deploy.
 DISK_ID_PLACEHOLDER = "<cbs-disk-id: known after deploy>"
 
-SUPPORTED_OS = "Ubuntu 22.04/24.04, Debian 12, TencentOS Server 3/4, OpenCloudOS 8/9, Rocky Linux 8/9"
+SUPPORTED_OS = (
+    "Ubuntu 22.04/24.04, Debian 12, TencentOS Server 3/4, OpenCloudOS 8/9, Rocky Linux 8/9, AlmaLinux 8/9,"
+    " CentOS Stream 9, CentOS 7 (end of life)"
+)
 REALMS = ("NexusAuthenticatingRealm", "DockerToken")
 
 
@@ -158,6 +180,12 @@ def prepare_files(settings: Settings, data_disk: str | None = None) -> list[Host
         nexus_uid=NEXUS_UID,
         docker_mirror=docker_mirror(settings),
         docker_ce_mirror=DOCKER_CE_MIRROR,
+        docker_ce_key_fingerprint=DOCKER_CE_RPM_KEY_FINGERPRINT,
+        docker_min_version=DOCKER_MIN_VERSION,
+        centos7_vault_urls=CENTOS7_VAULT_URLS,
+        epel7_urls=EPEL7_URLS,
+        epel7_key_urls=EPEL7_KEY_URLS,
+        epel7_key_fingerprint=EPEL7_KEY_FINGERPRINT,
         state_dir=STATE_DIR,
         supported_os=SUPPORTED_OS,
     )
