@@ -274,7 +274,8 @@ fi
         s.mkdir()
         if running:
             (s / "running").touch()
-        (s / "active-zones").write_text("public\n  interfaces: eth0\n")
+        # Docker 20.10+ puts docker0 in a "docker" zone of its own (target ACCEPT).
+        (s / "active-zones").write_text("docker\n  interfaces: docker0\npublic\n  interfaces: eth0\n")
         for service in open_services:
             (s / f"runtime-public-{service}").touch()
             (s / f"permanent-public-{service}").touch()
