@@ -452,6 +452,16 @@ def test_a_running_firewalld_gets_80_and_443_opened_once(tmp_path, test_keys):
     assert not any("--add-service" in call for call in new_calls)
 
 
+def test_without_an_active_zone_firewalld_opens_the_default_zone(tmp_path, test_keys):
+    host = ElHost(tmp_path, "centos-stream-9", test_keys)
+    firewalld = host.firewalld(running=True)
+    (firewalld / "active-zones").write_text("")
+    out = ok(host.run("firewall"))
+    assert {p.name for p in firewalld.iterdir() if p.name.startswith(("runtime-", "permanent-"))} == {
+        "runtime-public-http", "permanent-public-http", "runtime-public-https", "permanent-public-https"}
+    assert "public/https(permanent)" in out
+
+
 def test_a_stopped_or_absent_firewalld_is_left_alone(tmp_path, test_keys):
     host = ElHost(tmp_path, "centos-7", test_keys)
     assert "firewalld: not installed, nothing to open" in ok(host.run("firewall"))
