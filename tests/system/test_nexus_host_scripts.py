@@ -198,7 +198,7 @@ DOCKER_RPM_KEY = KEYS / "docker-ce-rpm.asc"  # Docker's real RPM signing key (se
 # Debian test machine's own dockerd (/usr/sbin) can never be mistaken for the host's engine.
 MACHINE_TOOLS = ("bash", "sh", "env", "sed", "tr", "head", "tail", "grep", "sort", "mktemp", "mv", "chmod", "cat",
                  "cmp", "mkdir", "rm", "dirname", "basename", "awk", "paste", "readlink", "stat", "jq", "gpg",
-                 "gpgconf", "gpg-agent", "curl", "cp", "touch", "ls", "sleep", "id", "uname")
+                 "gpgconf", "curl", "cp", "touch", "ls", "sleep", "id", "uname")
 
 
 def gpg_key(home: Path, uid: str) -> tuple[str, str]:
