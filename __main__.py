@@ -78,3 +78,5 @@ if certificates.ca_cert_pem is not None:
     pulumi.export("caCertPem", certificates.ca_cert_pem)
 for role, record in certificates.validation_records.items():
     pulumi.export(f"{role}CertificateValidationRecord", record)
+for output_name, value in {**host.decisions, **certificates.decisions}.items():
+    pulumi.export(output_name, value)

@@ -1,15 +1,26 @@
 """Decisions that an earlier ``pulumi up`` made and a later one must respect.
 
+The values deployed last time are this stack's own outputs, read through one
+StackReference to itself per run (``own_stack_reference``, named
+``<stack>-deployed``, the name the version guard has always used, so existing
+stacks keep its URN).  A first update reads nothing.
+
 Some settings can only move one way on a live stack: a data disk grows but
 never shrinks (CBS refuses it, and the filesystem on it could not follow), and
 a Nexus that keeps its database in PostgreSQL cannot go back to an empty H2 (nor
-move from H2 to PostgreSQL without a migration).  The values deployed last time
-are this stack's own outputs, read through a StackReference to itself (the
-pattern ``components.upgrade`` uses for ``nexusVersion``); a refused change
-fails the run before the resource it concerns is touched.
+move from H2 to PostgreSQL without a migration); the Nexus version only goes up
+(``components.upgrade``).  A refused change fails the run before the resource
+it concerns is touched.
+
+Other choices are made once by a lookup and must then stay made
+(``previous_output``): the availability zone and instance type
+(``components.host``, ``cvmPlacement``) and the Tencent certificate generation
+in use (``components.certificates.tencent``, ``tencentCertificates``).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import pulumi
 
@@ -23,13 +34,28 @@ VERSION_OUTPUT = "nexusVersion"
 MIGRATION_RUNBOOK = "README: Moving to PostgreSQL"
 
 
+_ATTRIBUTE = "_nexus_registry_deployed_reference"
+
+
 def own_stack_reference(opts: pulumi.ResourceOptions | None = None) -> pulumi.StackReference:
-    """A StackReference to this very stack (its outputs are those of the last update)."""
+    """The StackReference to this very stack (its outputs are those of the last update), one per run."""
+    root = pulumi.runtime.get_root_resource()
+    existing = getattr(root, _ATTRIBUTE, None) if root is not None else None
+    if existing is not None:
+        return existing
     organization = pulumi.get_organization()
     own_stack = (
         f"{organization}/{pulumi.get_project()}/{pulumi.get_stack()}" if organization else pulumi.get_stack()
     )
-    return pulumi.StackReference(f"{pulumi.get_stack()}-deployed-state", stack_name=own_stack, opts=opts)
+    reference = pulumi.StackReference(f"{pulumi.get_stack()}-deployed", stack_name=own_stack, opts=opts)
+    if root is not None:
+        setattr(root, _ATTRIBUTE, reference)
+    return reference
+
+
+def previous_output(name: str) -> pulumi.Output[Any]:
+    """The value this stack exported as ``name`` in its last successful update, or ``None``."""
+    return own_stack_reference().get_output(name)
 
 
 def check_database_change(deployed_engine: str | None, deployed_version: str | None, settings: Settings) -> str:

@@ -7,20 +7,31 @@ SSH key made by pulumi-tls and imported as a Tencent key pair, and a separate
 CBS data disk so Nexus data outlives the instance.  ``server.mode: existing``
 registers no cloud resource: the user's server is only an SSH address.
 
+The zone and (with ``server.cpu``/``memoryGb``) the instance type come from
+lookups the cloud may answer differently later, yet the zone is ForceNew on
+subnet, CVM and data disk and a type change force-stops the CVM.  So a lookup
+decides once: ``cvmPlacement`` (a stack output, read back through
+``components.deployed``) keeps the choice, and a lookup that would now choose
+otherwise is only logged.  Explicit settings are how a stack moves on purpose.
+
 Either way the component exposes one ``remote.ConnectionArgs`` (with dial
 retries, because a new CVM takes a minute to accept SSH) for every later step.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_tls as tls
 from pulumi_command import remote
 from tencentcloud_iac_pulumi import availability, cbs, image, instance, key, security, subnet, vpc
 
+from components.deployed import previous_output
 from components.settings import IMAGE_FAMILIES, CvmServer, ExistingServer, Settings
 
 VPC_CIDR = "10.70.0.0/16"
@@ -32,10 +43,37 @@ PER_DIAL_TIMEOUT_SECONDS = 15
 DEFAULT_SSH_USER = {"ubuntu-22.04": "ubuntu", "ubuntu-24.04": "ubuntu"}
 
 
-def key_pair_name(stack: str) -> str:
-    """Tencent key pair names allow only letters, digits and '_', at most 25 characters."""
-    cleaned = re.sub(r"[^A-Za-z0-9_]", "_", f"nexus_registry_{stack}")
-    return cleaned[:25]
+# The program's CVMs are pay-as-you-go; getTypes answers one row per charge type.
+CHARGE_TYPE = "POSTPAID_BY_HOUR"
+# Standard families preferred when several types match cpu/memory.
+PREFERRED_FAMILIES = ("S5", "SA5", "S6", "SA3", "SA2")
+# The stack output recording what the lookups chose (components.deployed).
+PLACEMENT_OUTPUT = "cvmPlacement"
+KEY_PAIR_NAME_LIMIT = 25  # tencentcloud/common/validators.go ValidateKeyPairName: 1-25 of [a-zA-Z0-9_]
+HOSTNAME_LIMIT = 15
+
+
+def _short_hash(*parts: str, length: int = 8) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+def key_pair_name(project: str, stack: str) -> str:
+    """A Tencent key pair name unique per project and stack (names are unique per account).
+
+    Key names allow letters, digits and '_' only, at most 25 characters, so a
+    readable prefix of the stack name is followed by a hash of project and stack:
+    ``platform-team-a`` and ``platform-team-b`` no longer truncate to one name.
+    """
+    digest = _short_hash(project, stack)
+    room = KEY_PAIR_NAME_LIMIT - len("nexus__") - len(digest)
+    readable = re.sub(r"[^A-Za-z0-9]+", "_", stack).strip("_")[:room].rstrip("_")
+    return f"nexus_{readable}_{digest}" if readable else f"nexus_{digest}"
+
+
+def host_name(stack: str) -> str:
+    """The CVM's hostname: RunInstances takes letters, digits, '.' and '-' (no '_'), no leading/trailing '-'."""
+    cleaned = re.sub(r"[^a-z0-9]+", "-", f"nexus-{stack}".lower()).strip("-")
+    return cleaned[:HOSTNAME_LIMIT].rstrip("-")
 
 
 def ingress_rules(server: CvmServer) -> list[dict[str, str]]:
@@ -86,6 +124,8 @@ class NexusHost(pulumi.ComponentResource):
     instance: instance.Instance | None
     network: HostNetwork | None
     """The CVM's VPC, subnet, zone and security group; None for an existing server."""
+    decisions: dict[str, pulumi.Output[Any]]
+    """Stack outputs the next update reads back (``components.deployed``); export each under its key."""
 
     def __init__(self, name: str, args: NexusHostArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("nexus-registry:host:NexusHost", name, None, opts)
@@ -94,6 +134,7 @@ class NexusHost(pulumi.ComponentResource):
         self.instance = None
         self.data_disk = None
         self.network = None
+        self.decisions = {}
         if isinstance(server, CvmServer):
             private_key = self._build_cvm(name, settings, server, args.data_disk_gb)
             self.ssh_user = server.ssh_user or DEFAULT_SSH_USER.get(server.image, "root")
@@ -127,34 +168,40 @@ class NexusHost(pulumi.ComponentResource):
         stateful = pulumi.ResourceOptions(parent=self, protect=settings.protect, retain_on_delete=settings.protect)
         label = settings.resource_label
 
-        zone = (
-            pulumi.Output.from_input(server.availability_zone)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        recorded = previous_output(PLACEMENT_OUTPUT).apply(Placement.from_output)
+        zones = (
+            pulumi.Output.from_input([])
             if server.availability_zone
-            else availability.get_zones_by_product_output(product="cvm", opts=pulumi.InvokeOutputOptions(parent=self))
-            .zones.apply(_first_available_zone)
+            else availability.get_zones_by_product_output(product="cvm", opts=invoke).zones.apply(
+                lambda found: [zone.name for zone in found if _field(zone, "state") == "AVAILABLE"])
         )
+        zone = pulumi.Output.all(recorded, zones).apply(
+            lambda values: settle_zone(server.availability_zone, values[0], values[1], self))
         image_id = (
             pulumi.Output.from_input(server.image)
             if server.image.startswith("img-")
             else image.get_instance_output(
                 image_name_regex=f"^{re.escape(IMAGE_FAMILIES[server.image])}",
                 filters=[{"name": "image-type", "values": ["PUBLIC_IMAGE"]}],
-                opts=pulumi.InvokeOutputOptions(parent=self),
+                opts=invoke,
             ).image_id
         )
-        instance_type = (
-            pulumi.Output.from_input(server.instance_type)
-            if server.instance_type
-            else zone.apply(
-                lambda z: instance.get_types_output(
-                    availability_zone=z,
-                    cpu_core_count=server.cpu,
-                    memory_size=server.memory_gb,
-                    exclude_sold_out=True,
-                    opts=pulumi.InvokeOutputOptions(parent=self),
-                )
-            ).apply(lambda result: _pick_instance_type(result.instance_types, server))
-        )
+        if server.instance_type:
+            offered: pulumi.Output[list[str]] = pulumi.Output.from_input([])
+        else:
+            offered = zone.apply(lambda z: instance.get_types_output(
+                # `availability_zone` conflicts with `filter` in the provider's schema; both go in filters.
+                filters=[{"name": "zone", "values": [z]}, {"name": "instance-charge-type", "values": [CHARGE_TYPE]}],
+                cpu_core_count=server.cpu,
+                memory_size=server.memory_gb,
+                exclude_sold_out=True,
+                opts=invoke,
+            )).apply(lambda result: offered_types(result.instance_types, server, CHARGE_TYPE))
+        instance_type = pulumi.Output.all(recorded, zone, offered).apply(
+            lambda values: settle_instance_type(server, values[0], values[1], values[2], self))
+        self.decisions = {PLACEMENT_OUTPUT: pulumi.Output.all(zone, instance_type).apply(
+            lambda values: Placement(values[0], values[1], server.cpu, server.memory_gb).to_output())}
 
         network = vpc.Instance(f"{name}-vpc", name=label, cidr_block=VPC_CIDR, opts=child)
         subnet_ = subnet.Instance(
@@ -178,13 +225,14 @@ class NexusHost(pulumi.ComponentResource):
         # RSA: Tencent's ImportKeyPair documents OpenSSH RSA public keys.
         ssh_key = tls.PrivateKey(f"{name}-ssh-key", algorithm="RSA", rsa_bits=4096, opts=child)
         key_pair = key.Pair(
-            f"{name}-key-pair", key_name=key_pair_name(settings.stack), public_key=ssh_key.public_key_openssh,
+            f"{name}-key-pair", key_name=key_pair_name(pulumi.get_project(), settings.stack),
+            public_key=ssh_key.public_key_openssh,
             opts=child,
         )
         self.instance = instance.Instance(
             f"{name}-cvm",
             instance_name=label,
-            hostname=f"nexus-{settings.stack}"[:15].rstrip("-"),
+            hostname=host_name(settings.stack),
             availability_zone=zone,
             image_id=image_id,
             instance_type=instance_type,
@@ -215,7 +263,9 @@ class NexusHost(pulumi.ComponentResource):
         )
         self.data_disk_attachment = cbs.StorageAttachment(
             f"{name}-data-disk-attachment", storage_id=self.data_disk.id, instance_id=self.instance.id,
-            opts=child,
+            # Both ids are ForceNew and Create only attaches: a new attachment cannot be made while the
+            # old one still holds the disk, so a replacement must detach first.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
         self.public_ip = self.instance.public_ip
         self.network = HostNetwork(
@@ -227,24 +277,121 @@ class NexusHost(pulumi.ComponentResource):
         return ssh_key.private_key_openssh  # marked secret by pulumi-tls
 
 
-def _first_available_zone(zones) -> str:
-    available = [zone.name for zone in zones if getattr(zone, "state", "AVAILABLE") == "AVAILABLE"]
+def _field(obj: Any, name: str) -> Any:
+    """A field of an SDK result object, or of a plain (snake_case or camelCase) mapping."""
+    if isinstance(obj, Mapping):
+        head, *rest = name.split("_")
+        return obj.get(name, obj.get(head + "".join(part.title() for part in rest)))
+    return getattr(obj, name, None)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the CVM went and what it is: decided once by lookups, then kept (``cvmPlacement``)."""
+
+    availability_zone: str
+    instance_type: str
+    cpu: int | None = None
+    memory_gb: int | None = None
+
+    def to_output(self) -> dict[str, Any]:
+        return {"availabilityZone": self.availability_zone, "instanceType": self.instance_type,
+                "cpu": self.cpu, "memoryGb": self.memory_gb}
+
+    @staticmethod
+    def from_output(value: Any) -> Placement | None:
+        if not isinstance(value, Mapping):
+            return None
+        zone, type_ = value.get("availabilityZone"), value.get("instanceType")
+        if not (isinstance(zone, str) and zone and isinstance(type_, str) and type_):
+            return None
+
+        def number(key: str) -> int | None:
+            raw = value.get(key)
+            return int(raw) if isinstance(raw, (int, float)) and not isinstance(raw, bool) else None
+
+        return Placement(zone, type_, number("cpu"), number("memoryGb"))
+
+
+def settle_zone(explicit: str | None, recorded: Placement | None, available: Sequence[str],
+                resource: pulumi.Resource | None = None) -> str:
+    """The zone for subnet, CVM and data disk (all ForceNew there).
+
+    An explicit ``server.availabilityZone`` wins (that is how a stack moves on
+    purpose).  Otherwise the zone this stack already uses stays, whatever the
+    lookup says now; only a new stack takes the first AVAILABLE zone.
+    """
+    if explicit:
+        if recorded is not None and recorded.availability_zone != explicit:
+            pulumi.log.warn(
+                f"server.availabilityZone moves this stack from {recorded.availability_zone} to {explicit}: "
+                "subnet, CVM and data disk are replaced (the data disk starts empty; README: Decisions that stay made)",
+                resource=resource)
+        return explicit
+    if recorded is not None:
+        zone = recorded.availability_zone
+        if zone not in available:
+            fresh = f"; a new stack would use {available[0]}" if available else ""
+            pulumi.log.warn(
+                f"availability zone {zone} is no longer offered for new CVMs; this stack stays there{fresh}. "
+                "To move, set server.availabilityZone (README: Decisions that stay made)", resource=resource)
+        elif available and available[0] != zone:
+            pulumi.log.warn(
+                f"the zone lookup now prefers {available[0]}; this stack stays in {zone} "
+                "(set server.availabilityZone to move it)", resource=resource)
+        return zone
     if not available:
         raise ValueError("nexus-registry:server.availabilityZone: no CVM zone is available in this region; set one")
     return available[0]
 
 
-def _pick_instance_type(types, server: CvmServer) -> str:
-    candidates = sorted(
-        (t for t in types if t.cpu_core_count == server.cpu and t.memory_size == server.memory_gb),
-        key=lambda t: t.instance_type,
-    )
-    # Prefer current standard families; any exact cpu/memory match beats failing.
-    preferred = [t for t in candidates if t.family in ("S5", "SA5", "S6", "SA3", "SA2")]
-    chosen = (preferred or candidates)
-    if not chosen:
+def offered_types(types: Iterable[Any], server: CvmServer, charge_type: str = CHARGE_TYPE) -> list[str]:
+    """Types on sale for ``charge_type`` with exactly the wanted cpu/memory, preferred families first.
+
+    The data source answers one row per charge type (DescribeZoneInstanceConfigInfos),
+    so a type sold only prepaid or as spot must not be picked for a pay-as-you-go CVM.
+    """
+    candidates = sorted({
+        _field(t, "instance_type") for t in types
+        if _field(t, "cpu_core_count") == server.cpu and _field(t, "memory_size") == server.memory_gb
+        and _field(t, "instance_charge_type") == charge_type and _field(t, "status") == "SELL"
+    })
+    families = {_field(t, "instance_type"): _field(t, "family") for t in types}
+    return ([c for c in candidates if families.get(c) in PREFERRED_FAMILIES]
+            + [c for c in candidates if families.get(c) not in PREFERRED_FAMILIES])
+
+
+def settle_instance_type(server: CvmServer, recorded: Placement | None, zone: str, offered: Sequence[str],
+                         resource: pulumi.Resource | None = None) -> str:
+    """The CVM's instance type: changing it resizes the host with a forced stop (ResetInstancesType).
+
+    An explicit ``server.instanceType`` wins.  Otherwise the type this stack
+    already runs stays while cpu/memory and zone are unchanged, even when it is
+    sold out now (a running CVM keeps its type); only a new stack, a new size
+    or a new zone takes the lookup's first choice.
+    """
+    if server.instance_type:
+        if recorded is not None and recorded.instance_type != server.instance_type:
+            pulumi.log.warn(
+                f"server.instanceType changes {recorded.instance_type} to {server.instance_type}: the CVM is "
+                "stopped and resized (README: Decisions that stay made)", resource=resource)
+        return server.instance_type
+    same_size = (recorded is not None and (recorded.cpu, recorded.memory_gb) == (server.cpu, server.memory_gb)
+                 and recorded.availability_zone == zone)
+    if recorded is not None and same_size:
+        if recorded.instance_type not in offered:
+            fresh = f"; a new stack would get {offered[0]}" if offered else ""
+            pulumi.log.warn(
+                f"instance type {recorded.instance_type} is not on sale in {zone} now; this CVM keeps it{fresh}",
+                resource=resource)
+        elif offered and offered[0] != recorded.instance_type:
+            pulumi.log.warn(
+                f"the instance type lookup now prefers {offered[0]}; this CVM stays {recorded.instance_type} "
+                "(set server.instanceType to change it)", resource=resource)
+        return recorded.instance_type
+    if not offered:
         raise ValueError(
             f"nexus-registry:server: no instance type with cpu={server.cpu} memoryGb={server.memory_gb} "
-            "is on sale in this zone; set server.instanceType"
+            f"is on sale ({CHARGE_TYPE}) in {zone}; set server.instanceType"
         )
-    return chosen[0].instance_type
+    return offered[0]

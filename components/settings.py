@@ -67,7 +67,7 @@ IMAGE_FAMILIES: dict[str, str] = {
 }
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_ZONE = re.compile(r"^[a-z]{2}-[a-z]+-\d+$")
+_ZONE = re.compile(r"^[a-z]{2}-[a-z]+(-[a-z]+)?-\d+$")  # ap-shanghai-fsi-1 too, like _REGION
 _REGION = re.compile(r"^[a-z]{2}-[a-z]+(-[a-z]+)?$")
 _INSTANCE_TYPE = re.compile(r"^[A-Z0-9]+\.[A-Z0-9]+$")
 _IMAGE_ID = re.compile(r"^img-[a-z0-9]{8}$")

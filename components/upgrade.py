@@ -3,7 +3,7 @@
 Nexus migrates its database forward on start and cannot read it back with an
 older release, so a lower ``nexus.version`` than the deployed one would leave
 the registry unable to start.  The deployed version is the ``nexusVersion``
-output of this very stack's last update, read through a StackReference.
+output of this very stack's last update, read through ``components.deployed``.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 
 import pulumi
+
+from components.deployed import own_stack_reference
 
 VERSION_OUTPUT = "nexusVersion"
 
@@ -40,11 +42,6 @@ def guarded_version(
     desired: str, allow_downgrade: bool = False, opts: pulumi.ResourceOptions | None = None
 ) -> pulumi.Output[str]:
     """``desired`` once checked against the version this stack last deployed."""
-    organization = pulumi.get_organization()
-    own_stack = (
-        f"{organization}/{pulumi.get_project()}/{pulumi.get_stack()}" if organization else pulumi.get_stack()
-    )
-    reference = pulumi.StackReference(f"{pulumi.get_stack()}-deployed", stack_name=own_stack, opts=opts)
-    return reference.get_output(VERSION_OUTPUT).apply(
+    return own_stack_reference(opts).get_output(VERSION_OUTPUT).apply(
         lambda deployed: check_version_change(deployed, desired, allow_downgrade)
     )

@@ -24,6 +24,13 @@ from pulumi.runtime import rpc
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
+from tests.mocks import acme as acme_mocks
+from tests.mocks import random as random_mocks
+from tests.mocks import tls as tls_mocks
+from tests.mocks.pulumi_builtins import STACK_REFERENCE, stack_reference_outputs
+from tests.mocks.tencentcloud import FAKE_PUBLIC_IP, TencentCloud
+from tests.provider_rules import Step, plan
+
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = "nexus-registry"
 TEST_SECRETS = {
@@ -32,7 +39,8 @@ TEST_SECRETS = {
         "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n"
     ),
 }
-FAKE_PUBLIC_IP = "198.51.100.7"
+__all__ = ["FAKE_PUBLIC_IP", "ROOT", "TEST_SECRETS", "PriorState", "ProgramRun", "RecordingMocks", "TencentCloud",
+           "is_secret", "resolve", "run_program", "run_stack", "stack_config"]
 
 
 @dataclass
@@ -50,6 +58,12 @@ class ProgramRun:
     outputs: dict[str, Any] = field(default_factory=dict)
     secret_outputs: set[str] = field(default_factory=set)
     invokes: list[tuple[str, dict]] = field(default_factory=list)
+    states: dict[tuple[str, str], tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    """What the engine stores per (type, name) after this run: id and outputs."""
+    cloud: TencentCloud | None = None
+    steps: list[Step] = field(default_factory=list)
+    deleted: list[tuple[str, str]] = field(default_factory=list)
+    """With a prior state: every input change the engine would plan (tests.provider_rules.plan)."""
 
     def of_type(self, type_: str) -> list[Registered]:
         return [r for r in self.resources if r.type == type_]
@@ -69,64 +83,59 @@ class ProgramRun:
 
 
 def _fake_outputs(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-    """Outputs the real providers compute, in the camelCase the engine returns."""
-    if type_ == "tencentcloud:Instance/instance:Instance":
-        return {"publicIp": FAKE_PUBLIC_IP, "privateIp": "10.70.1.8"}
-    if type_ == "tencentcloud:Ssl/freeCertificate:FreeCertificate":
-        # DNS-validated applications carry the TXT record Tencent asked for; DNS_AUTO ones need none.
-        dv_auths = [] if inputs.get("dvAuthMethod") == "DNS_AUTO" else [{
-            "dvAuthKey": f"_dnsauth.{inputs.get('domain', name).split('.')[0]}",
-            "dvAuthValue": f"2026112700000000{len(name)}abcdef", "dvAuthVerifyType": "TXT"}]
-        return {"status": 1, "certEndTime": "2099-01-01 08:00:00", "dvAuths": dv_auths,
-                "certificatePublicKey": f"-----BEGIN CERTIFICATE-----\n{name}\n-----END CERTIFICATE-----\n"
-                                        "-----BEGIN CERTIFICATE-----\nintermediate\n-----END CERTIFICATE-----\n",
-                "certificatePrivateKey": f"-----BEGIN RSA PRIVATE KEY-----\n{name}\n-----END RSA PRIVATE KEY-----\n"}
-    if type_ in ("tls:index/selfSignedCert:SelfSignedCert", "tls:index/locallySignedCert:LocallySignedCert"):
-        return {"certPem": f"-----BEGIN CERTIFICATE-----\n{name}\n-----END CERTIFICATE-----\n",
-                "validityEndTime": "2099-01-01T00:00:00Z"}
-    if type_ == "acme:index/certificate:Certificate":
-        return {"certificatePem": f"-----BEGIN CERTIFICATE-----\n{name}\n-----END CERTIFICATE-----\n",
-                "issuerPem": "-----BEGIN CERTIFICATE-----\nR11\n-----END CERTIFICATE-----\n",
-                "privateKeyPem": f"-----BEGIN RSA PRIVATE KEY-----\n{name}\n-----END RSA PRIVATE KEY-----\n",
-                "certificateNotAfter": "2099-01-01T00:00:00Z"}
-    if type_ == "tencentcloud:Postgresql/instance:Instance":
-        # resource_tc_postgresql_instance.go Read (v1.82.42): the private address and port come from
-        # DBInstanceNetInfo; engine and kernel versions, cpu and the backup plan are computed.
-        return {"privateAccessIp": "10.70.1.20", "privateAccessPort": 5432, "engineVersion": "16.0",
-                "dbKernelVersion": "v16.0_r1.0", "cpu": 2, "uid": 1234, "createTime": "2026-11-29 10:00:00",
-                "publicAccessHost": "", "publicAccessPort": 0}
-    if type_ == "tencentcloud:Postgresql/instanceSslConfig:InstanceSslConfig":
-        return {"caUrl": "https://postgres-ssl.example.invalid/ca.pem"}
-    if type_ == "random:index/randomPassword:RandomPassword":
-        # pulumi-random: ``result`` is computed and sensitive.
-        return {"result": "Generated_pw-" + "a1B2" * 5}
-    if type_ == "pulumi:pulumi:StackReference":
-        return {"outputs": {}, "secretOutputNames": []}  # a stack's first update: nothing deployed yet
-    if type_ == "tls:index/privateKey:PrivateKey":
-        return {
-            "privateKeyOpenssh": f"-----BEGIN OPENSSH PRIVATE KEY-----\n{name}\n-----END OPENSSH PRIVATE KEY-----\n",
-            "privateKeyPem": f"-----BEGIN PRIVATE KEY-----\n{name}\n-----END PRIVATE KEY-----\n",
-            "publicKeyOpenssh": f"ssh-{'rsa' if inputs.get('algorithm') == 'RSA' else 'ed25519'} AAAA{name}",
-            "publicKeyPem": f"-----BEGIN PUBLIC KEY-----\n{name}\n-----END PUBLIC KEY-----\n",
-        }
-    return {}
+    """Computed outputs of the non-Tencent providers (tests.mocks.tls / .acme / .random)."""
+    return {**tls_mocks.outputs(type_, name, inputs), **acme_mocks.outputs(type_, name, inputs),
+            **random_mocks.outputs(type_, name, inputs)}
+
+
+@dataclass
+class PriorState:
+    """What the engine holds from an earlier update: resource ids and outputs by (type, name), stack outputs."""
+
+    resources: dict[tuple[str, str], tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    stack_outputs: dict[str, Any] = field(default_factory=dict)
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
-    def __init__(self, run: ProgramRun, extra_outputs: Callable[[str, str, dict], dict] | None = None):
+    """The engine and providers: Tencent answers come from a ``TencentCloud`` account (tests.mocks.tencentcloud).
+
+    With ``prior`` the engine already holds a state: a resource registered again keeps
+    its id and stored outputs (what an unchanged or updated resource reports), except
+    one the plan replaces; the StackReference to this stack reads the prior stack outputs.
+    """
+
+    def __init__(self, run: ProgramRun, extra_outputs: Callable[[str, str, dict], dict] | None = None,
+                 cloud: TencentCloud | None = None, prior: PriorState | None = None):
         self.run = run
         self.extra_outputs = extra_outputs
+        self.cloud = cloud if cloud is not None else TencentCloud()
+        self.prior = prior
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-        outputs = {**args.inputs, **_fake_outputs(args.typ, args.name, args.inputs)}
+        key = (args.typ, args.name)
+        kept = self.prior.resources.get(key) if self.prior is not None else None
+        if args.typ == STACK_REFERENCE:
+            resource_id = args.name
+            outputs = stack_reference_outputs(self.prior.stack_outputs if self.prior else None)
+        elif kept is not None and not self._replaced(args, kept[1]):
+            resource_id = kept[0]
+            # Update (if any) then Read: the stored state with the new inputs.
+            outputs = {**kept[1], **args.inputs,
+                       **self.cloud.outputs(args.typ, args.name, args.inputs, kept[0])}
+        else:
+            resource_id = args.resource_id or (f"{args.name}-id" if kept is None else _next_id(kept[0]))
+            outputs = {**args.inputs, **_fake_outputs(args.typ, args.name, args.inputs),
+                       **self.cloud.outputs(args.typ, args.name, args.inputs, resource_id)}
         if self.extra_outputs:
             outputs.update(self.extra_outputs(args.typ, args.name, args.inputs))
+        self.run.states[key] = (resource_id, dict(outputs))
         # The engine marks a resource's additional_secret_outputs secret; the mock monitor does not.
         for registered in reversed(self.run.resources):
             if registered.type == args.typ and registered.name == args.name and registered.opts is not None:
-                for key in registered.opts.additional_secret_outputs or []:
-                    if key in outputs:
-                        outputs[key] = {rpc._special_sig_key: rpc._special_secret_sig, "value": outputs[key]}
+                for output_key in registered.opts.additional_secret_outputs or []:
+                    if output_key in outputs:
+                        outputs[output_key] = {rpc._special_sig_key: rpc._special_secret_sig,
+                                               "value": outputs[output_key]}
                 break
         for registered in reversed(self.run.resources):
             if registered.type == args.typ and registered.name == args.name:
@@ -134,38 +143,36 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 break
         else:
             self.run.resources.append(Registered(args.typ, args.name, dict(args.inputs)))
-        return f"{args.name}-id", outputs
+        return resource_id, outputs
+
+    def _replaced(self, args: pulumi.runtime.MockResourceArgs, state: dict[str, Any]) -> bool:
+        """Plan the update against the stored state (tests.provider_rules); record every step."""
+        opts = next((r.opts for r in reversed(self.run.resources)
+                     if (r.type, r.name) == (args.typ, args.name) and r.opts is not None), None)
+        steps = plan(args.typ, args.name, state, args.inputs,
+                     ignore_changes=[_camel(k) for k in (opts.ignore_changes or [])] if opts else [],
+                     replace_on_changes=[_camel(k) for k in (opts.replace_on_changes or [])] if opts else [])
+        self.run.steps.extend(steps)
+        replaced = any(step.kind == "replace" for step in steps)
+        if replaced:  # create-before-delete: the old one goes at the end of the update
+            self.run.deleted.append((args.typ, self.prior.resources[(args.typ, args.name)][0]))
+        return replaced
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         self.run.invokes.append((args.token, dict(args.args)))
-        if args.token == "tencentcloud:Availability/getZonesByProduct:getZonesByProduct":
-            return {"zones": [
-                {"name": "ap-guangzhou-3", "state": "UNAVAILABLE", "id": "100003", "description": "Zone 3"},
-                {"name": "ap-guangzhou-6", "state": "AVAILABLE", "id": "100006", "description": "Zone 6"},
-            ]}
-        if args.token == "tencentcloud:Ssl/getCertificates:getCertificates":
-            # No earlier certificate for the hostname; a polled certificate is already issued.
-            if not args.args.get("id"):
-                return {"certificates": []}
-            cert_id = args.args["id"]
-            return {"certificates": [{
-                "id": cert_id, "status": 1, "endTime": "2099-01-01 08:00:00",
-                "cert": f"-----BEGIN CERTIFICATE-----\n{cert_id}\n-----END CERTIFICATE-----\n",
-                "key": f"-----BEGIN RSA PRIVATE KEY-----\n{cert_id}\n-----END RSA PRIVATE KEY-----\n",
-            }]}
-        if args.token == "tencentcloud:Image/getInstance:getInstance":
-            return {"imageId": "img-487zeit5", "imageName": "Ubuntu Server 22.04 LTS 64bit"}
-        if args.token == "tencentcloud:Instance/getTypes:getTypes":
-            cpu, memory = int(args.args["cpuCoreCount"]), int(args.args["memorySize"])
-            return {"instanceTypes": [
-                {"instanceType": f"SA2.MEDIUM{memory}", "family": "SA2", "cpuCoreCount": cpu, "memorySize": memory,
-                 "availabilityZone": args.args.get("availabilityZone"), "gpuCoreCount": 0, "cbsConfigs": [],
-                 "instanceChargeType": "POSTPAID_BY_HOUR", "status": "SELL"},
-                {"instanceType": f"S5.MEDIUM{memory}", "family": "S5", "cpuCoreCount": cpu, "memorySize": memory,
-                 "availabilityZone": args.args.get("availabilityZone"), "gpuCoreCount": 0, "cbsConfigs": [],
-                 "instanceChargeType": "POSTPAID_BY_HOUR", "status": "SELL"},
-            ]}
-        return {}
+        answer = self.cloud.invoke(args.token, dict(args.args))
+        return answer if answer is not None else {}
+
+
+def _next_id(previous: str) -> str:
+    """A replacement's id: ``x-id`` -> ``x-id-2`` -> ``x-id-3``."""
+    base, _, number = previous.rpartition("-")
+    return f"{base}-{int(number) + 1}" if number.isdigit() else f"{previous}-2"
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 def stack_config(stack: str, overrides: dict[str, Any] | None = None,
@@ -190,10 +197,16 @@ def stack_config(stack: str, overrides: dict[str, Any] | None = None,
 
 def run_program(stack: str, config: dict[str, str], program: Callable[[], Any] | None = None,
                 extra_outputs: Callable[[str, str, dict], dict] | None = None,
-                preview: bool = False) -> ProgramRun:
-    """Execute ``program`` (default: the project's ``__main__.py``) under mocks."""
+                preview: bool = False, cloud: TencentCloud | None = None,
+                prior: PriorState | None = None) -> ProgramRun:
+    """Execute ``program`` (default: the project's ``__main__.py``) under mocks.
+
+    ``cloud`` is the Tencent account the run sees (a fresh default one if not given);
+    ``prior`` is the engine state of an earlier update (see ``tests.two_runs``).
+    """
     run = ProgramRun()
-    mocks = RecordingMocks(run, extra_outputs)
+    mocks = RecordingMocks(run, extra_outputs, cloud=cloud, prior=prior)
+    run.cloud = mocks.cloud
     # set_mocks keeps an existing root Stack (and its exports): start each run from a fresh one.
     pulumi.runtime.settings.set_root_resource(None)
     # A run that fails on purpose leaves sibling Outputs holding the same error; asyncio would print
@@ -223,6 +236,8 @@ def run_program(stack: str, config: dict[str, str], program: Callable[[], Any] |
         except Exception as error:
             error.program_run = run  # lets a test show nothing was registered before the failure
             raise
+        for type_, resource_id in run.deleted:
+            mocks.cloud.delete(type_, resource_id)
         stack_resource = pulumi.runtime.get_root_resource()
         for name, value in dict(stack_resource.outputs).items():
             output = pulumi.Output.from_input(value)

@@ -58,8 +58,9 @@ def cert(generation: int | None, status: int | None, days_left: float | None, st
     return TencentCertificate(id=f"c{generation}", alias=alias, domain=domain, status=status, end_time=end)
 
 
-def choose(*existing: TencentCertificate, renew: int = 30) -> int:
-    return choose_generation(existing, stack="dev", role="web", fqdn=FQDN, now=NOW, renew_before_days=renew)
+def choose(*existing: TencentCertificate, renew: int = 30, held=None) -> int:
+    return choose_generation(existing, stack="dev", role="web", fqdn=FQDN, now=NOW, renew_before_days=renew,
+                             held=held)
 
 
 def test_first_run_starts_at_generation_one():
@@ -205,7 +206,7 @@ def test_wait_returns_the_issued_certificate_and_reports_progress():
     result = wait(scripted(None, PENDING, PENDING, ISSUED), clock, messages)
     assert result is ISSUED
     assert clock.sleeps == [30, 30, 30]
-    assert "not listed yet" in messages[0] and "status 0 (approving)" in messages[1]
+    assert "not issued yet" in messages[0] and "status 0 (approving)" in messages[1]
     assert "of at most 20 min" in messages[1]
     assert messages[-1] == "nexus.example.com: certificate c1 issued after 1 min 30 s"
 
@@ -226,3 +227,26 @@ def test_wait_gives_up_at_once_on_a_rejected_application():
     with pytest.raises(CertificateIssuanceError, match=r"status 2 \(approval failed\).*pulumi up --replace 'urn'"):
         wait(scripted(PENDING, TencentCertificate(id="c1", status=2)), clock, messages)
     assert clock.now == 30
+
+
+def test_status_codes_14_and_15_have_names_and_only_a_refund_is_final():
+    # tencentcloud-sdk-go ssl/v20191205 models.go, Status: "14 = 证书已退款。 15 = 证书迁移中"
+    from components.certificates import STATUS_NAMES
+
+    assert STATUS_NAMES[14] == "refunded" and STATUS_NAMES[15] == "being migrated"
+    assert 14 in DEAD_STATUSES and 15 not in DEAD_STATUSES
+    assert TencentCertificate(id="c", status=15).status_name == "being migrated"
+    assert choose(cert(1, 1, 80), cert(2, 14, None)) == 3
+    assert choose(cert(1, 1, 80), cert(2, 15, None)) == 2
+
+
+def test_a_held_certificate_tencent_does_not_list_decides_the_generation():
+    """Tencent's list omits pending and rejected applications; the held record and its fresh status do not."""
+    issued_g1 = cert(1, 1, 80)
+    assert choose(issued_g1, held=None) == 1
+    rejected = TencentCertificate(id="c2", status=2)
+    assert choose_generation([issued_g1], stack="dev", role="web", fqdn=FQDN, now=NOW, renew_before_days=30,
+                             held=(2, rejected)) == 3
+    # Held but seen nowhere: still pending (or invisible), so keep waiting for it.
+    assert choose_generation([issued_g1], stack="dev", role="web", fqdn=FQDN, now=NOW, renew_before_days=30,
+                             held=(2, None)) == 2

@@ -35,6 +35,7 @@ from tests.harness import FAKE_PUBLIC_IP, TEST_SECRETS, run_program, stack_confi
 
 FREE_CERT = "tencentcloud:Ssl/freeCertificate:FreeCertificate"
 GET_CERTS = "tencentcloud:Ssl/getCertificates:getCertificates"
+DESCRIBE_CERT = "tencentcloud:Ssl/getDescribeCertificate:getDescribeCertificate"
 RECORD = "tencentcloud:Dnspod/record:Record"
 ACME_REG = "acme:index/registration:Registration"
 ACME_CERT = "acme:index/certificate:Certificate"
@@ -66,11 +67,19 @@ class FakeTencentSsl:
     def __init__(self):
         self.listing: dict[str, list[dict]] = {}
         self.polls: dict[str, list[dict | None]] = {}
+        self.described: dict[str, int] = {}
         self.calls: list[dict] = []
 
     def issued(self, cert_id: str, end: datetime, **extra) -> dict:
         return {"id": cert_id, "status": 1, "cert": chain(cert_id), "key": pem("RSA PRIVATE KEY", cert_id),
                 "endTime": beijing(end), **extra}
+
+    def describe(self, args: dict) -> dict:
+        """``ssl.getDescribeCertificate``: the scripted status, else the empty result the provider gives
+        whenever Tencent returned DV auth records (tests.mocks.tencentcloud)."""
+        self.calls.append({"describe": args["certificateId"]})
+        status = self.described.get(args["certificateId"])
+        return {"certificateId": args["certificateId"], "results": [] if status is None else [{"status": status}]}
 
     def answer(self, args: dict) -> dict:
         self.calls.append(dict(args))
@@ -119,6 +128,9 @@ def tencent_api(monkeypatch):
         if args.token == GET_CERTS:
             self.run.invokes.append((args.token, dict(args.args)))
             return fake.answer(dict(args.args))
+        if args.token == DESCRIBE_CERT:
+            self.run.invokes.append((args.token, dict(args.args)))
+            return fake.describe(dict(args.args))
         return original(self, args)
 
     monkeypatch.setattr(harness.RecordingMocks, "call", call)
@@ -189,7 +201,7 @@ def test_tencent_requests_one_free_dv_certificate_per_hostname_with_dns_auto(ten
         inputs = certs[fqdn].inputs
         assert inputs["dvAuthMethod"] == "DNS_AUTO"  # dns: dnspod means the zone is in DNSPod on this account
         assert inputs["alias"] == f"nexus-registry-dev-{role}-g1"
-        assert certs[fqdn].opts.replace_on_changes == ["alias"]
+        assert certs[fqdn].opts.replace_on_changes == ["alias", "dvAuthMethod"]
         assert "certificatePrivateKey" in certs[fqdn].opts.additional_secret_outputs
     assert not run.of_type(RECORD), "DNS_AUTO: Tencent writes the TXT record itself"
     assert run.outputs["webCert"] == chain("certs-web") and run.outputs["registryCert"] == chain("certs-registry")
@@ -324,7 +336,7 @@ def test_tencent_renewal_replaces_a_certificate_expiring_in_10_days_and_keeps_on
     assert aliases == {WEB: f"nexus-registry-dev-web-g{generation}",
                        REGISTRY: f"nexus-registry-dev-registry-g{generation}"}
     # The alias change is what replaces the certificate.
-    assert all(r.opts.replace_on_changes == ["alias"] for r in run.of_type(FREE_CERT))
+    assert all(r.opts.replace_on_changes == ["alias", "dvAuthMethod"] for r in run.of_type(FREE_CERT))
 
 
 def test_renew_before_days_moves_the_renewal_window(tencent_api):

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from components.host import key_pair_name
+from components.host import host_name, key_pair_name
 from tests.harness import FAKE_PUBLIC_IP, TEST_SECRETS, is_secret, run_stack
 
 TENCENT = "tencentcloud:"
@@ -139,10 +139,36 @@ def test_existing_server_key_and_port_reach_the_connection():
     assert TEST_SECRETS["nexus-registry:sshPrivateKey"] not in str(run.outputs)
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod", "lab", "a-very-long-stack-name-for-testing"])
+STACK_NAMES = ["dev", "prod", "lab", "a-very-long-stack-name-for-testing", "platform_team_registry_staging_eu",
+               "platform-team-a", "platform-team-b", "___"]
+
+
+@pytest.mark.parametrize("stack", STACK_NAMES)
 def test_key_pair_name_meets_tencent_constraints(stack):
-    name = key_pair_name(stack)
+    # tencentcloud/common/validators.go ValidateKeyPairName: 1-25 of [a-zA-Z0-9_]
+    name = key_pair_name("nexus-registry", stack)
     assert re.fullmatch(r"[A-Za-z0-9_]{1,25}", name), name
+
+
+def test_key_pair_names_are_unique_per_project_and_stack():
+    """Key pair names are unique per account: two stacks (or two projects) must not share one."""
+    names = {key_pair_name(project, stack) for project in ("nexus-registry", "other-project") for stack in STACK_NAMES}
+    assert len(names) == 2 * len(STACK_NAMES)
+    assert key_pair_name("nexus-registry", "platform-team-a") != key_pair_name("nexus-registry", "platform-team-b")
+    assert key_pair_name("nexus-registry", "dev").startswith("nexus_dev_")
+
+
+@pytest.mark.parametrize("stack", STACK_NAMES)
+def test_hostname_is_what_run_instances_accepts(stack):
+    # RunInstances HostName (Linux): letters, digits, '.', '-'; no '_', no leading/trailing '-' or '.'.
+    name = host_name(stack)
+    assert re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?", name) and 2 <= len(name) <= 15, name
+    assert "--" not in name
+
+
+def test_a_stack_name_with_underscores_gets_a_valid_hostname():
+    run = run_stack("dev", stack_name="team_a_registry")
+    assert run.one(INSTANCE).inputs["hostname"] == "nexus-team-a-re"
 
 
 def test_resource_names_meet_tencent_constraints(dev, prod):

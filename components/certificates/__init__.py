@@ -1,0 +1,115 @@
+"""Certificates: a PEM full chain, its private key (secret) and its expiry for each served hostname.
+
+Nginx serves ``<webHost>.<domain>`` and ``<registryHost>.<domain>``; this component
+yields one ``PemPair`` for each (``web``, ``registry``) from the source that the
+``certificate`` setting selects, so the proxy never cares where a certificate
+came from.  Each source lives in its own module, with its rules in its docstring:
+
+``tencent``      ``components.certificates.tencent``: one Tencent free DV certificate per hostname.
+``acme``         ``components.certificates.acme``: one SAN certificate from an ACME CA (DNS-01).
+``self-signed``  ``components.certificates.self_signed``: a private CA and one server certificate.
+
+A source is a module with ``build(component, name, args) -> SourceResult``;
+``SOURCES`` maps the setting's value to it.  Every resource a source registers
+is a child of this component and named ``<name>-...``, as before the split,
+so no URN moved.  Every private key leaves as a secret Output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+from components.certificates import acme as acme_source
+from components.certificates import self_signed as self_signed_source
+from components.certificates import tencent as tencent_source
+from components.certificates.acme import acme_server_url
+from components.certificates.pem_text import full_chain, normalise_pem, rfc3339, split_host_address
+from components.certificates.tencent import (
+    DEAD_STATUSES,
+    STATUS_NAMES,
+    TENCENT_TIMEZONE,
+    CertificateIssuanceError,
+    TencentCertificate,
+    alias_generation,
+    certificate_alias,
+    choose_generation,
+    needs_renewal,
+    parse_tencent_time,
+    to_tencent_certificate,
+    validation_mode,
+    validation_record,
+    wait_for_issuance,
+)
+from components.pem import PemPair
+from components.settings import Settings
+
+__all__ = [
+    "DEAD_STATUSES", "SOURCES", "STATUS_NAMES", "TENCENT_TIMEZONE", "CertificateIssuanceError", "Certificates",
+    "CertificatesArgs", "SourceResult", "TencentCertificate", "acme_server_url", "alias_generation",
+    "certificate_alias", "choose_generation", "full_chain", "needs_renewal", "normalise_pem", "parse_tencent_time",
+    "rfc3339", "split_host_address", "to_tencent_certificate", "validation_mode", "validation_record",
+    "wait_for_issuance",
+]
+
+
+@dataclass(frozen=True)
+class CertificatesArgs:
+    settings: Settings
+    public_ip: pulumi.Input[str]
+    acme_provider: pulumi.ProviderResource | None = None
+    # Tencent only, dnspod-record: a tencentcloud provider for the account that holds the zone.
+    dnspod_provider: pulumi.ProviderResource | None = None
+    issuance_timeout_seconds: float = tencent_source.DEFAULT_ISSUANCE_TIMEOUT_SECONDS
+    poll_interval_seconds: float = tencent_source.DEFAULT_POLL_INTERVAL_SECONDS
+
+
+@dataclass
+class SourceResult:
+    """What one certificate source hands back to the component."""
+
+    web: PemPair
+    registry: PemPair
+    ca_cert_pem: pulumi.Output[str] | None = None
+    validation_records: dict[str, pulumi.Output[dict[str, str]]] = field(default_factory=dict)
+    # Values the next update needs to read back (stack outputs, see components.deployed).
+    outputs: dict[str, pulumi.Output[Any]] = field(default_factory=dict)
+
+
+SOURCES: dict[str, Callable[[Certificates, str, CertificatesArgs], SourceResult]] = {
+    "tencent": tencent_source.build,
+    "acme": acme_source.build,
+    "self-signed": self_signed_source.build,
+}
+
+
+class Certificates(pulumi.ComponentResource):
+    """Served certificates for the web and registry hostnames, from the configured source."""
+
+    web: PemPair
+    registry: PemPair
+    ca_cert_pem: pulumi.Output[str] | None
+    expires_at: dict[str, pulumi.Output[str]]
+    validation_records: dict[str, pulumi.Output[dict[str, str]]]
+    """Tencent ``manual``/``dnspod-record``: the record that proves each hostname (for a stack output)."""
+    decisions: dict[str, pulumi.Output[Any]]
+    """Stack outputs the next update reads back (``components.deployed``); export each under its key."""
+
+    def __init__(self, name: str, args: CertificatesArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("nexus-registry:certificates:Certificates", name, None, opts)
+        source = SOURCES.get(args.settings.certificate)
+        if source is None:  # Settings only admits known sources; this guards a new one without a module.
+            raise ValueError(f"nexus-registry:certificate: {args.settings.certificate!r} has no implementation")
+        result = source(self, name, args)
+        self.web, self.registry = result.web, result.registry
+        self.ca_cert_pem = result.ca_cert_pem
+        self.validation_records = result.validation_records
+        self.decisions = result.outputs
+        self.expires_at = {"web": self.web.expires_at, "registry": self.registry.expires_at}
+        outputs: dict[str, Any] = {"webExpiresAt": self.web.expires_at, "registryExpiresAt": self.registry.expires_at}
+        if self.ca_cert_pem is not None:
+            outputs["caCertPem"] = self.ca_cert_pem
+        self.register_outputs(outputs)
