@@ -35,7 +35,7 @@ from pydantic.alias_generators import to_camel
 
 NAMESPACE = "nexus-registry"
 REGION_KEY = "tencentcloud:region"
-SECRET_KEYS = ("adminPassword", "sshPrivateKey", "dockerHubToken", "databasePassword")
+SECRET_KEYS = ("adminPassword", "sshPrivateKey", "dockerHubToken", "databasePassword", "userPasswords")
 PLACEHOLDER_PREFIX = "<secret:"
 
 DEFAULT_NEXUS_VERSION = "3.86.2"
@@ -74,6 +74,14 @@ _IMAGE_ID = re.compile(r"^img-[a-z0-9]{8}$")
 _NGINX_SIZE = re.compile(r"^\d+[kKmMgG]?$")
 _PINNED_VERSION = re.compile(r"^\d+\.\d+\.\d+(-\d+)?(-(java\d+|alpine|ubi))?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Nexus user ids of the users this program manages: lowercase, so they also work as file names
+# on the host (each password travels in its own root-only file) and in a docker login line.
+_NEXUS_USER = re.compile(r"[a-z][a-z0-9._-]{0,63}")
+# Nexus's own users, which a settings entry must never take over.
+RESERVED_USERS = frozenset({"admin", "anonymous"})
+DEFAULT_MIRROR_PORT = 8443
+# Ports the host already uses (SSH, nginx's own, Nexus's connectors on 127.0.0.1).
+RESERVED_PORTS = frozenset({22, 80, 443, 8001, 8002, 8003, 8081})
 
 
 # How Tencent free certificates prove domain control (components.certificates).
@@ -112,6 +120,25 @@ def _cidr(value: str) -> str:
         return str(ipaddress.ip_network(value, strict=True))
     except ValueError:
         raise ValueError(f"{value!r} is not a CIDR (e.g. 203.0.113.0/24)") from None
+
+
+def _allow_list(key: str, cidrs: list[str] | None) -> None:
+    """An nginx allow-list: a network of everyone would only hide that the list is not wanted."""
+    for index, cidr in enumerate(cidrs or []):
+        if ipaddress.ip_network(cidr).prefixlen == 0:
+            raise _KeyedError(
+                (key, index),
+                f"{cidr!r} allows everyone; omit {key} to serve every address, or list your networks",
+            )
+
+
+def _check_password(password: str) -> None:
+    if len(password) < 12:
+        raise ValueError("must be at least 12 characters")
+    if password.lower() in KNOWN_DEFAULT_PASSWORDS:
+        raise ValueError("is a well-known default password; choose your own")
+    if any(ch in password for ch in "\r\n\0"):
+        raise ValueError("must be a single line")
 
 
 def _unix_user(value: str) -> str:
@@ -253,6 +280,8 @@ class NexusSettings(_Model):
     version: str = DEFAULT_NEXUS_VERSION
     heap_mb: int | None = Field(default=None, ge=1024, le=65536)
     anonymous_pull: bool = True
+    # Team images (docker-hosted, read through docker-group) readable without a login: an explicit opt-in.
+    anonymous_team_images: bool = False
     docker_hub_remote: Url = DEFAULT_DOCKER_HUB_REMOTE
     docker_hub_username: str | None = None
     pypi_proxy: bool = True
@@ -270,6 +299,31 @@ class NexusSettings(_Model):
                 f"{DEFAULT_NEXUS_VERSION!r} (never 'latest')"
             )
         return value
+
+    @model_validator(mode="after")
+    def _anonymous(self) -> NexusSettings:
+        if self.anonymous_team_images and not self.anonymous_pull:
+            raise _KeyedError(("anonymousTeamImages",), "needs nexus.anonymousPull: true")
+        return self
+
+
+class UserSettings(_Model):
+    """A Nexus user this program creates and keeps in step; its password is ``userPasswords.<name>``."""
+
+    name: str
+    role: Literal["push", "pull"]
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _NEXUS_USER.fullmatch(value):
+            raise ValueError(f"{value!r} is not a user name (1-64 of a-z, 0-9, '.', '_', '-', starting with a letter)")
+        if value in RESERVED_USERS:
+            raise ValueError(f"{value!r} is Nexus's own user; pick another name")
+        return value
+
+
+DEFAULT_USERS = (UserSettings(name="ci", role="push"),)
 
 
 class AcmeSettings(_Model):
@@ -420,6 +474,12 @@ class Settings(_Model):
     web_max_upload_size: str = "1g"
     database: DatabaseSettings = DatabaseSettings()
     database_password: SecretStr | None = None
+    users: tuple[UserSettings, ...] = DEFAULT_USERS
+    user_passwords: dict[str, SecretStr] = {}
+    registry_mirror_port: int = Field(default=DEFAULT_MIRROR_PORT, ge=1024, le=65535)
+    web_allowed_cidrs: list[Cidr] | None = Field(default=None, min_length=1)
+    registry_allowed_cidrs: list[Cidr] | None = Field(default=None, min_length=1)
+    registry_mirror_allowed_cidrs: list[Cidr] | None = Field(default=None, min_length=1)
 
     @field_validator("admin_password")
     @classmethod
@@ -427,12 +487,15 @@ class Settings(_Model):
         password = value.get_secret_value()
         if password.startswith(PLACEHOLDER_PREFIX):
             return value
-        if len(password) < 12:
-            raise ValueError("must be at least 12 characters")
-        if password.lower() in KNOWN_DEFAULT_PASSWORDS:
-            raise ValueError("is a well-known default password; choose your own")
-        if any(ch in password for ch in "\r\n\0"):
-            raise ValueError("must be a single line")
+        _check_password(password)
+        return value
+
+    @field_validator("registry_mirror_port")
+    @classmethod
+    def _mirror_port(cls, value: int) -> int:
+        if value in RESERVED_PORTS:
+            taken = ", ".join(str(port) for port in sorted(RESERVED_PORTS))
+            raise ValueError(f"{value} is already used on the host ({taken} are taken)")
         return value
 
     @field_validator("ssh_private_key")
@@ -482,6 +545,12 @@ class Settings(_Model):
         if self.backup is not None and self.backup.enabled and isinstance(self.server, ExistingServer):
             raise _KeyedError(("backup", "retainDays"), "snapshots need server.mode cvm; set 0 and see README: Backups")
         self._database_checks()
+        self._check_users()
+        _allow_list("webAllowedCidrs", self.web_allowed_cidrs)
+        _allow_list("registryAllowedCidrs", self.registry_allowed_cidrs)
+        _allow_list("registryMirrorAllowedCidrs", self.registry_mirror_allowed_cidrs)
+        if self.registry_mirror_allowed_cidrs is not None and not self.mirror_enabled:
+            raise _KeyedError(("registryMirrorAllowedCidrs",), "the mirror exists only with nexus.anonymousPull: true")
         return self
 
     def _database_checks(self) -> None:
@@ -508,6 +577,34 @@ class Settings(_Model):
         if not existing and database.ssl_mode == "disable":
             raise _KeyedError(("database", "sslMode"), "TencentDB connections stay encrypted; use require")
 
+    def _check_users(self) -> None:
+        names = [user.name for user in self.users]
+        for index, name in enumerate(names):
+            if name in names[:index]:
+                raise _KeyedError(("users", index, "name"), f"{name!r} is listed twice")
+        if not any(user.role == "push" for user in self.users):
+            raise _KeyedError(("users",), "needs at least one user with role push (the CI user that pushes images)")
+        for name in self.user_passwords:
+            if name not in names:
+                raise _KeyedError(("userPasswords", name), f"{name!r} is not in users; remove it or add the user")
+        admin = self.admin_password.get_secret_value()
+        for name in names:
+            secret = self.user_passwords.get(name)
+            if secret is None:
+                raise _KeyedError(
+                    ("userPasswords", name),
+                    f"is required for user {name!r}: pulumi config set --secret --path 'userPasswords.{name}'",
+                )
+            password = secret.get_secret_value()
+            if password.startswith(PLACEHOLDER_PREFIX):
+                continue
+            try:
+                _check_password(password)
+            except ValueError as error:
+                raise _KeyedError(("userPasswords", name), str(error)) from None
+            if password == admin:
+                raise _KeyedError(("userPasswords", name), "must differ from adminPassword")
+
     # Derived names used everywhere; computed here so no module rebuilds them.
     @property
     def web_fqdn(self) -> str:
@@ -516,6 +613,16 @@ class Settings(_Model):
     @property
     def registry_fqdn(self) -> str:
         return f"{self.registry_host}.{self.domain}"
+
+    @property
+    def ci_user(self) -> UserSettings:
+        """The first push user: the one whose ``docker login`` line is a stack output."""
+        return next(user for user in self.users if user.role == "push")
+
+    @property
+    def mirror_enabled(self) -> bool:
+        """The anonymous Docker Hub mirror endpoint exists only when anonymous pulls are on."""
+        return self.nexus.anonymous_pull
 
     @property
     def resource_label(self) -> str:
@@ -666,6 +773,14 @@ def from_mapping(stack: str, config: Mapping[str, Any], secret_placeholders: boo
             value = f"{PLACEHOLDER_PREFIX}{key}>" if secret_placeholders else None
             if value is None:
                 continue
+        if key == "userPasswords" and isinstance(value, Mapping):
+            # `pulumi config set --secret --path userPasswords.ci` encrypts each leaf in the stack file.
+            value = {
+                name: (f"{PLACEHOLDER_PREFIX}{key}.{name}>" if isinstance(leaf, Mapping) and set(leaf) == {"secure"}
+                       else leaf)
+                for name, leaf in value.items()
+                if secret_placeholders or not (isinstance(leaf, Mapping) and set(leaf) == {"secure"})
+            }
         raw[key] = _parse(value)
     if secret_placeholders:
         # Rendering needs no real secret: stand-ins let every file be produced.
@@ -676,6 +791,12 @@ def from_mapping(stack: str, config: Mapping[str, Any], secret_placeholders: boo
         nexus = raw.get("nexus") or {}
         if isinstance(nexus, Mapping) and nexus.get("dockerHubUsername"):
             raw.setdefault("dockerHubToken", f"{PLACEHOLDER_PREFIX}dockerHubToken>")
+        users = raw.get("users", [user.model_dump() for user in DEFAULT_USERS])
+        passwords = dict(raw.get("userPasswords") or {})
+        for user in users if isinstance(users, list) else []:
+            if isinstance(user, Mapping) and isinstance(user.get("name"), str):
+                passwords.setdefault(user["name"], f"{PLACEHOLDER_PREFIX}userPasswords.{user['name']}>")
+        raw["userPasswords"] = passwords
     settings = validate(raw)
     region = config.get(REGION_KEY) or os.environ.get("TENCENTCLOUD_REGION")
     problems = region_problems(settings, region if isinstance(region, str) else None)

@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PROJECT = "nexus-registry"
 TEST_SECRETS = {
     f"{PROJECT}:adminPassword": "Correct-Horse-Battery-9",
+    f"{PROJECT}:userPasswords": {"ci": "Ci-Push-Password-17"},
     f"{PROJECT}:sshPrivateKey": (
         "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n"
     ),

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from components.render.bundle import HostFile
-from components.render.nexus_repositories import DOCKER_GROUP_PORT, DOCKER_HOSTED_PORT, WEB_PORT
+from components.render.nexus_repositories import DOCKER_GROUP_PORT, DOCKER_HOSTED_PORT, DOCKER_PROXY_PORT, WEB_PORT
 from components.render.templating import BIN_DIR, render
 from components.render.templating import STATE_DIR as HOST_STATE_DIR
 from components.settings import Settings
@@ -51,6 +51,29 @@ class Ports:
     web: int = WEB_PORT
     hosted: int = DOCKER_HOSTED_PORT
     group: int = DOCKER_GROUP_PORT
+    proxy: int = DOCKER_PROXY_PORT
+    mirror: int | None = None  # None: the stack's registryMirrorPort
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    """Per client address (nginx limit_req; rates r/s or r/m, bursts in requests).
+
+    login: /v2/token with credentials and the UI login form.  A docker command
+    fetches one token (a push of several repositories a few), so a CI job with
+    dozens of commands fits in the burst; a password guesser gets 30 a minute.
+    credentials: every other request with Basic credentials, which for REST
+    automation and pip/yum with a password is every request, so the allowance
+    is wider; still bounded, unlike Nexus CE itself.
+    """
+
+    login_rate: str = "30r/m"
+    login_burst: int = 30
+    credentials_rate: str = "10r/s"
+    credentials_burst: int = 200
+
+
+LOGIN_LIMITS = LoginLimits()
 
 
 @dataclass(frozen=True)
@@ -109,6 +132,8 @@ def log_files(settings: Settings, log_dir: str = LOG_DIR) -> list[str]:
         f"{settings.web_fqdn}.access.log",
         f"{settings.web_fqdn}.error.log",
     ]
+    if settings.mirror_enabled:
+        names += [f"{settings.registry_fqdn}-mirror.access.log", f"{settings.registry_fqdn}-mirror.error.log"]
     return [f"{log_dir}/{name}" for name in names]
 
 
@@ -118,8 +143,9 @@ def render_site_config(
     cert_paths: dict[str, CertPaths] | None = None,
     snippet_dir: str = SNIPPET_DIR,
     log_dir: str = LOG_DIR,
+    limits: LoginLimits = LOGIN_LIMITS,
 ) -> str:
-    """The site config (conf.d) for ``settings``; ports and paths overridable for tests."""
+    """The site config (conf.d) for ``settings``; ports, paths and limits overridable for tests."""
     layout = Layout(ports or Ports(), cert_paths, snippet_dir, log_dir)
     return render(
         "nginx/nexus-registry.conf.j2",
@@ -128,6 +154,11 @@ def render_site_config(
         web_fqdn=settings.web_fqdn,
         web_max_upload_size=settings.web_max_upload_size,
         ports=layout.ports,
+        mirror_port=mirror_port(settings, layout.ports),
+        limits=limits,
+        web_allowed_cidrs=settings.web_allowed_cidrs,
+        registry_allowed_cidrs=settings.registry_allowed_cidrs,
+        mirror_allowed_cidrs=settings.registry_mirror_allowed_cidrs,
         https_suffix="" if layout.ports.https == 443 else f":{layout.ports.https}",
         certs=layout.certs(settings),
         snippet_dir=layout.snippet_dir,
@@ -136,6 +167,15 @@ def render_site_config(
         # "warn" makes nginx report a request body spooled to a temp file.
         error_log_level="warn",
     )
+
+
+def mirror_port(settings: Settings, ports: Ports | None = None) -> int | None:
+    """The anonymous mirror's port, or None when the stack has no mirror (anonymous pull off)."""
+    if not settings.mirror_enabled:
+        return None
+    if ports is not None and ports.mirror is not None:
+        return ports.mirror
+    return settings.registry_mirror_port
 
 
 def render_snippets(

@@ -302,6 +302,7 @@ class FakeNexus:
 
 ADMIN_PASSWORD = "Configured-Admin-Pass-42"
 DOCKER_HUB_TOKEN = "dckr_pat_Secret-Token-77"
+USER_PASSWORDS = {"ci": "Ci-Push-Password-17"}
 
 
 def make_settings(stack: str = "lab", nexus: dict[str, Any] | None = None, *, token: bool = False,
@@ -311,6 +312,7 @@ def make_settings(stack: str = "lab", nexus: dict[str, Any] | None = None, *, to
     config: dict[str, Any] = dict(document.get("config") or {})
     prefix = stack_settings.NAMESPACE
     config[f"{prefix}:adminPassword"] = ADMIN_PASSWORD
+    config[f"{prefix}:userPasswords"] = json.dumps(USER_PASSWORDS)
     config[f"{prefix}:sshPrivateKey"] = "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n"
     merged_nexus = dict(config.get(f"{prefix}:nexus") or {})
     merged_nexus.update(nexus or {})

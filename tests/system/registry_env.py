@@ -39,6 +39,7 @@ from components.render.bundle import HostFile, bundle_script  # noqa: E402
 from components.settings import Settings, from_stack_file  # noqa: E402
 
 TOOLS = ("nginx", "unshare", "nsenter", "mount", "ip", "openssl", "curl", "skopeo", "docker-registry", "shellcheck")
+PROXY_PORT = 8001
 HOSTED_PORT = 8002
 GROUP_PORT = 8003
 WEB_PORT = 8081
@@ -187,12 +188,14 @@ class Registries:
     storage: Path
     hosted_log: Path
     group_log: Path
+    proxy_log: Path | None = None  # docker-proxy's stand-in, on a storage of its own (Docker Hub content)
 
     _REQUEST = re.compile(r'"(GET|HEAD|POST|PUT|PATCH|DELETE) (\S+) HTTP/[\d.]+" (\d{3})')
 
     def requests(self, which: str) -> list[tuple[str, str, int]]:
         """(method, uri, status) of each request one registry served, from its access log."""
-        log = self.hosted_log if which == "hosted" else self.group_log
+        log = {"hosted": self.hosted_log, "group": self.group_log, "proxy": self.proxy_log}[which]
+        assert log is not None, f"no {which} registry in this environment"
         return [(m.group(1), m.group(2), int(m.group(3))) for m in self._REQUEST.finditer(log.read_text())]
 
 
@@ -210,20 +213,27 @@ def registry_config(storage: Path, port: int, readonly: bool) -> str:
     return json.dumps(config)  # YAML is a superset of JSON
 
 
-def start_registries(sandbox: Sandbox, workdir: Path) -> Registries:
-    """docker-hosted (writable, 8002) and docker-group (read-only, 8003) on one storage directory."""
+def start_registries(sandbox: Sandbox, workdir: Path, with_proxy: bool = False) -> Registries:
+    """docker-hosted (writable, 8002) and docker-group (read-only, 8003) on one storage directory;
+    with ``with_proxy``, docker-proxy (8001) on a storage of its own, as Docker Hub's content is
+    only in docker-proxy (writable here so a test can seed it directly on 127.0.0.1:8001)."""
     require_tools("docker-registry")
     storage = workdir / "registry-storage"
     storage.mkdir(parents=True, exist_ok=True)
+    instances = [("hosted", HOSTED_PORT, False, storage), ("group", GROUP_PORT, True, storage)]
+    if with_proxy:
+        proxy_storage = workdir / "registry-proxy-storage"
+        proxy_storage.mkdir(parents=True, exist_ok=True)
+        instances.append(("proxy", PROXY_PORT, False, proxy_storage))
     logs = {}
-    for name, port, readonly in (("hosted", HOSTED_PORT, False), ("group", GROUP_PORT, True)):
+    for name, port, readonly, root in instances:
         config = workdir / f"registry-{name}.yml"
-        config.write_text(registry_config(storage, port, readonly))
+        config.write_text(registry_config(root, port, readonly))
         logs[name] = workdir / f"registry-{name}.log"
         sandbox.popen(["docker-registry", "serve", str(config)], logs[name])
-    for port in (HOSTED_PORT, GROUP_PORT):
+    for _, port, _, _ in instances:
         sandbox.wait_http(f"http://127.0.0.1:{port}/v2/")
-    return Registries(storage, logs["hosted"], logs["group"])
+    return Registries(storage, logs["hosted"], logs["group"], logs.get("proxy"))
 
 
 def start_web_stub(sandbox: Sandbox, workdir: Path) -> Path:
@@ -281,13 +291,13 @@ class Environment:
         return self.sandbox.path(f"/var/log/nginx/{fqdn}.access.log").read_text()
 
 
-def start_environment(workdir: Path, settings: Settings | None = None) -> Environment:
+def start_environment(workdir: Path, settings: Settings | None = None, with_proxy: bool = False) -> Environment:
     require_tools()
     settings = settings or dev_settings()
     sandbox = Sandbox(workdir / "ns")
     try:
         ca = make_ca(workdir / "pki", [settings.registry_fqdn, settings.web_fqdn])
-        registries = start_registries(sandbox, workdir)
+        registries = start_registries(sandbox, workdir, with_proxy)
         start_web_stub(sandbox, workdir)
         write_hosts(sandbox, settings)
         deployed = sandbox.run(["bash", "-s"], input=deploy_bundle(settings, ca))

@@ -131,7 +131,8 @@ def test_shipped_stacks_hold_no_plaintext_secret():
 def minimal(stack="dev", **settings):
     """The smallest valid config of a cvm stack, as Pulumi passes it, plus ``settings``."""
     config = {"tencentcloud:region": "ap-guangzhou", f"{NS}:domain": "example.com",
-              f"{NS}:adminPassword": "Correct-Horse-Battery-9", f"{NS}:server": CVM}
+              f"{NS}:adminPassword": "Correct-Horse-Battery-9", f"{NS}:server": CVM,
+              f"{NS}:userPasswords": '{"ci": "Ci-Push-Password-17"}'}
     config.update({f"{NS}:{key}": value for key, value in settings.items()})
     return stack_settings.from_mapping(stack, config)
 

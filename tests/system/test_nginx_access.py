@@ -1,0 +1,165 @@
+"""Who may reach what, under real nginx: the anonymous mirror, login rate limits, allow-lists.
+
+One private namespace (see ``registry_env``) with the dev stack plus allow-lists,
+deployed by the real bundle and deploy script.  Three CNCF distribution
+registries stand in for Nexus's connectors: docker-hosted (8002) and
+docker-group (8003) on one storage, docker-proxy (8001) on its own (Docker
+Hub's content).  Clients pick their source address inside 127.0.0.0/8
+(``curl --interface``), so per-address limits and allow-lists are exercised
+for real.  Nothing is skipped: a missing tool is a failure.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+import yaml
+
+from components import settings as stack_settings
+from components.render import nginx
+from tests.harness import ROOT
+from tests.system.registry_env import PROXY_PORT, start_environment, write_oci_image
+
+WEB_ALLOWED = "127.0.0.0/28"
+MIRROR_ALLOWED = "127.0.0.0/28"
+OUTSIDE = "127.0.0.100"  # inside loopback, outside both lists
+
+
+def access_settings() -> stack_settings.Settings:
+    document = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
+    config = dict(document["config"])
+    config["nexus-registry:webAllowedCidrs"] = [WEB_ALLOWED]
+    config["nexus-registry:registryAllowedCidrs"] = ["127.0.0.0/8", "::1/128"]
+    config["nexus-registry:registryMirrorAllowedCidrs"] = [MIRROR_ALLOWED]
+    return stack_settings.from_mapping("dev", config, secret_placeholders=True)
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    environment = start_environment(tmp_path_factory.mktemp("nginx-access"), access_settings(), with_proxy=True)
+    yield environment
+    environment.sandbox.close()
+
+
+def mirror(env) -> str:
+    return f"{env.settings.registry_fqdn}:{env.settings.registry_mirror_port}"
+
+
+def statuses(env, source: str, urls: list[str], *options: str) -> list[int]:
+    """HTTP status of each URL, in order, from one curl run bound to ``source``."""
+    args = ["--interface", source, "-w", "%{http_code}\\n", *options]
+    for url in urls:
+        args += ["-o", "/dev/null", url]
+    result = env.curl(*args, check=False)
+    return [int(code) for code in result.stdout.split()]
+
+
+def test_the_mirror_serves_docker_hub_content_from_docker_proxy_only(env, tmp_path):
+    hub_image = write_oci_image(tmp_path / "hub", [128 << 10])
+    # Seed docker-proxy directly, as if Docker Hub content had been cached there.
+    env.skopeo("copy", "--dest-tls-verify=false", f"oci:{hub_image.layout}:1",
+               f"docker://127.0.0.1:{PROXY_PORT}/library/alpine:3")
+    team_image = write_oci_image(tmp_path / "team", [64 << 10])
+    env.skopeo("copy", "--dest-cert-dir", str(env.cert_dir), f"oci:{team_image.layout}:1",
+               f"docker://{env.settings.registry_fqdn}/team/secret:1")
+
+    pulled = env.skopeo("inspect", "--cert-dir", str(env.cert_dir), f"docker://{mirror(env)}/library/alpine:3")
+    assert hub_image.manifest.digest in pulled.stdout
+    layer = hub_image.layers[0].digest
+    blob = env.curl("-o", "/dev/null", "-w", "%{http_code}", f"https://{mirror(env)}/v2/library/alpine/blobs/{layer}")
+    assert blob.stdout == "200"
+
+    # What was pushed to docker-hosted is on the registry name, and not behind the mirror.
+    on_registry = env.skopeo("inspect", "--cert-dir", str(env.cert_dir),
+                             f"docker://{env.settings.registry_fqdn}/team/secret:1")
+    assert team_image.manifest.digest in on_registry.stdout
+    hidden = env.skopeo("inspect", "--cert-dir", str(env.cert_dir), f"docker://{mirror(env)}/team/secret:1",
+                        check=False)
+    assert hidden.returncode != 0 and "manifest unknown" in hidden.stderr, hidden.stderr
+    log = env.sandbox.path(f"/var/log/nginx/{env.settings.registry_fqdn}-mirror.access.log").read_text()
+    upstreams = set(re.findall(r" upstream=(\S+) ", log))
+    assert upstreams == {f"127.0.0.1:{PROXY_PORT}"}, upstreams
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+def test_the_mirror_refuses_every_write_before_it_reaches_docker_proxy(env, method):
+    before = env.registries.requests("proxy")
+    url = f"https://{mirror(env)}/v2/library/alpine/blobs/uploads/"
+    assert statuses(env, "127.0.0.1", [url], "-X", method) == [403]
+    assert env.registries.requests("proxy") == before
+
+
+def test_the_mirror_tells_nexus_its_own_name_and_port(env):
+    # docker-proxy builds its token realm from Host: with the port, a token request stays on the mirror.
+    result = env.curl("-sI", f"https://{mirror(env)}/v2/")
+    assert result.stdout.startswith("HTTP/1.1 200") or result.stdout.startswith("HTTP/2 200"), result.stdout
+    config = env.sandbox.path("/etc/nginx/conf.d/nexus-registry.conf").read_text()
+    assert f"proxy_set_header Host {mirror(env)};" in config
+
+
+def test_a_forged_host_on_the_mirror_port_is_dropped(env):
+    result = env.curl("-i", "-H", "Host: evil.example", f"https://{mirror(env)}/v2/", check=False)
+    assert result.returncode != 0 and "HTTP/" not in result.stdout, result
+
+
+def test_token_requests_with_credentials_are_limited_per_address(env):
+    url = f"https://{env.settings.registry_fqdn}/v2/token?service=x&scope=repository:team/app:pull"
+    limits = nginx.LOGIN_LIMITS
+    tries = limits.login_burst + 10
+    guessing = statuses(env, "127.0.0.3", [url] * tries, "-u", "ci:guess")
+    assert 429 not in guessing[: limits.login_burst], guessing
+    assert guessing.count(429) >= tries - limits.login_burst - 2, guessing
+    # The same address without credentials (an anonymous pull) is not a guess: never limited.
+    assert 429 not in statuses(env, "127.0.0.3", [url] * tries)
+    # Nor is another address.
+    assert 429 not in statuses(env, "127.0.0.4", [url], "-u", "ci:guess")
+    # And the mirror's token endpoint counts against the same budget.
+    assert statuses(env, "127.0.0.3", [f"https://{mirror(env)}/v2/token"], "-u", "ci:guess") == [429]
+
+
+def test_ui_logins_are_limited_per_address(env):
+    url = f"https://{env.settings.web_fqdn}/service/rapture/session"
+    tries = nginx.LOGIN_LIMITS.login_burst + 10
+    codes = statuses(env, "127.0.0.5", [url] * tries, "--data", "username=YWRtaW4%3D&password=Z3Vlc3M%3D")
+    assert 429 not in codes[: nginx.LOGIN_LIMITS.login_burst], codes
+    assert codes.count(429) >= 8, codes
+    # Browsing the UI from that address goes on (no credentials, not a login).
+    assert statuses(env, "127.0.0.5", [f"https://{env.settings.web_fqdn}/"]) == [200]
+
+
+def test_rest_calls_with_basic_credentials_are_limited_but_tokens_are_not(env):
+    limits = nginx.LOGIN_LIMITS
+    per_second = int(limits.credentials_rate.removesuffix("r/s"))
+    tries = limits.credentials_burst + 150
+    rest = f"https://{env.settings.web_fqdn}/service/rest/v1/repositories"
+    started = time.monotonic()
+    codes = statuses(env, "127.0.0.6", [rest] * tries, "-u", "admin:guess", "--parallel", "--parallel-max", "20")
+    elapsed = time.monotonic() - started
+    # At most burst + 1 + what the bucket refilled meanwhile get through; the rest are refused.
+    allowed = limits.credentials_burst + 1 + per_second * elapsed
+    assert codes.count(429) >= tries - allowed - 1 > 0, (codes.count(429), elapsed)
+    assert set(codes) == {200, 429}
+    # A logged-in docker client sends Bearer tokens, never a password: no limit on pulls.
+    manifest = f"https://{env.settings.registry_fqdn}/v2/team/app/manifests/1"
+    bearer = statuses(env, "127.0.0.7", [manifest] * tries, "-H", "Authorization: Bearer some.jwt.token")
+    assert 429 not in bearer
+
+
+def test_the_web_allow_list_refuses_other_addresses(env):
+    url = f"https://{env.settings.web_fqdn}/service/rest/v1/status"
+    assert statuses(env, "127.0.0.2", [url]) == [200]
+    assert statuses(env, OUTSIDE, [url]) == [403]
+
+
+def test_the_mirror_allow_list_is_its_own(env):
+    assert statuses(env, OUTSIDE, [f"https://{mirror(env)}/v2/"]) == [403]
+    # The registry name allows all of loopback (and ::1): the same address may use it.
+    assert statuses(env, OUTSIDE, [f"https://{env.settings.registry_fqdn}/v2/"]) == [200]
+
+
+def test_the_deployed_config_is_the_rendered_one(env):
+    deployed = env.sandbox.path("/etc/nginx/conf.d/nexus-registry.conf").read_text()
+    assert deployed == nginx.render_site_config(env.settings)
+    assert "allow ::1/128;" in deployed
