@@ -1,8 +1,9 @@
 """What a client pastes to use the registry: pure functions of the settings.
 
 Each value is a ready-to-paste line or file for ``docker``, ``pip`` or ``yum``;
-none holds a secret (``docker login`` prompts for the password), so the stack
-outputs built from them are plain.  Entries for a disabled repository are absent.
+none holds a secret (``docker login`` reads the CI user's password from stdin),
+so the stack outputs built from them are plain.  Entries for a disabled
+repository, or for the mirror when anonymous pulls are off, are absent.
 """
 
 from __future__ import annotations
@@ -13,12 +14,22 @@ from components.settings import Settings
 
 
 def docker_login(settings: Settings) -> str:
-    return f"docker login {settings.registry_fqdn}"
+    """The CI user's login; the password comes on stdin (e.g. from a CI secret), never as an argument."""
+    return f"docker login {settings.registry_fqdn} --username {settings.ci_user.name} --password-stdin"
+
+
+def mirror_url(settings: Settings) -> str:
+    """The anonymous, read-only Docker Hub mirror: its own port on the registry name."""
+    return f"https://{settings.registry_fqdn}:{settings.registry_mirror_port}"
 
 
 def daemon_json(settings: Settings) -> str:
-    """The /etc/docker/daemon.json entry that makes Docker pull Docker Hub images through Nexus."""
-    return json.dumps({"registry-mirrors": [f"https://{settings.registry_fqdn}"]}, indent=2)
+    """The /etc/docker/daemon.json entry that makes Docker pull Docker Hub images through Nexus.
+
+    It names the mirror endpoint, not the registry name: the Docker daemon sends no
+    credentials of ours to a mirror, and the mirror serves Docker Hub content only.
+    """
+    return json.dumps({"registry-mirrors": [mirror_url(settings)]}, indent=2)
 
 
 def pip_index_url(settings: Settings) -> str:
@@ -48,10 +59,9 @@ def docker_ca_path(settings: Settings) -> str:
 
 def client_setup(settings: Settings) -> dict[str, str]:
     """Stack outputs for client set-up, keyed by output name."""
-    outputs = {
-        "dockerLogin": docker_login(settings),
-        "dockerDaemonJson": daemon_json(settings),
-    }
+    outputs = {"dockerLogin": docker_login(settings)}
+    if settings.mirror_enabled:
+        outputs["dockerDaemonJson"] = daemon_json(settings)
     if settings.nexus.pypi_proxy:
         outputs["pipIndexUrl"] = pip_index_url(settings)
     if settings.nexus.yum_proxy:

@@ -76,8 +76,10 @@ def host_name(stack: str) -> str:
     return cleaned[:HOSTNAME_LIMIT].rstrip("-")
 
 
-def ingress_rules(server: CvmServer) -> list[dict[str, str]]:
-    """The whole inbound policy: SSH from admin networks, web from anywhere, nothing else."""
+def ingress_rules(server: CvmServer, mirror_port: int | None = None,
+                  mirror_cidrs: Sequence[str] | None = None) -> list[dict[str, str]]:
+    """The whole inbound policy: SSH from admin networks, web from anywhere, the anonymous
+    registry mirror's port (when there is one) from its allow-list or anywhere, nothing else."""
     # Tencent takes IPv6 networks in a field of their own.
     rules = [
         {"action": "ACCEPT", "protocol": "TCP", "port": "22",
@@ -89,6 +91,15 @@ def ingress_rules(server: CvmServer) -> list[dict[str, str]]:
          "description": "HTTP, redirected to HTTPS"},
         {"action": "ACCEPT", "protocol": "TCP", "port": "443", "cidr_block": "0.0.0.0/0",
          "description": "HTTPS: Nexus UI and Docker registry"},
+    ]
+    if mirror_port is not None:
+        rules += [
+            {"action": "ACCEPT", "protocol": "TCP", "port": str(mirror_port),
+             ("ipv6_cidr_block" if ":" in cidr else "cidr_block"): cidr,
+             "description": "HTTPS: anonymous Docker Hub mirror (GET only)"}
+            for cidr in (mirror_cidrs or ["0.0.0.0/0"])
+        ]
+    rules += [
         {"action": "DROP", "protocol": "ALL", "port": "ALL", "cidr_block": "0.0.0.0/0",
          "description": "everything else"},
     ]
@@ -215,7 +226,11 @@ class NexusHost(pulumi.ComponentResource):
         security.GroupRuleSet(
             f"{name}-sg-rules",
             security_group_id=group.id,
-            ingresses=[security.GroupRuleSetIngressArgs(**rule) for rule in ingress_rules(server)],
+            ingresses=[security.GroupRuleSetIngressArgs(**rule) for rule in ingress_rules(
+                server,
+                settings.registry_mirror_port if settings.mirror_enabled else None,
+                settings.registry_mirror_allowed_cidrs,
+            )],
             egresses=[security.GroupRuleSetEgressArgs(
                 action="ACCEPT", protocol="ALL", port="ALL", cidr_block="0.0.0.0/0",
                 description="host may reach package mirrors, Docker Hub and upstream registries",

@@ -6,13 +6,13 @@ Three steps, each a ``remote.Command`` fed one bundle on stdin (see
 1. ``<name>-prepare``: Docker Engine, registry mirror, data disk, data directory;
 2. ``<name>-container``: the pinned ``sonatype/nexus3`` container, then the bounded
    wait until Nexus reports itself writable;
-3. ``<name>-bootstrap``: admin password, EULA, realms, anonymous access and the
-   repositories through the REST API on 127.0.0.1:8081.
+3. ``<name>-bootstrap``: admin password, EULA, realms, the repositories, roles,
+   users and anonymous access through the REST API on 127.0.0.1:8081.
 
 Each step's stdin holds only that step's files (``components.render.nexus``), so a
 step re-runs exactly when something it owns changes: ``nexus.version`` re-runs the
 container step (and the steps after it), an nginx or certificate setting re-runs
-none.  Secrets (admin password, Docker Hub token) ride only in the bootstrap
+none.  Secrets (admin password, Docker Hub token, user passwords) ride only in the bootstrap
 step's secret stdin as root-only files, never on a command line.
 
 ``ready`` is the last step: whatever needs a configured Nexus depends on it.
@@ -157,4 +157,6 @@ def _secret_files(settings: Settings) -> Sequence[tuple[str, pulumi.Input[str]]]
     ]
     if settings.docker_hub_token is not None:
         files.append((render.DOCKER_HUB_TOKEN_PATH, pulumi.Output.secret(settings.docker_hub_token.get_secret_value())))
+    for name, path in render.user_password_paths(settings).items():
+        files.append((path, pulumi.Output.secret(settings.user_passwords[name].get_secret_value())))
     return files

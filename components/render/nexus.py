@@ -8,13 +8,15 @@ the step it concerns (an nginx or certificate change touches none of them):
   knows the data disk id;
 - ``container_files``: the pinned ``sonatype/nexus3`` container and the wait for
   readiness (``nexus-container.sh``); changes with ``nexus.version``/``heapMb``;
-- ``bootstrap_files``: admin password, EULA, realms, anonymous access and the
-  repositories through the REST API (``nexus-bootstrap.sh`` plus JSON payloads).
+- ``bootstrap_files``: admin password, EULA, realms, the repositories, roles,
+  users and anonymous access through the REST API (``nexus-bootstrap.sh`` plus
+  JSON payloads; roles and users from ``render.nexus_security``).
 
 Scripts are Jinja2 templates (StrictUndefined, every value shell-quoted) in
 ``components/templates/host/nexus-*.sh.j2``.  Secrets are never rendered: the
-admin password and Docker Hub token arrive as root-only files at
-``ADMIN_PASSWORD_PATH``/``DOCKER_HUB_TOKEN_PATH`` (``remote.host_step`` secret files).
+admin password, Docker Hub token and user passwords arrive as root-only files at
+``ADMIN_PASSWORD_PATH``/``DOCKER_HUB_TOKEN_PATH``/``user_password_paths`` (``remote.host_step``
+secret files).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from components.render import nexus_security
 from components.render.bundle import HostFile
 from components.render.nexus_repositories import (
     DOCKER_HUB_AUTH_REPOSITORY,
@@ -152,6 +155,11 @@ def anonymous_payload(settings: Settings) -> dict[str, Any]:
     return {"enabled": settings.nexus.anonymous_pull, "userId": "anonymous", "realmName": "NexusAuthorizingRealm"}
 
 
+def user_password_paths(settings: Settings) -> dict[str, str]:
+    """Where each managed user's password file lands on the host, by user name."""
+    return {user.name: nexus_security.user_password_path(SECRETS_DIR, user.name) for user in settings.users}
+
+
 def api_payloads(settings: Settings) -> dict[str, dict[str, Any]]:
     """Each repository's REST payload by name (the Docker Hub token is added on the host)."""
     return {repo.name: repo.payload() for repo in repositories(settings)}
@@ -226,11 +234,17 @@ def bootstrap_files(settings: Settings) -> list[HostFile]:
         docker_hub_token_name=DOCKER_HUB_TOKEN_NAME,
         repositories=repos,
         docker_hub_auth_repository=DOCKER_HUB_AUTH_REPOSITORY if docker_hub_credentials(settings) else "",
+        user_password_dir=nexus_security.USER_PASSWORD_DIR_NAME,
+        managed_marker=nexus_security.MANAGED_MARKER,
+        anonymous_user=nexus_security.ANONYMOUS_USER,
     )
     files = [
         HostFile(BOOTSTRAP_SCRIPT, script, "0755"),
         HostFile(f"{CONFIG_DIR}/nexus/realms.json", _json(realms_payload())),
         HostFile(f"{CONFIG_DIR}/nexus/anonymous.json", _json(anonymous_payload(settings))),
+        HostFile(f"{CONFIG_DIR}/nexus/roles.json", _json(nexus_security.roles(settings))),
+        HostFile(f"{CONFIG_DIR}/nexus/users.json", _json(nexus_security.users(settings))),
+        HostFile(f"{CONFIG_DIR}/nexus/anonymous-roles.json", _json(nexus_security.anonymous_user_roles())),
     ]
     # Not secret (the token is added on the host), but only root needs to read them.
     files += [HostFile(f"{REPOSITORY_DIR}/{repo.name}.json", _json(repo.payload()), "0600") for repo in repos]

@@ -11,7 +11,16 @@ use, on 127.0.0.1 and a random port, with Nexus's behaviour where it matters:
 - the EULA can only be accepted by sending back Nexus's own disclaimer;
 - repository GETs return what Nexus returns: the stored config plus fields we
   never send (``format``, ``url``, nulls) and without the upstream password;
-- groups need existing members, and connector ports must be unique.
+- groups need existing members, and connector ports must be unique;
+- security as Nexus models it: roles (``RoleXORequest``) may name only privileges
+  that exist (built-in ones, and the ``nx-repository-view-<format>-<repo>-<action>``
+  set each repository brings), users (``ApiCreateUser``/``ApiUser``) only roles
+  that exist; ``GET /v1/security/users?userId=`` is a prefix search; any active user
+  with the right password authenticates; a wrong one is a 401 even where
+  anonymous access would do; anonymous access uses the ``anonymous`` user's roles
+  (``nx-anonymous`` at first, which reads and browses every repository);
+- ``GET /v1/repositories`` and ``GET /v1/search?repository=`` answer what the caller
+  may browse, and a group shows what its members hold (``components`` seeds content).
 
 Every write is recorded in ``writes`` so tests can assert "the second run writes
 nothing"; every request body is kept in ``bodies``.
@@ -41,11 +50,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 from nexus_api_client.models.anonymous_access_settings_xo import AnonymousAccessSettingsXO
+from nexus_api_client.models.api_create_user import ApiCreateUser
+from nexus_api_client.models.api_user import ApiUser
 from nexus_api_client.models.docker_group_repository_api_request import DockerGroupRepositoryApiRequest
 from nexus_api_client.models.docker_hosted_repository_api_request import DockerHostedRepositoryApiRequest
 from nexus_api_client.models.docker_proxy_repository_api_request import DockerProxyRepositoryApiRequest
 from nexus_api_client.models.eula_status import EulaStatus
 from nexus_api_client.models.pypi_proxy_repository_api_request import PypiProxyRepositoryApiRequest
+from nexus_api_client.models.role_xo_request import RoleXORequest
 from nexus_api_client.models.yum_proxy_repository_api_request import YumProxyRepositoryApiRequest
 
 from components import settings as stack_settings
@@ -63,6 +75,20 @@ REQUEST_MODELS = {
 AVAILABLE_REALMS = {
     "NexusAuthenticatingRealm", "DockerToken", "NpmToken", "NuGetApiKey", "LdapRealm", "rutauth-realm",
     "ConanToken", "User-Token-Realm",
+}
+BUILTIN_PRIVILEGES = {
+    "nx-all", "nx-search-read", "nx-healthcheck-read", "nx-repository-view-*-*-*",
+    "nx-repository-view-*-*-read", "nx-repository-view-*-*-browse",
+}
+REPOSITORY_ACTIONS = ("add", "browse", "delete", "edit", "read", "*")
+BUILTIN_ROLES = {
+    "nx-admin": {"id": "nx-admin", "name": "nx-admin", "description": "Administrator Role",
+                 "privileges": ["nx-all"], "roles": [], "source": "default", "readOnly": True},
+    # Nexus's own anonymous role: browse and read of every repository, and search.
+    "nx-anonymous": {"id": "nx-anonymous", "name": "nx-anonymous", "description": "Anonymous Role",
+                     "privileges": ["nx-healthcheck-read", "nx-search-read", "nx-repository-view-*-*-browse",
+                                    "nx-repository-view-*-*-read"],
+                     "roles": [], "source": "default", "readOnly": True},
 }
 DISCLAIMER = "Use of Sonatype Nexus Repository - Community Edition is governed by the End User License Agreement."
 REST = "/service/rest"
@@ -96,6 +122,14 @@ class FakeNexus:
         default_factory=lambda: {"enabled": False, "userId": "anonymous", "realmName": "NexusAuthorizingRealm"}
     )
     repositories: dict[str, tuple[str, str, dict[str, Any]]] = field(default_factory=dict)
+    roles: dict[str, dict[str, Any]] = field(default_factory=lambda: copy.deepcopy(BUILTIN_ROLES))
+    users: dict[str, dict[str, Any]] = field(default_factory=lambda: {
+        "anonymous": {"userId": "anonymous", "firstName": "Anonymous", "lastName": "User",
+                      "emailAddress": "anonymous@example.org", "source": "default", "status": "active",
+                      "readOnly": False, "roles": ["nx-anonymous"], "externalRoles": []},
+    })
+    passwords: dict[str, str] = field(default_factory=dict)  # users other than admin
+    components: dict[str, list[str]] = field(default_factory=dict)  # repository -> component names
     writes: list[tuple[str, str]] = field(default_factory=list)
     bodies: list[tuple[str, str, bytes]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -152,20 +186,84 @@ class FakeNexus:
             self.bodies.append((method, path, body))
         if path == "/v1/status/writable" and method == "GET":
             return (200, None) if self.writable else (503, None)
-        if not self._authorised(headers):
+        caller = self._caller(headers)
+        if caller is None:
             return 401, None
+        if caller != "admin":
+            return self._as_user(caller, method, path, query)
         try:
             return self._route(method, path, query, headers, body)
         except BadRequest as error:
             self.errors.append(f"{method} {path}: {error}")
             return 400, [{"id": "*", "message": str(error)}]
 
-    def _authorised(self, headers: dict[str, str]) -> bool:
+    def _caller(self, headers: dict[str, str]) -> str | None:
+        """Who is asking: a user id, "anonymous" (no credentials, anonymous access on), or None (401)."""
         value = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
+        if not value:
+            return "anonymous" if self.anonymous.get("enabled") else None
         if not value.startswith("Basic "):
-            return False
+            return None
         user, _, password = base64.b64decode(value[6:]).decode().partition(":")
-        return user == "admin" and password == self.admin_password
+        if user == "admin":
+            return "admin" if password == self.admin_password else None
+        known = self.users.get(user)
+        if known is None or user == "anonymous" or known["status"] != "active" or self.passwords.get(user) != password:
+            return None
+        return user
+
+    # -- permissions, as Nexus evaluates repository-view privileges ---------------
+
+    def privileges_of(self, user: str) -> set[str]:
+        if user == "admin":
+            return {"nx-all"}
+        granted: set[str] = set()
+        pending = list(self.users[user]["roles"])
+        seen: set[str] = set()
+        while pending:
+            role = pending.pop()
+            if role in seen or role not in self.roles:
+                continue
+            seen.add(role)
+            granted |= set(self.roles[role]["privileges"])
+            pending += self.roles[role]["roles"]
+        return granted
+
+    def can(self, user: str, repository: str, action: str) -> bool:
+        """Whether ``user`` holds ``action`` (read, browse, add, edit, delete) on ``repository``."""
+        granted = self.privileges_of(user)
+        if "nx-all" in granted:
+            return True
+        format_ = self.repositories[repository][0]
+        return any(f"nx-repository-view-{f}-{r}-{a}" in granted
+                   for f in (format_, "*") for r in (repository, "*") for a in (action, "*"))
+
+    def content(self, repository: str) -> list[str]:
+        """What a repository shows: its own components, or for a group its members' (Nexus group reads)."""
+        format_, type_, payload = self.repositories[repository]
+        if type_ == "group":
+            return [c for member in payload["group"]["memberNames"] for c in self.content(member)]
+        return list(self.components.get(repository, []))
+
+    def _as_user(self, user: str, method: str, path: str, query: dict):
+        """What a non-admin caller may do here: list and search what it may browse; nothing else."""
+        if method == "GET" and path == "/v1/repositories":
+            return 200, [{"name": name, "format": fmt, "type": type_}
+                         for name, (fmt, type_, _) in self.repositories.items() if self.can(user, name, "browse")]
+        if method == "GET" and path == "/v1/search":
+            if "nx-search-read" not in self.privileges_of(user) and user != "admin":
+                return 403, None
+            names = query.get("repository") or list(self.repositories)
+            items = [{"repository": name, "name": component} for name in names
+                     if name in self.repositories and self.can(user, name, "browse")
+                     for component in self.content(name)]
+            return 200, {"items": items, "continuationToken": None}
+        return 403, None
+
+    def existing_privileges(self) -> set[str]:
+        return BUILTIN_PRIVILEGES | {f"nx-repository-view-{fmt}-{name}-{action}"
+                                     for name, (fmt, _, _) in self.repositories.items()
+                                     for action in REPOSITORY_ACTIONS}
 
     def _json(self, headers: dict[str, str], body: bytes) -> Any:
         content_type = {k.lower(): v for k, v in headers.items()}.get("content-type", "")
@@ -180,20 +278,8 @@ class FakeNexus:
         self.writes.append((method, path))
 
     def _route(self, method: str, path: str, query: dict, headers: dict[str, str], body: bytes):
-        if path == "/v1/security/users" and method == "GET":
-            users = [{"userId": "admin", "firstName": "Administrator", "lastName": "User", "source": "default",
-                      "status": "active", "readOnly": False, "roles": ["nx-admin"],
-                      "emailAddress": "admin@example.org"}]
-            return 200, [u for u in users if u["userId"] == query.get("userId", ["admin"])[0]]
-        if path == "/v1/security/users/admin/change-password" and method == "PUT":
-            content_type = {k.lower(): v for k, v in headers.items()}.get("content-type", "")
-            if not content_type.startswith("text/plain"):
-                raise BadRequest(f"change-password needs Content-Type text/plain, got {content_type!r}")
-            if not body:
-                raise BadRequest("empty password")
-            self.admin_password = body.decode()
-            self._write(method, path)
-            return 204, None
+        if path.startswith("/v1/security/users") or path.startswith("/v1/security/roles"):
+            return self._security(method, path, query, headers, body)
         if path == "/v1/system/eula":
             if not self.eula_api:
                 return 404, None
@@ -226,10 +312,106 @@ class FakeNexus:
                 self.anonymous = validated(AnonymousAccessSettingsXO, self._json(headers, body))
                 self._write(method, path)
                 return 200, dict(self.anonymous)
+        if path in ("/v1/repositories", "/v1/search") and method == "GET":
+            return self._as_user("admin", method, path, query)
         match = re.fullmatch(r"/v1/repositories/([a-z]+)/([a-z]+)(?:/([^/]+))?", path)
         if match:
             return self._repository(method, path, match.group(1), match.group(2), match.group(3), headers, body)
         return 404, None
+
+    def _admin_user(self) -> dict[str, Any]:
+        return {"userId": "admin", "firstName": "Administrator", "lastName": "User", "source": "default",
+                "status": "active", "readOnly": False, "roles": ["nx-admin"], "externalRoles": [],
+                "emailAddress": "admin@example.org"}
+
+    def _check_roles(self, roles: list[str]) -> None:
+        unknown = [role for role in roles if role not in self.roles]
+        if unknown:
+            raise BadRequest(f"unknown roles {unknown}")
+
+    def _security(self, method, path, query, headers, body):
+        if path == "/v1/security/users" and method == "GET":
+            if query.get("source", ["default"])[0] != "default":
+                return 200, []
+            prefix = query.get("userId", [""])[0]
+            everyone = {"admin": self._admin_user(), **self.users}
+            # Nexus matches userId as a prefix ("An optional term to search userids for").
+            return 200, [copy.deepcopy(u) for uid, u in sorted(everyone.items()) if uid.startswith(prefix)]
+        if path == "/v1/security/users" and method == "POST":
+            user = validated(ApiCreateUser, self._json(headers, body))
+            if user["userId"] in self.users or user["userId"] == "admin":
+                raise BadRequest(f"user {user['userId']} already exists")
+            self._check_roles(user.get("roles") or [])
+            password = user.pop("password")
+            self.users[user["userId"]] = {**user, "source": "default", "readOnly": False, "externalRoles": []}
+            self.passwords[user["userId"]] = password
+            self._write(method, path)
+            return 200, copy.deepcopy(self.users[user["userId"]])
+        match = re.fullmatch(r"/v1/security/users/([^/]+)(/change-password)?", path)
+        if match:
+            user_id, change_password = match.group(1), match.group(2)
+            if change_password and method == "PUT":
+                content_type = {k.lower(): v for k, v in headers.items()}.get("content-type", "")
+                if not content_type.startswith("text/plain"):
+                    raise BadRequest(f"change-password needs Content-Type text/plain, got {content_type!r}")
+                if not body:
+                    raise BadRequest("empty password")
+                if user_id == "admin":
+                    self.admin_password = body.decode()
+                elif user_id in self.users and user_id != "anonymous":
+                    self.passwords[user_id] = body.decode()
+                else:
+                    return 404, None
+                self._write(method, path)
+                return 204, None
+            if user_id not in self.users:
+                return 404, None
+            if method == "PUT" and not change_password:
+                user = validated(ApiUser, self._json(headers, body))
+                if user["userId"] != user_id:
+                    raise BadRequest("the userId in the body does not match the path")
+                self._check_roles(user.get("roles") or [])
+                self.users[user_id] = {**self.users[user_id], **user}
+                self._write(method, path)
+                return 204, None
+            if method == "DELETE" and not change_password:
+                if user_id == "anonymous":
+                    raise BadRequest("the anonymous user cannot be deleted")
+                del self.users[user_id]
+                self.passwords.pop(user_id, None)
+                self._write(method, path)
+                return 204, None
+            return 405, None
+        if path == "/v1/security/roles" and method == "POST":
+            role = validated(RoleXORequest, self._json(headers, body))
+            if role["id"] in self.roles:
+                raise BadRequest(f"role {role['id']} already exists")
+            self._check_role(role)
+            self.roles[role["id"]] = {"roles": [], "privileges": [], **role, "source": "default", "readOnly": False}
+            self._write(method, path)
+            return 200, copy.deepcopy(self.roles[role["id"]])
+        match = re.fullmatch(r"/v1/security/roles/([^/]+)", path)
+        if match:
+            role_id = match.group(1)
+            if role_id not in self.roles:
+                return 404, None
+            if method == "GET":
+                return 200, copy.deepcopy(self.roles[role_id])
+            if method == "PUT":
+                role = validated(RoleXORequest, self._json(headers, body))
+                if role["id"] != role_id or self.roles[role_id]["readOnly"]:
+                    raise BadRequest(f"role {role_id} cannot be changed this way")
+                self._check_role(role)
+                self.roles[role_id] = {"roles": [], "privileges": [], **role, "source": "default", "readOnly": False}
+                self._write(method, path)
+                return 204, None
+        return 404, None
+
+    def _check_role(self, role: dict[str, Any]) -> None:
+        unknown = sorted(set(role.get("privileges") or []) - self.existing_privileges())
+        if unknown:
+            raise BadRequest(f"privileges do not exist: {unknown}")
+        self._check_roles(role.get("roles") or [])
 
     def _repository(self, method, path, format_, type_, name, headers, body):
         model = REQUEST_MODELS.get((format_, type_))
@@ -376,6 +558,8 @@ class BootstrapHost:
         """What a bootstrap step's bundle does: install its files and its root-only secret files."""
         install(self.root, render.bootstrap_files(settings))
         secrets = [HostFile(render.ADMIN_PASSWORD_PATH, settings.admin_password.get_secret_value(), "0600")]
+        secrets += [HostFile(path, settings.user_passwords[name].get_secret_value(), "0600")
+                    for name, path in render.user_password_paths(settings).items()]
         if settings.docker_hub_token is not None:
             secrets.append(HostFile(render.DOCKER_HUB_TOKEN_PATH, settings.docker_hub_token.get_secret_value(), "0600"))
         else:

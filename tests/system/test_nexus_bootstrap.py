@@ -63,12 +63,17 @@ def test_first_run_takes_the_generated_password_and_creates_everything(tmp_path,
         "PUT /v1/security/users/admin/change-password",
         "POST /v1/system/eula",
         "PUT /v1/security/realms/active",
-        "PUT /v1/security/anonymous",
         "POST /v1/repositories/docker/proxy",
         "POST /v1/repositories/docker/hosted",
         "POST /v1/repositories/docker/group",
         "POST /v1/repositories/pypi/proxy",
         "POST /v1/repositories/yum/proxy",
+        "POST /v1/security/roles",
+        "POST /v1/security/roles",
+        "POST /v1/security/roles",
+        "POST /v1/security/users",
+        "PUT /v1/security/users/anonymous",
+        "PUT /v1/security/anonymous",
     ]
     assert f"done: {len(writes)} change(s)" in out
 
