@@ -11,13 +11,16 @@ import copy
 
 import pytest
 from nexus_api_client.models.anonymous_access_settings_xo import AnonymousAccessSettingsXO
+from nexus_api_client.models.api_create_user import ApiCreateUser
 from nexus_api_client.models.docker_group_repository_api_request import DockerGroupRepositoryApiRequest
 from nexus_api_client.models.docker_hosted_repository_api_request import DockerHostedRepositoryApiRequest
 from nexus_api_client.models.docker_proxy_repository_api_request import DockerProxyRepositoryApiRequest
 from nexus_api_client.models.pypi_proxy_repository_api_request import PypiProxyRepositoryApiRequest
+from nexus_api_client.models.role_xo_request import RoleXORequest
 from nexus_api_client.models.yum_proxy_repository_api_request import YumProxyRepositoryApiRequest
 
 from components.render import nexus as render
+from components.render import nexus_security
 from components.render.nexus_repositories import (
     DockerAttributes,
     DockerGroupRepository,
@@ -145,3 +148,43 @@ def test_the_invariant_checks_catch_broken_sets(repos, message):
 
 def test_realms_are_the_two_we_need():
     assert render.realms_payload() == ["NexusAuthenticatingRealm", "DockerToken"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_role_and_user_payloads_are_valid_and_name_only_existing_privileges(variant):
+    settings = VARIANTS[variant]()
+    created = {(repo.format, repo.name) for repo in repositories(settings)}
+    for role in nexus_security.roles(settings):
+        strictly_valid(RoleXORequest, role)
+        for privilege in role["privileges"]:
+            # Every privilege is one Nexus creates with a repository this stack creates.
+            assert any(privilege.startswith(f"nx-repository-view-{fmt}-{name}-") for fmt, name in created), privilege
+    for user in nexus_security.users(settings):
+        # What the bootstrap POSTs after adding the password on the host.
+        strictly_valid(ApiCreateUser, {**user, "password": "Host-Added-Password-1"})
+        assert user["lastName"] == nexus_security.MANAGED_MARKER
+
+
+def test_roles_are_least_privilege_and_anonymous_never_reads_the_group_by_default():
+    roles = {role["id"]: role["privileges"] for role in nexus_security.roles(make_settings("dev"))}
+    assert roles[nexus_security.ROLE_PUSH] == [f"nx-repository-view-docker-docker-hosted-{action}"
+                                               for action in ("add", "edit", "read", "browse")]
+    assert roles[nexus_security.ROLE_ANONYMOUS] == ["nx-repository-view-docker-docker-proxy-read",
+                                                    "nx-repository-view-docker-docker-proxy-browse"]
+    assert not any("delete" in privilege or "*" in privilege for privileges in roles.values() for privilege in privileges)
+    public = {role["id"]: role["privileges"]
+              for role in nexus_security.roles(make_settings("dev", {"anonymousTeamImages": True}))}
+    assert "nx-repository-view-docker-docker-group-read" in public[nexus_security.ROLE_ANONYMOUS]
+    docker_only = {role["id"]: role["privileges"]
+                   for role in nexus_security.roles(make_settings("lab", {"pypiProxy": False, "yumProxy": False}))}
+    assert docker_only[nexus_security.ROLE_PULL] == ["nx-repository-view-docker-docker-group-read",
+                                                     "nx-repository-view-docker-docker-group-browse"]
+
+
+def test_push_users_also_pull_and_pull_users_only_pull():
+    settings = make_settings("dev", users=[{"name": "ci", "role": "push"}, {"name": "bob", "role": "pull"}],
+                             userPasswords='{"ci": "Ci-Push-Password-17", "bob": "Bob-Pull-Password-8"}')
+    users = {user["userId"]: user["roles"] for user in nexus_security.users(settings)}
+    assert users == {"ci": [nexus_security.ROLE_PUSH, nexus_security.ROLE_PULL], "bob": [nexus_security.ROLE_PULL]}
+    shipped = "".join(f.content for f in render.bootstrap_files(settings))
+    assert "Bob-Pull-Password-8" not in shipped and "Ci-Push-Password-17" not in shipped

@@ -152,6 +152,10 @@ def test_secrets_ride_only_in_the_secret_bootstrap_stdin():
     files = bundle_files(text)
     assert files[render.ADMIN_PASSWORD_PATH] == ADMIN_PASSWORD
     assert files[render.DOCKER_HUB_TOKEN_PATH] == TOKEN
+    user_password = TEST_SECRETS["nexus-registry:userPasswords"]["ci"]
+    assert files["/etc/nexus-registry/secrets/users/ci"] == user_password
+    assert "_nr_put '/etc/nexus-registry/secrets/users/ci' 0600" in text
+    assert sum(content.count(user_password) for content in files.values()) == 1
     assert "_nr_put '/etc/nexus-registry/secrets/nexus-admin-password' 0600" in text
     for step in ("nexus-prepare", "nexus-container"):
         is_secret, plain = stdin(result, step)

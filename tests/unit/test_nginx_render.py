@@ -55,7 +55,8 @@ def server_blocks(config: str) -> list[str]:
 def block_for(config: str, server_name: str, port: str) -> str:
     found = [b for b in server_blocks(config)
              if re.search(rf"server_name {re.escape(server_name)};", b)
-             and (re.search(rf"listen {port}\b", b) or (port == "443" and "include" in b and "listen 80" not in b))]
+             and (re.search(rf"listen {port}\b", b)
+                  or (port == "443" and "include" in b and not re.search(r"listen (?!443\b)\d+", b)))]
     assert len(found) == 1, (server_name, port, found)
     return found[0]
 
@@ -150,7 +151,9 @@ def test_registry_server_streams_unlimited_bodies_with_the_forwarding_headers(si
     timeouts = dict(re.findall(r"(proxy_read_timeout|proxy_send_timeout) (\d+)s;", block))
     assert int(timeouts["proxy_read_timeout"]) >= 600 and int(timeouts["proxy_send_timeout"]) >= 600
     # A client's X-Forwarded-Host is dropped (an empty value removes the header), never set.
-    assert re.findall(r"X-Forwarded-Host.*", code(site)) == ['X-Forwarded-Host "";'] * 2
+    proxied_servers = len(re.findall(r"proxy_pass ", code(site)))  # registry, mirror, web
+    assert re.findall(r"X-Forwarded-Host.*", code(site)) == ['X-Forwarded-Host "";'] * proxied_servers == \
+        ['X-Forwarded-Host "";'] * 3
 
 
 def _size(value: str) -> int:
@@ -253,3 +256,59 @@ def test_render_cli_writes_the_nginx_files_where_they_land_on_the_host(tmp_path)
     assert (tmp_path / "opt/nexus-registry/bin/deploy-nginx.sh").stat().st_mode & 0o777 == 0o755
     assert (tmp_path / "etc/nginx/nexus-registry/h2-listen/https-default.conf").is_file()
     assert not (tmp_path / "etc/pki").exists()
+
+
+def variant_settings(**config):
+    """The dev stack file with ``config`` on top (placeholders for secrets), validated."""
+    import yaml
+
+    from components import settings as stack_settings
+
+    document = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
+    merged = dict(document["config"])
+    merged.update({f"nexus-registry:{key}": value for key, value in config.items()})
+    return stack_settings.from_mapping("dev", merged, secret_placeholders=True)
+
+
+def test_the_anonymous_mirror_reads_docker_proxy_only(site, dev):
+    mirror = block_for(site, dev.registry_fqdn, str(dev.registry_mirror_port))
+    assert "proxy_pass http://nexus_registry_proxy;" in mirror
+    assert re.search(r"limit_except GET \{\s*deny all;\s*\}", mirror)
+    assert f"proxy_set_header Host {dev.registry_fqdn}:{dev.registry_mirror_port};" in mirror
+    assert "$nexus_registry_upstream" not in mirror and "nexus_registry_group" not in mirror
+    assert re.search(r"upstream nexus_registry_proxy \{\s*server 127\.0\.0\.1:8001;", site)
+    default = block_for(site, "_", str(dev.registry_mirror_port))
+    assert "default_server" in default and "return 444;" in default
+    # The registry name on 443 never reaches docker-proxy directly.
+    registry = block_for(site, dev.registry_fqdn, "443")
+    assert "nexus_registry_proxy" not in registry
+
+
+def test_no_mirror_without_anonymous_pull():
+    private = variant_settings(nexus={"version": "3.86.2", "anonymousPull": False})
+    config = nginx.render_site_config(private)
+    assert "nexus_registry_proxy" not in config and "8443" not in config
+    assert not any("mirror" in path for path in nginx.log_files(private))
+
+
+def test_every_https_server_limits_login_attempts(site):
+    assert "limit_req_zone $nexus_registry_login_key zone=nexus_registry_login:10m rate=30r/m;" in site
+    assert "limit_req_zone $nexus_registry_credentials_key zone=nexus_registry_credentials:10m rate=10r/s;" in site
+    proxied = [block for block in server_blocks(site) if "proxy_pass" in block]
+    assert len(proxied) == 3
+    for block in proxied:
+        assert "limit_req zone=nexus_registry_login burst=30 nodelay;" in block
+        assert "limit_req zone=nexus_registry_credentials burst=200 nodelay;" in block
+        assert "limit_req_status 429;" in block
+
+
+def test_allow_lists_are_per_endpoint_and_absent_by_default(site):
+    assert not re.search(r"^    (allow|deny) ", code(site), re.M)  # server level (the mirror's limit_except aside)
+    limited = variant_settings(webAllowedCidrs=["198.51.100.0/24", "2001:db8::/32"],
+                               registryMirrorAllowedCidrs=["203.0.113.0/24"])
+    config = nginx.render_site_config(limited)
+    web = block_for(config, limited.web_fqdn, "443")
+    assert re.search(r"allow 198\.51\.100\.0/24;\s*allow 2001:db8::/32;\s*deny all;", web)
+    mirror = block_for(config, limited.registry_fqdn, "8443")
+    assert re.search(r"allow 203\.0\.113\.0/24;\s*deny all;", mirror)
+    assert not re.search(r"^    (allow|deny) ", block_for(config, limited.registry_fqdn, "443"), re.M)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from components import settings as stack_settings
 from tests.harness import ROOT, run_stack
@@ -81,6 +82,29 @@ BAD_CONFIGURATIONS = [
     ("dev", {"backup": {"hour": 24}}, {}, "backup.hour", "0..23"),
     ("dev", {"webMaxUploadSize": "1 GB"}, {}, "webMaxUploadSize", "not an nginx size"),
     ("dev", {"domian": "example.org"}, {}, "domian", "not a known setting"),
+    ("dev", {"users": [{"name": "reader", "role": "pull"}]}, {f"{NS}:userPasswords": {"reader": "Reader-Password-1"}},
+     "users", "at least one user with role push"),
+    ("dev", {"users": [{"name": "ci", "role": "owner"}]}, {}, "users[0].role", "'push' or 'pull'"),
+    ("dev", {"users": [{"name": "CI Bot", "role": "push"}]}, {}, "users[0].name", "not a user name"),
+    ("dev", {"users": [{"name": "admin", "role": "push"}]}, {}, "users[0].name", "Nexus's own user"),
+    ("dev", {"users": [{"name": "ci", "role": "push"}, {"name": "ci", "role": "pull"}]}, {}, "users[1].name",
+     "listed twice"),
+    ("dev", {"users": [{"name": "ci", "role": "push"}, {"name": "bob", "role": "pull"}]}, {}, "userPasswords.bob",
+     "pulumi config set --secret --path 'userPasswords.bob'"),
+    ("dev", {}, {f"{NS}:userPasswords": {"ci": "short"}}, "userPasswords.ci", "at least 12 characters"),
+    ("dev", {}, {f"{NS}:userPasswords": {"ci": "Correct-Horse-Battery-9"}}, "userPasswords.ci",
+     "must differ from adminPassword"),
+    ("dev", {}, {f"{NS}:userPasswords": {"ci": "Ci-Push-Password-17", "gone": "Gone-Password-123"}},
+     "userPasswords.gone", "not in users"),
+    ("dev", {"registryMirrorPort": 8081}, {}, "registryMirrorPort", "already used on the host"),
+    ("dev", {"registryMirrorPort": 80}, {}, "registryMirrorPort", "1024..65535"),
+    ("dev", {"webAllowedCidrs": ["10.0.0.0/8", "10.0.0.1/8"]}, {}, "webAllowedCidrs[1]", "not a CIDR"),
+    ("dev", {"registryAllowedCidrs": ["0.0.0.0/0"]}, {}, "registryAllowedCidrs[0]", "allows everyone"),
+    ("dev", {"registryMirrorAllowedCidrs": []}, {}, "registryMirrorAllowedCidrs", "must not be empty"),
+    ("dev", {"nexus": {"anonymousPull": False}, "registryMirrorAllowedCidrs": ["10.0.0.0/8"]}, {},
+     "registryMirrorAllowedCidrs", "anonymousPull"),
+    ("dev", {"nexus": {"anonymousPull": False, "anonymousTeamImages": True}}, {}, "nexus.anonymousTeamImages",
+     "needs nexus.anonymousPull"),
 ]
 
 
@@ -119,6 +143,33 @@ def test_shipped_stacks_validate_from_their_files(stack):
     assert settings.stack == stack
     assert settings.web_fqdn != settings.registry_fqdn
     assert stack_settings.is_placeholder(settings.admin_password)
+
+
+def test_user_passwords_set_with_path_secrets_read_from_the_stack_file(tmp_path):
+    # What `pulumi config set --secret --path 'userPasswords.ci'` writes: each leaf encrypted.
+    document = {"config": {
+        f"{NS}:domain": "example.org", f"{NS}:dns": "none", f"{NS}:certificate": "self-signed",
+        f"{NS}:server": EXISTING, f"{NS}:users": [{"name": "ci", "role": "push"}, {"name": "bob", "role": "pull"}],
+        f"{NS}:userPasswords": {"ci": {"secure": "v1:AAAA"}, "bob": {"secure": "v1:BBBB"}},
+    }}
+    path = tmp_path / "Pulumi.team.yaml"
+    path.write_text(yaml.safe_dump(document))
+    settings = stack_settings.from_stack_file(path)
+    assert set(settings.user_passwords) == {"ci", "bob"}
+    assert all(stack_settings.is_placeholder(secret) for secret in settings.user_passwords.values())
+    assert settings.ci_user.name == "ci"
+
+
+def test_users_default_to_one_ci_push_user_whose_password_is_required():
+    settings = minimal()
+    assert [(user.name, user.role) for user in settings.users] == [("ci", "push")]
+    assert settings.user_passwords["ci"].get_secret_value() == "Ci-Push-Password-17"
+    with pytest.raises(stack_settings.SettingsError) as caught:
+        stack_settings.from_mapping("dev", {"tencentcloud:region": "ap-guangzhou", f"{NS}:domain": "example.com",
+                                            f"{NS}:adminPassword": "Correct-Horse-Battery-9", f"{NS}:server": CVM})
+    assert caught.value.problems == [
+        f"{NS}:userPasswords.ci: is required for user 'ci': pulumi config set --secret --path 'userPasswords.ci'"]
+    assert "Ci-Push-Password-17" not in repr(settings)
 
 
 def test_shipped_stacks_hold_no_plaintext_secret():
