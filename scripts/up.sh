@@ -55,4 +55,14 @@ if grep -Eq '^\s*dockerHubUsername:' "stacks/Pulumi.$stack.yaml" 2>/dev/null && 
   pulumi config set --stack "$stack" --secret dockerHubToken
 fi
 
+# Each entry of `users` has its own password (userPasswords.<name>); `ci` when the stack lists none.
+users=$(sed -nE 's/^[[:space:]]*-[[:space:]]*name:[[:space:]]*([a-z][a-z0-9._-]*)[[:space:]]*(#.*)?$/\1/p' \
+  "stacks/Pulumi.$stack.yaml" 2>/dev/null || true)
+for user in ${users:-ci}; do
+  if ! pulumi config get --stack "$stack" --path "userPasswords.$user" >/dev/null 2>&1; then
+    echo "==> the password of the Nexus user $user is not set (at least 12 characters, not the admin password)"
+    pulumi config set --stack "$stack" --secret --path "userPasswords.$user"
+  fi
+done
+
 exec pulumi "$action" --stack "$stack"

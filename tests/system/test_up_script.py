@@ -44,8 +44,12 @@ def run_up(tmp_path, stack, *args, env_extra=None, stdin=""):
 
 
 def test_fresh_machine_logs_in_locally_creates_the_stack_asks_for_secrets_then_deploys(tmp_path):
-    result, calls = run_up(tmp_path, "dev", "up", stdin="Correct-Horse-Battery-9\n")
+    result, calls = run_up(tmp_path, "dev", "up", stdin="Correct-Horse-Battery-9\nCi-Push-Password-17\n")
     assert result.returncode == 0, result.stderr
+    # Each user of the stack file's `users` gets its own password, set by --path.
+    assert calls[-3:-1] == ["config get --stack dev --path userPasswords.ci",
+                            "config set --stack dev --secret --path userPasswords.ci"]
+    assert (tmp_path / "calls.values").read_text().splitlines() == ["Correct-Horse-Battery-9", "Ci-Push-Password-17"]
     assert calls[:5] == [
         "whoami",
         f"login file://{ROOT / '.pulumi-state'}",
@@ -57,17 +61,17 @@ def test_fresh_machine_logs_in_locally_creates_the_stack_asks_for_secrets_then_d
     assert "using local state" in result.stdout
     # dev is a cvm stack without Docker Hub credentials: no other secret is asked for.
     assert not any("sshPrivateKey" in c or "dockerHubToken" in c for c in calls)
-    assert not any("Correct-Horse" in c for c in calls)  # the password was never an argument
+    assert not any("Correct-Horse" in c or "Ci-Push" in c for c in calls)  # passwords are never arguments
 
 
 def test_an_existing_server_stack_reads_the_ssh_key_from_the_file_named(tmp_path):
     key = tmp_path / "id_ed25519"
     key.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n")
-    result, calls = run_up(tmp_path, "lab", "preview", stdin=f"Correct-Horse-Battery-9\n{key}\n")
+    result, calls = run_up(tmp_path, "lab", "preview", stdin=f"Correct-Horse-Battery-9\n{key}\nCi-Push-Password-17\n")
     assert result.returncode == 0, result.stderr
     assert "config set --stack lab --secret sshPrivateKey" in calls
     values = (tmp_path / "calls.values").read_text().splitlines()
-    assert values == ["Correct-Horse-Battery-9", "-----BEGIN OPENSSH PRIVATE KEY"]
+    assert values == ["Correct-Horse-Battery-9", "-----BEGIN OPENSSH PRIVATE KEY", "Ci-Push-Password-17"]
     assert calls[-1] == "preview --stack lab"
 
 
