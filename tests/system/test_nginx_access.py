@@ -115,8 +115,9 @@ def test_token_requests_with_credentials_are_limited_per_address(env):
     assert 429 not in statuses(env, "127.0.0.3", [url] * tries)
     # Nor is another address.
     assert 429 not in statuses(env, "127.0.0.4", [url], "-u", "ci:guess")
-    # And the mirror's token endpoint counts against the same budget.
-    assert statuses(env, "127.0.0.3", [f"https://{mirror(env)}/v2/token"], "-u", "ci:guess") == [429]
+    # The mirror passes no credentials to Nexus (nothing to guess there), so it does not limit them:
+    # a Docker daemon logged in to Docker Hub sends those to every mirror's token realm.
+    assert 429 not in statuses(env, "127.0.0.3", [f"https://{mirror(env)}/v2/token"] * 5, "-u", "ci:guess")
 
 
 def test_ui_logins_are_limited_per_address(env):

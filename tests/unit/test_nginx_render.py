@@ -276,6 +276,10 @@ def test_the_anonymous_mirror_reads_docker_proxy_only(site, dev):
     assert re.search(r"limit_except GET \{\s*deny all;\s*\}", mirror)
     assert f"proxy_set_header Host {dev.registry_fqdn}:{dev.registry_mirror_port};" in mirror
     assert "$nexus_registry_upstream" not in mirror and "nexus_registry_group" not in mirror
+    # No password passes the anonymous mirror: Basic credentials are dropped, Bearer tokens kept.
+    assert "proxy_set_header Authorization $nexus_registry_mirror_authorization;" in mirror
+    assert re.search(r'map \$http_authorization \$nexus_registry_mirror_authorization \{\s*'
+                     r'default\s+\$http_authorization;\s*"~\*\^basic " "";\s*\}', site)
     assert re.search(r"upstream nexus_registry_proxy \{\s*server 127\.0\.0\.1:8001;", site)
     default = block_for(site, "_", str(dev.registry_mirror_port))
     assert "default_server" in default and "return 444;" in default
@@ -294,8 +298,8 @@ def test_no_mirror_without_anonymous_pull():
 def test_every_https_server_limits_login_attempts(site):
     assert "limit_req_zone $nexus_registry_login_key zone=nexus_registry_login:10m rate=30r/m;" in site
     assert "limit_req_zone $nexus_registry_credentials_key zone=nexus_registry_credentials:10m rate=10r/s;" in site
-    proxied = [block for block in server_blocks(site) if "proxy_pass" in block]
-    assert len(proxied) == 3
+    proxied = [block for block in server_blocks(site) if "proxy_pass" in block and "limit_except" not in block]
+    assert len(proxied) == 2  # registry and web; the mirror passes no credentials, so it needs no limit
     for block in proxied:
         assert "limit_req zone=nexus_registry_login burst=30 nodelay;" in block
         assert "limit_req zone=nexus_registry_credentials burst=200 nodelay;" in block
