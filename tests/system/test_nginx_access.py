@@ -11,7 +11,9 @@ for real.  Nothing is skipped: a missing tool is a failure.
 
 from __future__ import annotations
 
+import json
 import re
+import sys
 import time
 
 import pytest
@@ -20,7 +22,7 @@ import yaml
 from components import settings as stack_settings
 from components.render import nginx
 from tests.harness import ROOT
-from tests.system.registry_env import PROXY_PORT, start_environment, write_oci_image
+from tests.system.registry_env import PROXY_PORT, STUB, start_environment, write_oci_image
 
 WEB_ALLOWED = "127.0.0.0/28"
 MIRROR_ALLOWED = "127.0.0.0/28"
@@ -164,3 +166,18 @@ def test_the_deployed_config_is_the_rendered_one(env):
     deployed = env.sandbox.path("/etc/nginx/conf.d/nexus-registry.conf").read_text()
     assert deployed == nginx.render_site_config(env.settings)
     assert "allow ::1/128;" in deployed
+
+
+def test_the_mirror_passes_bearer_tokens_but_never_a_password(env):
+    """Last in this module: docker-proxy's stand-in is swapped for an echo of what arrives."""
+    proxy = next(p for p in env.sandbox.children if any(str(a).endswith("registry-proxy.yml") for a in p.args))
+    proxy.terminate()
+    proxy.wait(timeout=10)
+    env.sandbox.popen([sys.executable, str(STUB), str(PROXY_PORT)], env.workdir / "proxy-echo.log")
+    env.sandbox.wait_http(f"http://127.0.0.1:{PROXY_PORT}/service/rest/v1/status")
+    url = f"https://{mirror(env)}/v2/token?service=x&scope=repository:library/alpine:pull"
+    basic = json.loads(env.curl("-u", "someone:docker-hub-password", url).stdout)["headers"]
+    assert "authorization" not in basic
+    bearer = json.loads(env.curl("-H", "Authorization: Bearer anonymous.jwt", url).stdout)["headers"]
+    assert bearer["authorization"] == "Bearer anonymous.jwt"
+    assert bearer["host"] == mirror(env)

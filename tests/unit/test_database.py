@@ -229,6 +229,7 @@ def _settings(database):
     from components import settings as stack_settings
     return stack_settings.validate({
         "stack": "t", "domain": "registry.internal", "adminPassword": TEST_SECRETS["nexus-registry:adminPassword"],
+        "userPasswords": TEST_SECRETS["nexus-registry:userPasswords"],
         "server": {"mode": "cvm", "cpu": 4, "memoryGb": 8, "sshAllowedCidrs": ["10.0.0.0/8"], "dataDiskGb": 100},
         "database": database,
     })
