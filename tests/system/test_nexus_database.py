@@ -42,6 +42,7 @@ from tests.harness import TEST_SECRETS
 PASSWORD = "Nx_pass-(word)+42^"  # every symbol the generated passwords may hold
 BASE = {
     "stack": "dbtest", "domain": "registry.internal", "adminPassword": TEST_SECRETS["nexus-registry:adminPassword"],
+    "userPasswords": TEST_SECRETS["nexus-registry:userPasswords"],
     "nexus": {"version": "3.86.2"},
 }
 PGJDBC = "/usr/share/java/postgresql.jar"
