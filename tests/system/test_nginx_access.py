@@ -24,17 +24,18 @@ from components.render import nginx
 from tests.harness import ROOT
 from tests.system.registry_env import PROXY_PORT, STUB, start_environment, write_oci_image
 
-WEB_ALLOWED = "127.0.0.0/28"
-MIRROR_ALLOWED = "127.0.0.0/28"
+# Neither list holds 127.0.0.1, the address the host's own smoke check uses.
+WEB_ALLOWED = ["127.0.0.2/32", "127.0.0.4/30"]
+MIRROR_ALLOWED = ["127.0.0.2/31"]
 OUTSIDE = "127.0.0.100"  # inside loopback, outside both lists
 
 
 def access_settings() -> stack_settings.Settings:
     document = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
     config = dict(document["config"])
-    config["nexus-registry:webAllowedCidrs"] = [WEB_ALLOWED]
+    config["nexus-registry:webAllowedCidrs"] = WEB_ALLOWED
     config["nexus-registry:registryAllowedCidrs"] = ["127.0.0.0/8", "::1/128"]
-    config["nexus-registry:registryMirrorAllowedCidrs"] = [MIRROR_ALLOWED]
+    config["nexus-registry:registryMirrorAllowedCidrs"] = MIRROR_ALLOWED
     return stack_settings.from_mapping("dev", config, secret_placeholders=True)
 
 
@@ -89,7 +90,7 @@ def test_the_mirror_serves_docker_hub_content_from_docker_proxy_only(env, tmp_pa
 def test_the_mirror_refuses_every_write_before_it_reaches_docker_proxy(env, method):
     before = env.registries.requests("proxy")
     url = f"https://{mirror(env)}/v2/library/alpine/blobs/uploads/"
-    assert statuses(env, "127.0.0.1", [url], "-X", method) == [403]
+    assert statuses(env, "127.0.0.2", [url], "-X", method) == [403]
     assert env.registries.requests("proxy") == before
 
 
@@ -154,6 +155,14 @@ def test_the_web_allow_list_refuses_other_addresses(env):
     url = f"https://{env.settings.web_fqdn}/service/rest/v1/status"
     assert statuses(env, "127.0.0.2", [url]) == [200]
     assert statuses(env, OUTSIDE, [url]) == [403]
+    assert statuses(env, "127.0.0.3", [url]) == [403]
+
+
+def test_the_host_itself_stays_allowed_so_the_smoke_check_passes(env):
+    assert statuses(env, "127.0.0.1", [f"https://{env.settings.web_fqdn}/service/rest/v1/status"]) == [200]
+    assert "nginx reloaded" in env.deploy_output.stderr
+    result = env.sandbox.run(["/opt/nexus-registry/bin/smoke-check-nginx.sh"])
+    assert result.stdout.startswith("smoke-check: ok: ")
 
 
 def test_the_mirror_allow_list_is_its_own(env):
