@@ -196,6 +196,8 @@ def prepare_files(settings: Settings, data_disk: str | None = None) -> list[Host
         epel7_key_fingerprint=EPEL7_KEY_FINGERPRINT,
         state_dir=STATE_DIR,
         supported_os=SUPPORTED_OS,
+        # The anonymous registry mirror's own port, opened beside 80/443 (render.nginx).
+        mirror_port=settings.registry_mirror_port if settings.mirror_enabled else "",
     )
     return [HostFile(PREPARE_SCRIPT, script, "0755")]
 

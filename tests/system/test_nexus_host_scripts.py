@@ -287,6 +287,8 @@ for arg in "$@"; do
     --zone=*) zone=${{arg#*=}} ;;
     --query-service=*) action=query service=${{arg#*=}} ;;
     --add-service=*) action=add service=${{arg#*=}} ;;
+    --query-port=*) action=query service=$(printf 'port-%s' "${{arg#*=}}" | tr / -) ;;
+    --add-port=*) action=add service=$(printf 'port-%s' "${{arg#*=}}" | tr / -) ;;
     --state) action=state ;;
     --get-active-zones) action=zones ;;
     --get-default-zone) action=default ;;
@@ -442,8 +444,10 @@ def test_a_running_firewalld_gets_80_and_443_opened_once(tmp_path, test_keys):
     out = ok(host.run("firewall"))
     assert {p.name for p in firewalld.iterdir() if p.name.startswith(("runtime-", "permanent-"))} == {
         "runtime-public-ssh", "permanent-public-ssh", "runtime-public-http", "permanent-public-http",
-        "runtime-public-https", "permanent-public-https"}
-    assert "firewalld: opened 80/tcp and 443/tcp" in out
+        "runtime-public-https", "permanent-public-https",
+        # lab has anonymous pulls on: the Docker Hub mirror's port (registryMirrorPort) too.
+        "runtime-public-port-8443-tcp", "permanent-public-port-8443-tcp"}
+    assert "firewalld: opened 80/tcp and 443/tcp (services http, https) and 8443/tcp (registry mirror)" in out
     assert not any("--reload" in call for call in (firewalld / "calls.log").read_text().splitlines())
     calls = len((firewalld / "calls.log").read_text().splitlines())
     out = ok(host.run("firewall"))
@@ -458,8 +462,9 @@ def test_without_an_active_zone_firewalld_opens_the_default_zone(tmp_path, test_
     (firewalld / "active-zones").write_text("")
     out = ok(host.run("firewall"))
     assert {p.name for p in firewalld.iterdir() if p.name.startswith(("runtime-", "permanent-"))} == {
-        "runtime-public-http", "permanent-public-http", "runtime-public-https", "permanent-public-https"}
-    assert "public/https(permanent)" in out
+        "runtime-public-http", "permanent-public-http", "runtime-public-https", "permanent-public-https",
+        "runtime-public-port-8443-tcp", "permanent-public-port-8443-tcp"}
+    assert "public/https(permanent)" in out and "public/8443/tcp(permanent)" in out
 
 
 def test_a_stopped_or_absent_firewalld_is_left_alone(tmp_path, test_keys):
@@ -907,3 +912,12 @@ def test_memory_that_cannot_work_fails_clearly(tmp_path, nexus, memory_gib, heap
     result = container.run(make_settings("dev", {"heapMb": heap_mb} if heap_mb else None))
     assert result.returncode != 0 and message in result.stderr
     assert container.calls("run") == []
+
+
+def test_firewalld_opens_the_mirror_port_only_when_there_is_a_mirror():
+    def openings(settings):
+        script = render.prepare_files(settings)[0].content
+        return next(line for line in script.splitlines() if line.startswith("FIREWALL_OPENINGS="))
+    assert openings(make_settings("lab")) == "FIREWALL_OPENINGS=(service:http service:https port:8443/tcp)"
+    assert openings(make_settings("lab", registryMirrorPort=9443)).endswith("port:9443/tcp)")
+    assert openings(make_settings("lab", {"anonymousPull": False})) == "FIREWALL_OPENINGS=(service:http service:https)"
