@@ -19,10 +19,11 @@ import time
 import pytest
 import yaml
 
+from components import client_setup
 from components import settings as stack_settings
 from components.render import nginx
 from tests.harness import ROOT
-from tests.system.registry_env import PROXY_PORT, STUB, start_environment, write_oci_image
+from tests.system.registry_env import PROXY_PORT, STUB, require_tools, start_environment, write_oci_image
 
 # Neither list holds 127.0.0.1, the address the host's own smoke check uses.
 WEB_ALLOWED = ["127.0.0.2/32", "127.0.0.4/30"]
@@ -84,6 +85,37 @@ def test_the_mirror_serves_docker_hub_content_from_docker_proxy_only(env, tmp_pa
     log = env.sandbox.path(f"/var/log/nginx/{env.settings.registry_fqdn}-mirror.access.log").read_text()
     upstreams = set(re.findall(r" upstream=(\S+) ", log))
     assert upstreams == {f"127.0.0.1:{PROXY_PORT}"}, upstreams
+
+
+def test_a_real_docker_daemon_pulls_docker_hub_images_through_the_mirror_output(env, tmp_path):
+    """dockerDaemonJson as the stack outputs it, in a real dockerd: `docker pull alpine:3` comes via the mirror."""
+    require_tools("dockerd", "docker")
+    image = write_oci_image(tmp_path / "hub", [96 << 10])
+    env.skopeo("copy", "--dest-tls-verify=false", f"oci:{image.layout}:1",
+               f"docker://127.0.0.1:{PROXY_PORT}/library/alpine:3")
+    certs = env.sandbox.path(f"/etc/docker/certs.d/{mirror(env)}")
+    certs.mkdir(parents=True, exist_ok=True)
+    (certs / "ca.crt").write_text(env.ca.ca_crt.read_text())
+    env.sandbox.path("/etc/docker/daemon.json").write_text(client_setup.daemon_json(env.settings))
+    # Sockets live under the namespace's own /run: unix socket paths are limited to ~104 bytes.
+    socket = "unix:///run/nr-docker/docker.sock"
+    daemon = env.sandbox.popen(["dockerd", "--iptables=false", "--ip6tables=false", "--bridge=none",
+                                "--storage-driver=vfs", f"--data-root={tmp_path / 'docker-data'}",
+                                "--exec-root=/run/nr-docker/exec", "--pidfile=/run/nr-docker/docker.pid",
+                                "-H", socket], tmp_path / "dockerd.log")
+    try:
+        deadline = time.monotonic() + 60
+        while env.sandbox.run(["docker", "-H", socket, "version"], check=False).returncode != 0:
+            assert time.monotonic() < deadline and daemon.poll() is None, (tmp_path / "dockerd.log").read_text()
+            time.sleep(0.2)
+        # The namespace has no way to Docker Hub: the image can only come through the mirror.
+        pulled = env.sandbox.run(["docker", "-H", socket, "pull", "alpine:3"], timeout=120)
+        assert f"Digest: {image.manifest.digest}" in pulled.stdout, pulled.stdout
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=30)
+    log = env.sandbox.path(f"/var/log/nginx/{env.settings.registry_fqdn}-mirror.access.log").read_text()
+    assert re.search(rf'"GET /v2/library/alpine/blobs/{image.layers[0].digest} HTTP/1.1" 200 .*"docker/', log)
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
