@@ -134,11 +134,13 @@ def test_nginx_certificate_and_dns_settings_touch_no_nexus_step(dev_stdins, over
 
 @pytest.mark.parametrize("overrides, changed", [
     ({"nexus": {"heapMb": 2048}}, {"nexus-container"}),
-    ({"nexus": {"anonymousPull": False}}, {"nexus-bootstrap"}),
+    # Anonymous pull also decides whether firewalld opens the mirror's port (host preparation).
+    ({"nexus": {"anonymousPull": False}}, {"nexus-bootstrap", "nexus-prepare"}),
+    ({"registryMirrorPort": 9443}, {"nexus-prepare"}),
     ({"nexus": {"yumProxy": False}}, {"nexus-bootstrap"}),
     ({"server": {"mode": "cvm", "cpu": 2, "memoryGb": 4, "sshAllowedCidrs": ["203.0.113.0/24"],
                  "dataDiskGb": 50, "dockerMirror": ""}}, {"nexus-prepare"}),
-], ids=["heap", "anonymous", "yum", "mirror"])
+], ids=["heap", "anonymous", "mirror-port", "yum", "mirror"])
 def test_each_setting_re_runs_only_the_step_that_owns_it(dev_stdins, overrides, changed):
     other = run("dev", overrides)
     assert {step for step in STEPS if stdin(other, step) != dev_stdins[step]} == changed
