@@ -63,7 +63,7 @@ def test_out_of_the_box_nexus_shows_team_images_to_anyone(tmp_path, nexus):
     assert search(nexus, "docker-hosted") == (200, [TEAM_IMAGE])
 
 
-def test_anonymous_reads_docker_hub_content_only(tmp_path, nexus):
+def test_anonymous_reads_docker_hub_content_only_and_roles_are_least_privilege(tmp_path, nexus):
     ok(BootstrapHost(tmp_path, make_settings(), nexus.url).run())
     seed_content(nexus)
     assert nexus.anonymous["enabled"] is True
@@ -79,6 +79,16 @@ def test_anonymous_reads_docker_hub_content_only(tmp_path, nexus):
         assert search(nexus, repository)[1] == []
     with urllib.request.urlopen(f"{nexus.url}/service/rest/v1/repositories", timeout=10) as response:
         assert [repo["name"] for repo in json.load(response)] == ["docker-proxy"]
+    # The roles hold exactly the least privileges.
+    push = nexus.roles[security.ROLE_PUSH]
+    assert sorted(push["privileges"]) == sorted(
+        f"nx-repository-view-docker-docker-hosted-{action}" for action in ("add", "edit", "read", "browse"))
+    assert push["roles"] == []
+    pull = nexus.roles[security.ROLE_PULL]
+    assert sorted(pull["privileges"]) == sorted(
+        f"nx-repository-view-{fmt}-{repo}-{action}" for fmt, repo in
+        (("docker", "docker-group"), ("pypi", "pypi-proxy"), ("yum", "yum-proxy")) for action in ("read", "browse"))
+    assert nexus.errors == []
 
 
 def test_team_images_become_anonymous_only_by_explicit_setting(tmp_path, nexus):
@@ -91,19 +101,6 @@ def test_team_images_become_anonymous_only_by_explicit_setting(tmp_path, nexus):
     host.apply(make_settings())
     ok(host.run())
     assert not nexus.can("anonymous", "docker-group", "read")
-
-
-def test_roles_hold_exactly_the_least_privileges(tmp_path, nexus):
-    ok(BootstrapHost(tmp_path, make_settings(), nexus.url).run())
-    push = nexus.roles[security.ROLE_PUSH]
-    assert sorted(push["privileges"]) == sorted(
-        f"nx-repository-view-docker-docker-hosted-{action}" for action in ("add", "edit", "read", "browse"))
-    assert push["roles"] == []
-    pull = nexus.roles[security.ROLE_PULL]
-    assert sorted(pull["privileges"]) == sorted(
-        f"nx-repository-view-{fmt}-{repo}-{action}" for fmt, repo in
-        (("docker", "docker-group"), ("pypi", "pypi-proxy"), ("yum", "yum-proxy")) for action in ("read", "browse"))
-    assert nexus.errors == []
 
 
 def test_users_from_the_settings_are_created_with_their_roles_and_passwords(tmp_path, nexus):
