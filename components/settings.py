@@ -12,10 +12,14 @@ committed ``stacks/Pulumi.<stack>.yaml`` read alone (``from_stack_file``, used b
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import json
 import os
 import re
+import typing
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -28,6 +32,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ModelWrapValidatorHandler,
     field_validator,
     model_validator,
 )
@@ -66,14 +71,28 @@ IMAGE_FAMILIES: dict[str, str] = {
     "rocky-9": "Rocky Linux 9",
 }
 
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_ZONE = re.compile(r"^[a-z]{2}-[a-z]+(-[a-z]+)?-\d+$")  # ap-shanghai-fsi-1 too, like _REGION
-_REGION = re.compile(r"^[a-z]{2}-[a-z]+(-[a-z]+)?$")
-_INSTANCE_TYPE = re.compile(r"^[A-Z0-9]+\.[A-Z0-9]+$")
-_IMAGE_ID = re.compile(r"^img-[a-z0-9]{8}$")
-_NGINX_SIZE = re.compile(r"^\d+[kKmMgG]?$")
-_PINNED_VERSION = re.compile(r"^\d+\.\d+\.\d+(-\d+)?(-(java\d+|alpine|ubi))?$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Every pattern is applied with ``fullmatch``: Python's ``$`` also matches before a
+# trailing newline, so "nexus\n" would pass a ``^...$`` check and split a rendered script.
+_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+_ZONE = re.compile(r"[a-z]{2}-[a-z]+(-[a-z]+)?-\d+")  # ap-shanghai-fsi-1 too, like _REGION
+_REGION = re.compile(r"[a-z]{2}-[a-z]+(-[a-z]+)?")
+_INSTANCE_TYPE = re.compile(r"[A-Z0-9]+\.[A-Z0-9]+")
+_IMAGE_ID = re.compile(r"img-[a-z0-9]{8}")
+_NGINX_SIZE = re.compile(r"\d+[kKmMgG]?")
+_PINNED_VERSION = re.compile(r"\d+\.\d+\.\d+(-\d+)?(-(java\d+|alpine|ubi))?")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,63}")
+_UNIX_USER = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
+_STACK_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+# Docker IDs: 4-30 lowercase letters and digits; older accounts and organisations may hold '-' or '_'.
+_DOCKER_HUB_USERNAME = re.compile(r"[a-z0-9][a-z0-9_-]{3,29}")
+# udev's stable names: by-id (virtio-..., scsi-0QEMU_..., wwn-0x...), by-uuid, by-label, by-path (pci-0000:00:05.0).
+_DATA_DEVICE = re.compile(r"/dev/disk/by-(id|uuid|label|path)/(?!\.\.?\Z)[A-Za-z0-9._:+@-]{1,200}")
+# URL characters: RFC 3986 unreserved and reserved ones, minus what a shell or nginx treats specially.
+_URL_CHARACTERS = re.compile(r"[A-Za-z0-9._~:/?#\[\]@+,=%-]+")
+_SSH_HOST_KEY_TYPES = ("ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa")
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+# Characters no plain setting needs and a shell, a config file or a log line would treat specially.
+_SHELL_SPECIAL = frozenset("'\"`$\\;|&<>(){}")
 # Nexus user ids of the users this program manages: lowercase, so they also work as file names
 # on the host (each password travels in its own root-only file) and in a docker login line.
 _NEXUS_USER = re.compile(r"[a-z][a-z0-9._-]{0,63}")
@@ -99,10 +118,32 @@ class SettingsError(ValueError):
 # --- reusable field checks -------------------------------------------------
 
 
+def _plain_text(value: str, allow: str = "") -> str:
+    """Refuse what could escape a quoted shell word or a config line, whatever the field's own rule.
+
+    Applied to every plain string setting of every model (``_Model``), so a new field
+    is covered without remembering to: only printable ASCII, no whitespace (unless
+    ``allow`` lists it), no quote, ``$``, backtick, backslash or command separator.
+    """
+    for char in value:
+        if char in allow:
+            continue
+        if not (" " < char <= "~"):
+            raise ValueError(f"{value!r} may hold only printable ASCII without spaces or control characters")
+        if char in _SHELL_SPECIAL:
+            raise ValueError(f"{value!r} holds {char!r}; quotes, $, backticks, backslashes and ;|&<>(){{}} "
+                             "are not allowed")
+    return value
+
+
+class AllowChars(str):
+    """Field metadata: characters (e.g. a space) that the plain-text check lets through for this field."""
+
+
 def _dns_name(value: str) -> str:
     name = value.lower().rstrip(".")
     labels = name.split(".")
-    if len(name) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+    if len(name) > 253 or len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels):
         raise ValueError(f"{value!r} is not a DNS name (letters, digits, '-', dot-separated, e.g. example.com)")
     if labels[-1].isdigit():
         raise ValueError(f"{value!r} is not a DNS name (the top-level label cannot be numeric)")
@@ -110,7 +151,7 @@ def _dns_name(value: str) -> str:
 
 
 def _dns_label(value: str) -> str:
-    if not _LABEL.match(value):
+    if not _LABEL.fullmatch(value):
         raise ValueError(f"{value!r} is not a DNS label (1-63 of a-z, 0-9, '-', not starting or ending with '-')")
     return value
 
@@ -142,21 +183,72 @@ def _check_password(password: str) -> None:
 
 
 def _unix_user(value: str) -> str:
-    if not re.match(r"^[a-z_][a-z0-9_-]{0,31}$", value):
+    if not _UNIX_USER.fullmatch(value):
         raise ValueError(f"{value!r} is not a Unix user name")
     return value
 
 
-def _url(value: str) -> str:
-    if not re.match(r"^https?://[^\s/$.?#][^\s]*$", value):
-        raise ValueError(f"{value!r} is not an http(s) URL")
+def _host_address(value: str) -> str:
+    """An IP address (no IPv6 zone: ``%...`` is free text) or a DNS name."""
+    try:
+        if "%" not in value:
+            ipaddress.ip_address(value)
+            return value
+    except ValueError:
+        pass
+    try:
+        return _dns_name(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IP address or host name") from None
+
+
+def _url(value: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
+    """An absolute URL, parsed: allowed scheme, a host, no user:password@, no shell-special characters."""
+    wanted = "an https URL" if schemes == ("https",) else "an http(s) URL"
+    if not _URL_CHARACTERS.fullmatch(value):
+        raise ValueError(f"{value!r} is not {wanted} (letters, digits and -._~:/?#[]@+,=% only)")
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme not in schemes or not parts.netloc or not parts.hostname:
+        raise ValueError(f"{value!r} is not {wanted} (e.g. https://registry-1.docker.io)")
+    if "@" in parts.netloc:
+        raise ValueError(f"{value!r} holds user:password@; credentials belong in secrets, never in a URL")
+    try:
+        parts.port  # noqa: B018 - parses the port, raising on a bad one
+        _host_address(parts.hostname.strip("[]"))
+    except ValueError:
+        raise ValueError(f"{value!r} is not {wanted} (bad host or port)") from None
     return value
+
+
+def _ssh_host_key(value: str) -> str:
+    """An OpenSSH public host key line ``<type> <base64> [comment]``, normalised to ``<type> <base64>``."""
+    fields = value.split()
+    hint = "a public host key line such as 'ssh-ed25519 AAAAC3Nz...' (README: SSH host keys)"
+    if len(fields) < 2 or fields[0] not in _SSH_HOST_KEY_TYPES:
+        raise ValueError(f"{value!r} is not {hint}")
+    try:
+        blob = base64.b64decode(fields[1], validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(f"{value!r} is not {hint}: the key is not base64") from None
+    # The blob starts with its own type as an SSH string: a key pasted under the wrong type is refused.
+    length = int.from_bytes(blob[:4], "big") if len(blob) >= 4 else -1
+    if blob[4:4 + length].decode("ascii", "replace") != fields[0]:
+        raise ValueError(f"{value!r} is not {hint}: the key data is not a {fields[0]} key")
+    return f"{fields[0]} {fields[1]}"
 
 
 DnsName = Annotated[str, AfterValidator(_dns_name)]
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
 Url = Annotated[str, AfterValidator(_url)]
+HttpsUrl = Annotated[str, AfterValidator(lambda value: _url(value, ("https",)))]
+SshHostKey = Annotated[str, AllowChars(" "), AfterValidator(_ssh_host_key)]
+
+
+def _allowed_chars(annotation: Any) -> str:
+    """The ``AllowChars`` of a field's type, wherever they sit in it (``SshHostKey | None``)."""
+    found = "".join(meta for meta in getattr(annotation, "__metadata__", ()) if isinstance(meta, AllowChars))
+    return found + "".join(_allowed_chars(arg) for arg in typing.get_args(annotation))
 
 
 class _Model(BaseModel):
@@ -167,6 +259,36 @@ class _Model(BaseModel):
         frozen=True,
         strict=False,
     )
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _no_shell_text(cls, data: Any, handler: ModelWrapValidatorHandler) -> Any:
+        """Every plain string (or list of strings) of every model also passes ``_plain_text``; secrets do not.
+
+        The fields' own rules run first (their messages are the more helpful ones); this is
+        the safety net for whatever they let through, including fields added later.
+        """
+        validated = handler(data)
+        if isinstance(data, Mapping):
+            for name, field in cls.model_fields.items():
+                key = field.alias or name
+                value = data.get(key, data.get(name))
+                if "SecretStr" in str(field.annotation):
+                    continue
+                for index, item in enumerate(value if isinstance(value, list) else [value]):
+                    if isinstance(item, str):
+                        try:
+                            _plain_text(item, _allowed_chars(field.annotation) + "".join(
+                                _m for _m in field.metadata if isinstance(_m, AllowChars)))
+                        except ValueError as error:
+                            loc = (key, index) if isinstance(value, list) else (key,)
+                            raise _KeyedError(loc, str(error)) from None
+        return validated
+        allow = _allowed_chars(field)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str):
+                _plain_text(item, allow)
+        return validated
 
 
 # --- server ----------------------------------------------------------------
@@ -188,18 +310,20 @@ class CvmServer(_Model):
     availability_zone: str | None = None
     ssh_user: str | None = None
     docker_mirror: Annotated[str, AfterValidator(lambda v: _url(v) if v else v)] = TENCENT_DOCKER_MIRROR
+    # Only for an instance created before host keys were pinned (README: SSH host keys).
+    host_key: SshHostKey | None = None
 
     @field_validator("instance_type")
     @classmethod
     def _instance_type(cls, value: str | None) -> str | None:
-        if value is not None and not _INSTANCE_TYPE.match(value):
+        if value is not None and not _INSTANCE_TYPE.fullmatch(value):
             raise ValueError(f"{value!r} is not a CVM instance type (e.g. S5.MEDIUM4)")
         return value
 
     @field_validator("image")
     @classmethod
     def _image(cls, value: str) -> str:
-        if value not in IMAGE_FAMILIES and not _IMAGE_ID.match(value):
+        if value not in IMAGE_FAMILIES and not _IMAGE_ID.fullmatch(value):
             allowed = ", ".join(IMAGE_FAMILIES)
             raise ValueError(f"{value!r} is not a supported image; use one of {allowed} or an image id img-xxxxxxxx")
         return value
@@ -212,7 +336,7 @@ class CvmServer(_Model):
     @field_validator("availability_zone")
     @classmethod
     def _zone(cls, value: str | None) -> str | None:
-        if value is not None and not _ZONE.match(value):
+        if value is not None and not _ZONE.fullmatch(value):
             raise ValueError(f"{value!r} is not an availability zone (e.g. ap-guangzhou-3)")
         return value
 
@@ -241,19 +365,12 @@ class ExistingServer(_Model):
     user: str = "root"
     data_device: str | None = None
     docker_mirror: Annotated[str, AfterValidator(lambda v: _url(v) if v else v)] = ""
+    host_key: SshHostKey
 
     @field_validator("address")
     @classmethod
     def _address(cls, value: str) -> str:
-        try:
-            ipaddress.ip_address(value)
-            return value
-        except ValueError:
-            pass
-        try:
-            return _dns_name(value)
-        except ValueError:
-            raise ValueError(f"{value!r} is not an IP address or host name") from None
+        return _host_address(value)
 
     @field_validator("user")
     @classmethod
@@ -263,7 +380,7 @@ class ExistingServer(_Model):
     @field_validator("data_device")
     @classmethod
     def _data_device(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^/dev/disk/by-(id|uuid|label|path)/[^\s/]+$", value):
+        if value is not None and not _DATA_DEVICE.fullmatch(value):
             raise ValueError(
                 f"{value!r} is not a stable device path; use /dev/disk/by-id/..., by-uuid/... or by-label/..."
             )
@@ -284,6 +401,7 @@ class NexusSettings(_Model):
     anonymous_team_images: bool = False
     docker_hub_remote: Url = DEFAULT_DOCKER_HUB_REMOTE
     docker_hub_username: str | None = None
+    image_digest: str | None = None
     pypi_proxy: bool = True
     pypi_remote: Url = DEFAULT_PYPI_REMOTE
     yum_proxy: bool = True
@@ -293,10 +411,27 @@ class NexusSettings(_Model):
     @field_validator("version")
     @classmethod
     def _pinned(cls, value: str) -> str:
-        if not _PINNED_VERSION.match(value):
+        if not _PINNED_VERSION.fullmatch(value):
             raise ValueError(
                 f"{value!r} is not a pinned release; use an exact sonatype/nexus3 tag such as "
                 f"{DEFAULT_NEXUS_VERSION!r} (never 'latest')"
+            )
+        return value
+
+    @field_validator("docker_hub_username")
+    @classmethod
+    def _docker_id(cls, value: str | None) -> str | None:
+        if value is not None and not _DOCKER_HUB_USERNAME.fullmatch(value):
+            raise ValueError(f"{value!r} is not a Docker Hub user name (4-30 of a-z, 0-9, '-', '_')")
+        return value
+
+    @field_validator("image_digest")
+    @classmethod
+    def _digest(cls, value: str | None) -> str | None:
+        if value is not None and not _DIGEST.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is not an image digest (sha256: and 64 lowercase hex digits, as `docker buildx imagetools "
+                "inspect sonatype/nexus3:<version>` prints)"
             )
         return value
 
@@ -333,7 +468,7 @@ class AcmeSettings(_Model):
     @field_validator("email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
-        if value is not None and not _EMAIL.match(value):
+        if value is not None and not _EMAIL.fullmatch(value):
             raise ValueError(f"{value!r} is not an e-mail address")
         return value
 
@@ -342,11 +477,12 @@ class AcmeSettings(_Model):
     def _server(cls, value: str) -> str:
         shorthands = {"letsencrypt": LETSENCRYPT_PRODUCTION, "letsencrypt-staging": LETSENCRYPT_STAGING}
         value = shorthands.get(value, value)
-        if not value.startswith("https://"):
+        try:
+            return _url(value, ("https",))
+        except ValueError:
             raise ValueError(
                 f"{value!r} is not an ACME directory; use an https:// URL, letsencrypt or letsencrypt-staging"
-            )
-        return value
+            ) from None
 
 
 class BackupSettings(_Model):
@@ -481,6 +617,13 @@ class Settings(_Model):
     registry_allowed_cidrs: list[Cidr] | None = Field(default=None, min_length=1)
     registry_mirror_allowed_cidrs: list[Cidr] | None = Field(default=None, min_length=1)
 
+    @field_validator("stack")
+    @classmethod
+    def _stack_name(cls, value: str) -> str:
+        if not _STACK_NAME.fullmatch(value):
+            raise ValueError(f"{value!r} is not a stack name (letters, digits, '-', '_', '.')")
+        return value
+
     @field_validator("admin_password")
     @classmethod
     def _password(cls, value: SecretStr) -> SecretStr:
@@ -521,7 +664,7 @@ class Settings(_Model):
     @field_validator("web_max_upload_size")
     @classmethod
     def _nginx_size(cls, value: str) -> str:
-        if not _NGINX_SIZE.match(value):
+        if not _NGINX_SIZE.fullmatch(value):
             raise ValueError(f"{value!r} is not an nginx size (a number with optional k, m or g, e.g. 1g)")
         return value
 
@@ -817,7 +960,7 @@ def region_problems(settings: Settings, region: str | None) -> list[str]:
     if not region:
         return [f"{REGION_KEY}: is required for Tencent resources (e.g. ap-guangzhou): "
                 "pulumi config set tencentcloud:region ap-guangzhou, or export TENCENTCLOUD_REGION"]
-    if not _REGION.match(region):
+    if not _REGION.fullmatch(region):
         return [f"{REGION_KEY}: {region!r} is not a Tencent Cloud region (e.g. ap-guangzhou, eu-frankfurt)"]
     zone = settings.server.availability_zone if isinstance(settings.server, CvmServer) else None
     if zone and not zone.startswith(f"{region}-"):

@@ -40,8 +40,11 @@ TEST_SECRETS = {
         "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n"
     ),
 }
-__all__ = ["FAKE_PUBLIC_IP", "ROOT", "TEST_SECRETS", "PriorState", "ProgramRun", "RecordingMocks", "TencentCloud",
+__all__ = ["FAKE_PUBLIC_IP", "LAB_HOST_KEY", "ROOT", "TEST_SECRETS", "PriorState", "ProgramRun", "RecordingMocks",
+           "TencentCloud",
            "is_secret", "resolve", "run_program", "run_stack", "stack_config"]
+# The lab stack file's example host key (an existing server's public key is a required setting).
+LAB_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMN+7+CmE5Z9m+P1xhMhAjSpeJ3biMmsB515DBVF3aaR"
 
 
 @dataclass

@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from components.render import nexus as render
+from tests.harness import LAB_HOST_KEY
 from tests.system.fake_nexus import FakeNexus, make_settings
 
 # --- helpers ---------------------------------------------------------------------------
@@ -95,7 +96,8 @@ VARIANTS = {
     "prod": lambda: make_settings("prod"),
     "lab": lambda: make_settings("lab"),
     "lab-disk": lambda: make_settings("lab", server={"mode": "existing", "address": "192.0.2.10",
-                                                     "dataDevice": "/dev/disk/by-id/virtio-data01"}),
+                                                     "dataDevice": "/dev/disk/by-id/virtio-data01",
+                                                     "hostKey": LAB_HOST_KEY}),
     "private-login": lambda: make_settings("dev", {"anonymousPull": False}, token=True),
 }
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from components.host import host_name, key_pair_name
-from tests.harness import FAKE_PUBLIC_IP, TEST_SECRETS, is_secret, run_stack
+from tests.harness import FAKE_PUBLIC_IP, LAB_HOST_KEY, TEST_SECRETS, is_secret, run_stack
 
 TENCENT = "tencentcloud:"
 RULE_SET = "tencentcloud:Security/groupRuleSet:GroupRuleSet"
@@ -144,7 +144,8 @@ def test_lab_registers_no_tencent_resource(lab):
 
 
 def test_existing_server_key_and_port_reach_the_connection():
-    run = run_stack("lab", {"server": {"mode": "existing", "address": "192.0.2.20", "port": 2222, "user": "deploy"}})
+    run = run_stack("lab", {"server": {"mode": "existing", "address": "192.0.2.20", "port": 2222, "user": "deploy",
+                                   "hostKey": LAB_HOST_KEY}})
     host = run.one("nexus-registry:host:NexusHost").resource
     assert is_secret(host.connection.private_key)
     assert run.outputs["ssh"] == "ssh -p 2222 deploy@192.0.2.20"

@@ -16,7 +16,7 @@ from components import settings as stack_settings
 from components.host import NexusHost, NexusHostArgs
 from components.nexus_server import NexusServer, NexusServerArgs
 from components.render import nexus as render
-from tests.harness import TEST_SECRETS, run_program, stack_config
+from tests.harness import LAB_HOST_KEY, TEST_SECRETS, run_program, stack_config
 
 COMMAND = "command:remote:Command"
 STEPS = ("nexus-prepare", "nexus-container", "nexus-bootstrap")
@@ -104,7 +104,8 @@ def test_existing_servers_use_the_configured_device_or_the_root_disk():
     assert "NEXUS_DATA_DISK_KIND=${NEXUS_DATA_DISK_KIND-none}" in lab
     assert "DOCKER_MIRROR=${DOCKER_MIRROR-''}" in lab
     device = "/dev/disk/by-id/virtio-data01"
-    server = {"mode": "existing", "address": "192.0.2.10", "user": "root", "dataDevice": device}
+    server = {"mode": "existing", "address": "192.0.2.10", "user": "root", "dataDevice": device,
+              "hostKey": LAB_HOST_KEY}
     with_disk = bundle_files(stdin(run("lab", {"server": server}), "nexus-prepare")[1])[render.PREPARE_SCRIPT]
     assert "NEXUS_DATA_DISK_KIND=${NEXUS_DATA_DISK_KIND-device}" in with_disk
     assert f"NEXUS_DATA_DISK=${{NEXUS_DATA_DISK-{device}}}" in with_disk

@@ -6,11 +6,11 @@ import pytest
 import yaml
 
 from components import settings as stack_settings
-from tests.harness import ROOT, run_stack
+from tests.harness import LAB_HOST_KEY, ROOT, run_stack
 
 NS = "nexus-registry"
 CVM = {"mode": "cvm", "cpu": 2, "memoryGb": 4, "sshAllowedCidrs": ["203.0.113.0/24"]}
-EXISTING = {"mode": "existing", "address": "192.0.2.10"}
+EXISTING = {"mode": "existing", "address": "192.0.2.10", "hostKey": LAB_HOST_KEY}
 
 
 def cvm(**changes):
@@ -55,7 +55,7 @@ BAD_CONFIGURATIONS = [
     ("dev", {"server": cvm(availabilityZone="guangzhou")}, {}, "server.availabilityZone", "not an availability zone"),
     ("dev", {"server": cvm(sshAlowedCidrs=["203.0.113.0/24"])}, {}, "server.sshAlowedCidrs", "not a known setting"),
     ("dev", {"server": cvm(dockerMirror="mirror.ccs.tencentyun.com")}, {}, "server.dockerMirror", "not an http(s) URL"),
-    ("lab", {"server": {"mode": "existing"}}, {}, "server.address", "required"),
+    ("lab", {"server": {"mode": "existing", "hostKey": LAB_HOST_KEY}}, {}, "server.address", "required"),
     ("lab", {"server": {**EXISTING, "port": 70000}}, {}, "server.port", "1..65535"),
     ("lab", {"server": {**EXISTING, "user": "Root User"}}, {}, "server.user", "not a Unix user name"),
     ("lab", {"server": {**EXISTING, "address": "not an address!"}}, {}, "server.address", "not an IP address or host"),

@@ -1,0 +1,194 @@
+"""Every string setting refuses text that could escape into a shell or a config file.
+
+The fields are enumerated from the models themselves, so a string setting added
+later is covered without editing this file (it fails here until it has a valid
+example, when its default is not one).  Each hostile variant is a valid value
+with something appended (a trailing newline is the classic: Python's ``$``
+matches before it) or a bare payload; each must be refused with exactly one
+one-line problem that names the key, before any resource.
+"""
+
+from __future__ import annotations
+
+import json
+import typing
+from typing import Any
+
+import pytest
+import yaml
+from pydantic import BaseModel, SecretStr
+
+from components import settings as stack_settings
+from tests.harness import LAB_HOST_KEY, ROOT, TEST_SECRETS
+
+NS = "nexus-registry"
+
+# A valid value for every string setting whose default is not a string.
+VALID_EXAMPLES: dict[str, str] = {
+    "certificateValidation": "dns-auto",
+    "acme.email": "ops@example.com",
+    "server.dockerMirror": "https://mirror.example.com",
+    "server.instanceType": "S5.MEDIUM4",
+    "server.availabilityZone": "ap-guangzhou-6",
+    "server.sshUser": "ubuntu",
+    "server.hostKey": LAB_HOST_KEY,
+    "server.address": "192.0.2.10",
+    "server.dataDevice": "/dev/disk/by-id/virtio-data01",
+    "nexus.dockerHubUsername": "robotuser",
+    "nexus.imageDigest": "sha256:" + "ab" * 32,
+    "domain": "example.com",
+}
+
+HOSTILE_SUFFIXES = ["\n", "\ntouch /tmp/pwned", "\r", "'", '"', "$(id)", "`id`", ";id", "&&id", "|id", " id",
+                    "\t", "é", "\u202e", "\x00", ">/tmp/x", "\\"]
+HOSTILE_VALUES = ["$(touch /tmp/pwned)", "`touch /tmp/pwned`", "a;touch /tmp/pwned", "' || true '", "x\ny", "ü"]
+
+
+def _is_text(annotation: Any) -> bool:
+    if annotation is str:
+        return True
+    if typing.get_origin(annotation) is typing.Literal:
+        return all(isinstance(arg, str) for arg in typing.get_args(annotation))
+    return any(_is_text(arg) for arg in typing.get_args(annotation) if arg is not type(None))
+
+
+def _submodels(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for arg in typing.get_args(annotation) for model in _submodels(arg)]
+
+
+def string_settings(model: type[BaseModel] = stack_settings.Settings, prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """(config key, model, default) of every plain string setting below ``model``; secrets excluded."""
+    found = []
+    for name, field in model.model_fields.items():
+        if name == "stack" or "SecretStr" in str(field.annotation) or field.annotation is SecretStr:
+            continue
+        key = prefix + (field.alias or name)
+        subs = _submodels(field.annotation)
+        if subs:
+            for sub in subs:
+                found += string_settings(sub, key + ".")
+        elif _is_text(field.annotation):
+            found.append((key, model, field.default))
+    return found
+
+
+STRING_SETTINGS = string_settings()
+
+
+def _config(key: str, model: Any, value: Any) -> dict[str, str]:
+    # prod sets instanceType and availabilityZone, lab is the existing-server stack.
+    stack = "lab" if model is stack_settings.ExistingServer else "prod"
+    document = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+    config: dict[str, Any] = dict(document["config"])
+    config.update(TEST_SECRETS)
+    if key == "nexus.dockerHubUsername":
+        config[f"{NS}:dockerHubToken"] = "dckr_pat_example"
+    top, _, rest = key.partition(".")
+    full = f"{NS}:{top}"
+    if rest:
+        config[full] = {**(config.get(full) or {}), rest: value}
+    else:
+        config[full] = value
+    config = {k: json.dumps(v) if isinstance(v, (dict, list, bool, int)) else v for k, v in config.items()}
+    return {"stack": stack, "config": config}
+
+
+def _valid(key: str, default: Any, model: Any = None) -> str:
+    if key == "server.mode":
+        return "existing" if model is stack_settings.ExistingServer else "cvm"
+    if key == "server.sshAllowedCidrs":
+        return "203.0.113.0/24"
+    if key in VALID_EXAMPLES:
+        return VALID_EXAMPLES[key]
+    assert isinstance(default, str) and default, f"{key}: add a valid example to VALID_EXAMPLES"
+    return default
+
+
+def test_every_string_setting_is_enumerated():
+    keys = {key for key, _, _ in STRING_SETTINGS}
+    assert {"domain", "webHost", "server.address", "server.user", "server.sshAllowedCidrs", "server.dataDevice",
+            "server.hostKey", "nexus.version", "nexus.dockerHubUsername", "nexus.dockerHubRemote",
+            "acme.server", "webMaxUploadSize"} <= keys
+    for key, model, default in STRING_SETTINGS:
+        _valid(key, default, model)
+
+
+@pytest.mark.parametrize("key, model, default", STRING_SETTINGS, ids=[key for key, _, _ in STRING_SETTINGS])
+def test_the_valid_example_is_accepted(key, model, default):
+    value = _valid(key, default, model)
+    case = _config(key, model, [value] if key == "server.sshAllowedCidrs" else value)
+    stack_settings.from_mapping(case["stack"], case["config"])
+
+
+@pytest.mark.parametrize("key, model, default", STRING_SETTINGS, ids=[key for key, _, _ in STRING_SETTINGS])
+def test_hostile_text_is_refused_with_one_line_naming_the_key(key, model, default):
+    valid = _valid(key, default, model)
+    for hostile in [valid + suffix for suffix in HOSTILE_SUFFIXES] + [suffix + valid for suffix in ("\n", " ")] \
+            + HOSTILE_VALUES:
+        value: Any = [hostile] if key == "server.sshAllowedCidrs" else hostile
+        case = _config(key, model, value)
+        with pytest.raises(stack_settings.SettingsError) as caught:
+            accepted = stack_settings.from_mapping(case["stack"], case["config"])
+            if key == "server.hostKey" and hostile.strip() in (valid, valid + " id"):
+                # An OpenSSH key line may end in a comment: it is dropped (so is outer space), never used.
+                assert accepted.server.host_key == valid
+                raise stack_settings.SettingsError([f"{NS}:{key}: comment dropped"])
+            pytest.fail(f"{key}={hostile!r} was accepted")
+        problems = caught.value.problems
+        expected = f"{NS}:{key}[0]: " if key == "server.sshAllowedCidrs" else f"{NS}:{key}: "
+        assert len(problems) == 1 and problems[0].startswith(expected), (hostile, problems)
+        assert "\n" not in problems[0] and "\r" not in problems[0], (hostile, problems)
+
+
+@pytest.mark.parametrize("stack", ["dev", "a\nb", "x;id", "$(id)", "nexus registry"])
+def test_the_stack_name_is_checked_too(stack):
+    document = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
+    config = {k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in document["config"].items()}
+    config.update(TEST_SECRETS)
+    if stack == "dev":
+        assert stack_settings.from_mapping(stack, config).stack == "dev"
+        return
+    with pytest.raises(stack_settings.SettingsError) as caught:
+        stack_settings.from_mapping(stack, config)
+    assert caught.value.problems[0].startswith(f"{NS}:stack: ") and "\n" not in caught.value.problems[0]
+
+
+@pytest.mark.parametrize("key, value, words", [
+    ("webHost", "nexus\n", "not a DNS label"),
+    ("domain", "a\n.example.com", "not a DNS name"),
+    ("nexus.version", "3.86.2\n", "not a pinned release"),
+    ("server.user", "root\n", "not a Unix user name"),
+    ("nexus.dockerHubRemote", "https://user:pw@registry-1.docker.io", "user:password@"),
+    ("nexus.dockerHubRemote", "https://registry-1.docker.io/$(id)", "not an http(s) URL"),
+    ("nexus.dockerHubRemote", "ftp://registry-1.docker.io", "not an http(s) URL"),
+    ("nexus.dockerHubRemote", "https://:443/", "not an http(s) URL"),
+    ("nexus.pypiRemote", "https://pypi.org:99999/", "bad host or port"),
+    ("acme.server", "http://acme.example.com/dir", "not an ACME directory"),
+    ("server.dockerMirror", "https://mirror.example.com'", "not an http(s) URL"),
+    ("nexus.dockerHubUsername", "Robot User", "not a Docker Hub user name"),
+    ("server.dataDevice", "/dev/disk/by-id/..", "stable device path"),
+    ("server.dataDevice", "/dev/disk/by-label/a\\x20b", "stable device path"),
+    ("server.address", "fe80::1%$(id)", "not an IP address or host name"),
+    ("server.hostKey", "ssh-ed25519", "public host key line"),
+    ("server.hostKey", "ssh-ed25519 not-base64!", "not base64"),
+    ("server.hostKey", "ssh-rsa " + LAB_HOST_KEY.split()[1], "not a ssh-rsa key"),
+    ("server.hostKey", "ssh-dss AAAAB3NzaC1kc3M=", "public host key line"),
+    ("nexus.imageDigest", "sha256:ABC", "not an image digest"),
+    ("nexus.imageDigest", "sha256:" + "a" * 64 + "\n", "not an image digest"),
+])
+def test_specific_rules_explain_themselves(key, value, words):
+    model = stack_settings.ExistingServer if key in ("server.user", "server.dataDevice", "server.address",
+                                                     "server.hostKey") else None
+    case = _config(key, model, value)
+    with pytest.raises(stack_settings.SettingsError) as caught:
+        stack_settings.from_mapping(case["stack"], case["config"])
+    assert len(caught.value.problems) == 1, caught.value.problems
+    assert caught.value.problems[0].startswith(f"{NS}:{key}: ") and words in caught.value.problems[0], \
+        caught.value.problems
+
+
+def test_host_key_comment_is_dropped_and_key_kept():
+    case = _config("server.hostKey", stack_settings.ExistingServer, LAB_HOST_KEY + " root@lab")
+    assert stack_settings.from_mapping(case["stack"], case["config"]).server.host_key == LAB_HOST_KEY
