@@ -30,9 +30,9 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
     SecretStr,
     ValidationError,
-    ModelWrapValidatorHandler,
     field_validator,
     model_validator,
 )

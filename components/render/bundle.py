@@ -10,7 +10,11 @@ the step re-runs exactly when one of its files changes (its stdin changes).
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass
+
+# Where files may land: plain path characters only, so a path is one inert shell word even before quoting.
+_SAFE_PATH = re.compile(r"(/[A-Za-z0-9._@+:=-]+)+")
 
 
 @dataclass(frozen=True)
@@ -22,8 +26,9 @@ class HostFile:
     mode: str = "0644"
 
     def __post_init__(self) -> None:
-        if not self.path.startswith("/") or ".." in self.path.split("/"):
-            raise ValueError(f"host file path must be absolute and normalised: {self.path!r}")
+        if not _SAFE_PATH.fullmatch(self.path) or {".", ".."} & set(self.path.split("/")):
+            raise ValueError(f"host file path must be absolute, normalised and plain (A-Z a-z 0-9 ._@+:=-): "
+                             f"{self.path!r}")
         if len(self.mode) != 4 or not set(self.mode) <= set("01234567"):
             raise ValueError(f"file mode must be four octal digits: {self.mode!r}")
 
@@ -39,8 +44,11 @@ def bundle_script(files: list[HostFile] | tuple[HostFile, ...], entrypoint: str)
     ]
     for item in files:
         encoded = base64.encodebytes(item.content.encode()).decode()
+        # Single quotes suffice: HostFile admits no quote (or any other special character) in a path.
         lines.append(f"_nr_put '{item.path}' {item.mode} <<'NEXUS_REGISTRY_B64'")
         lines.append(encoded.rstrip("\n"))
         lines.append("NEXUS_REGISTRY_B64")
-    lines.append(f"exec {entrypoint}")
+    if not _SAFE_PATH.fullmatch(entrypoint):
+        raise ValueError(f"entrypoint must be the absolute, plain path of a script: {entrypoint!r}")
+    lines.append(f"exec {entrypoint}")  # a plain path: one inert word
     return "\n".join(lines) + "\n"

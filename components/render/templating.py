@@ -8,7 +8,9 @@ lines; Jinja comments use ``{## ##}`` because bash writes ``${#array[@]}``.
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,29 @@ ENVIRONMENT = jinja2.Environment(
 ENVIRONMENT.filters["shq"] = lambda value: shlex.quote("" if value is None else str(value))
 
 
+def _check_single_line(value: Any, where: str) -> None:
+    """Refuse a control character anywhere in the values: a newline would end a comment or a quoted word."""
+    if isinstance(value, str):
+        if any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):
+            raise ValueError(f"template value {where} holds a control character: {value!r}")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            _check_single_line(key, f"{where}[{key!r}]")
+            _check_single_line(item, f"{where}[{key!r}]")
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for index, item in enumerate(value):
+            _check_single_line(item, f"{where}[{index}]")
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for item in dataclasses.fields(value):
+            _check_single_line(getattr(value, item.name), f"{where}.{item.name}")
+
+
 def render(template: str, **values: Any) -> str:
-    """Render ``template`` (a path below components/templates) with ``values``."""
+    """Render ``template`` (a path below components/templates) with ``values``.
+
+    Settings are validated, but the templates do not rely on it: every value must be
+    one line (checked here), and every value that reaches bash goes through ``shq``.
+    """
+    for name, value in values.items():
+        _check_single_line(value, name)
     return ENVIRONMENT.get_template(template).render(**values)

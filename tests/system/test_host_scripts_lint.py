@@ -58,12 +58,32 @@ def test_the_bundle_wrapper_itself_passes_shellcheck(tmp_path):
 def test_a_bundle_installs_files_atomically_with_modes_and_runs_its_entrypoint(tmp_path):
     target = tmp_path / "etc" / "secret.txt"
     content = "line with 'quotes' and $dollars and \\ backslash\nNEXUS_REGISTRY_B64\n"
-    script = bundle_script([HostFile(str(target), content, "0600")], f"cat {target}")
+    entry = tmp_path / "bin" / "show.sh"
+    script = bundle_script([HostFile(str(target), content, "0600"),
+                            HostFile(str(entry), f"#!/bin/sh\ncat '{target}'\n", "0755")], str(entry))
     result = subprocess.run(["bash", "-s"], input=script, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout == content and target.read_text() == content
     assert oct(target.stat().st_mode & 0o777) == "0o600"
     assert list(target.parent.iterdir()) == [target]  # no temp file left behind
+
+
+@pytest.mark.parametrize("path", ["/etc/a b", "/etc/a'b", "/etc/$(touch x)", "/etc/`id`", "/etc/a;b", "/etc/a\nb",
+                                  "/etc/é", "relative", "/etc/../x", "/etc/./x", "/etc//x"])
+def test_a_bundle_refuses_a_path_that_is_not_plain(path):
+    with pytest.raises(ValueError, match="absolute, normalised and plain"):
+        HostFile(path, "x")
+
+
+def test_bundle_paths_and_entrypoint_are_single_quoted_words(tmp_path):
+    # Even a path that passed the check reaches bash as one quoted word, never as code.
+    target = tmp_path / "a=b@c+d:e"
+    script = bundle_script([HostFile(str(target), "x\n")], "/bin/true")
+    assert f"_nr_put '{target}' 0644" in script and "exec /bin/true" in script
+    with pytest.raises(ValueError, match="entrypoint"):
+        bundle_script([], "/bin/true; touch x")
+    result = subprocess.run(["bash", "-s"], input=script, capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr and target.read_text() == "x\n"
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -226,3 +226,22 @@ def test_disabled_proxies_are_not_created(tmp_path, nexus):
     host = fresh_host(tmp_path, nexus, make_settings(nexus={"pypiProxy": False, "yumProxy": False}))
     ok(host.run())
     assert set(nexus.repositories) == {"docker-proxy", "docker-hosted", "docker-group"}
+
+
+def test_a_failed_call_reports_status_and_error_ids_never_the_response_body(tmp_path, nexus):
+    # Nexus validation errors may echo what was sent; here the fake echoes the whole request body.
+    route = nexus._route
+
+    def echoing(method, path, query, headers, body):
+        if method == "POST" and path == "/v1/repositories/docker/proxy":
+            return 400, [{"id": "PARAMETER httpClient.authentication", "message": f"rejected {body.decode()}"}]
+        return route(method, path, query, headers, body)
+
+    nexus._route = echoing
+    host = fresh_host(tmp_path, nexus, make_settings(token=True))
+    result = host.run()
+    assert result.returncode != 0
+    assert ("creating repository docker-proxy: Nexus answered HTTP 400 "
+            "(error ids: PARAMETER httpClient.authentication)") in result.stderr
+    output = result.stdout + result.stderr
+    assert DOCKER_HUB_TOKEN not in output and "rejected" not in output and ADMIN_PASSWORD not in output
