@@ -66,6 +66,7 @@ pulumi.export("webUrl", f"https://{settings.web_fqdn}")
 pulumi.export("registryHost", settings.registry_fqdn)
 pulumi.export("publicIp", host.public_ip)
 pulumi.export("ssh", host.ssh_command)
+pulumi.export("sshKnownHosts", host.known_hosts)
 pulumi.export(VERSION_OUTPUT, nexus_version)
 pulumi.export(DATABASE_OUTPUT, database_engine)
 if data_disk_gb is not None:

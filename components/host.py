@@ -15,7 +15,11 @@ decides once: ``cvmPlacement`` (a stack output, read back through
 otherwise is only logged.  Explicit settings are how a stack moves on purpose.
 
 Either way the component exposes one ``remote.ConnectionArgs`` (with dial
-retries, because a new CVM takes a minute to accept SSH) for every later step.
+retries, because a new CVM takes a minute to accept SSH) for every later step,
+pinned to the server's SSH host key: pulumi-command ignores the host key when
+none is given, and every step sends secrets.  On ``cvm`` the key is made by
+pulumi-tls and installed by cloud-init at first boot (user data); on ``existing``
+it is the ``server.hostKey`` setting.  README: SSH host keys.
 """
 
 from __future__ import annotations
@@ -41,6 +45,53 @@ DIAL_ERROR_LIMIT = 40
 PER_DIAL_TIMEOUT_SECONDS = 15
 # Tencent's public Ubuntu images disable root login and ship user "ubuntu".
 DEFAULT_SSH_USER = {"ubuntu-22.04": "ubuntu", "ubuntu-24.04": "ubuntu"}
+HOST_KEY_MARKER = "# nexus-registry: pinned SSH host key"
+
+
+def host_key_user_data(private_key_openssh: str, public_key_openssh: str) -> str:
+    """cloud-config that installs our ed25519 host key before sshd first starts, and no other host key.
+
+    cloud-init's ``ssh`` module writes ``ssh_keys`` in its init stage (before ssh.service);
+    with ``ssh_genkeytypes`` empty it generates no other type, so the server can only
+    present the key that the connection pins.  Contains the private key: a secret.
+    """
+    private = "\n".join(f"    {line}" for line in private_key_openssh.strip().splitlines())
+    return (
+        "#cloud-config\n"
+        f"{HOST_KEY_MARKER} (components/host.py); read once, at first boot.\n"
+        "ssh_deletekeys: true\n"
+        "ssh_genkeytypes: []\n"
+        "ssh_keys:\n"
+        "  ed25519_private: |\n"
+        f"{private}\n"
+        f"  ed25519_public: {public_key_openssh.strip()}\n"
+    )
+
+
+def pinned_host_key(user_data: str | None, configured: str | None) -> str:
+    """The host key a CVM was created with (from its own user data), else ``server.hostKey``.
+
+    An instance created before host keys were pinned has no key in its user data, and
+    its user data is never changed (it only runs at first boot): the operator reads the
+    key once on the instance's console and sets ``server.hostKey``.  Never trust on first use.
+    """
+    installed = None
+    if user_data and HOST_KEY_MARKER in user_data:
+        match = re.search(r"^  ed25519_public: (\S+ \S+)", user_data, re.M)
+        installed = match.group(1) if match else None
+    if installed and configured and configured != installed:
+        raise ValueError(
+            "nexus-registry:server.hostKey: differs from the key this CVM was created with; "
+            "remove the setting (README: SSH host keys)"
+        )
+    if installed or configured:
+        return installed or configured  # type: ignore[return-value]
+    raise ValueError(
+        "nexus-registry:server.hostKey: is required for this stack: its CVM was created before SSH host keys "
+        "were pinned. Read the key on the instance's console (VNC login in the Tencent console): "
+        "cat /etc/ssh/ssh_host_ed25519_key.pub, then pulumi config set --path server.hostKey '<that line>' "
+        "(README: SSH host keys)"
+    )
 
 
 # The program's CVMs are pay-as-you-go; getTypes answers one row per charge type.
@@ -147,7 +198,7 @@ class NexusHost(pulumi.ComponentResource):
         self.network = None
         self.decisions = {}
         if isinstance(server, CvmServer):
-            private_key = self._build_cvm(name, settings, server, args.data_disk_gb)
+            private_key, host_key = self._build_cvm(name, settings, server, args.data_disk_gb)
             self.ssh_user = server.ssh_user or DEFAULT_SSH_USER.get(server.image, "root")
             port = 22
         else:
@@ -158,23 +209,30 @@ class NexusHost(pulumi.ComponentResource):
             port = server.port
             assert settings.ssh_private_key is not None  # enforced by Settings
             private_key = pulumi.Output.secret(settings.ssh_private_key.get_secret_value())
+            host_key = pulumi.Output.from_input(server.host_key)
 
         self.connection = remote.ConnectionArgs(
             host=self.public_ip,
             port=port,
             user=self.ssh_user,
             private_key=private_key,
+            host_key=host_key,
             dial_error_limit=DIAL_ERROR_LIMIT,
             per_dial_timeout=PER_DIAL_TIMEOUT_SECONDS,
         )
         self.ssh_command = self.public_ip.apply(
             lambda ip: f"ssh -p {port} {self.ssh_user}@{ip}" if port != 22 else f"ssh {self.ssh_user}@{ip}"
         )
-        self.register_outputs({"publicIp": self.public_ip, "sshCommand": self.ssh_command})
+        self.host_key = host_key
+        self.known_hosts = pulumi.Output.all(self.public_ip, host_key).apply(
+            lambda values: f"[{values[0]}]:{port} {values[1]}" if port != 22 else f"{values[0]} {values[1]}"
+        )
+        self.register_outputs({"publicIp": self.public_ip, "sshCommand": self.ssh_command,
+                               "sshKnownHosts": self.known_hosts})
 
     def _build_cvm(
         self, name: str, settings: Settings, server: CvmServer, data_disk_gb: pulumi.Input[int] | None
-    ) -> pulumi.Output[str]:
+    ) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
         child = pulumi.ResourceOptions(parent=self)
         stateful = pulumi.ResourceOptions(parent=self, protect=settings.protect, retain_on_delete=settings.protect)
         label = settings.resource_label
@@ -244,6 +302,9 @@ class NexusHost(pulumi.ComponentResource):
             public_key=ssh_key.public_key_openssh,
             opts=child,
         )
+        host_key = tls.PrivateKey(f"{name}-host-key", algorithm="ED25519", opts=child)
+        user_data = pulumi.Output.secret(pulumi.Output.all(host_key.private_key_openssh, host_key.public_key_openssh)
+                                         .apply(lambda keys: host_key_user_data(*keys)))
         self.instance = instance.Instance(
             f"{name}-cvm",
             instance_name=label,
@@ -263,7 +324,15 @@ class NexusHost(pulumi.ComponentResource):
             internet_max_bandwidth_out=server.bandwidth_mbps,
             disable_api_termination=settings.protect,
             running_flag=True,
-            opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(ignore_changes=["image_id"])),
+            # Plain text: the provider base64-encodes it (user_data wants base64 already).
+            user_data_raw=user_data,
+            # User data runs at first boot only, so changing it cannot re-key a host; an instance made
+            # before host keys were pinned keeps its (empty) user data and needs server.hostKey.
+            # The provider reads user data back into both fields: both hold the private key.
+            opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(
+                ignore_changes=["image_id", "user_data", "user_data_raw"],
+                additional_secret_outputs=["user_data", "user_data_raw"],
+            )),
         )
         self.data_disk = cbs.Storage(
             f"{name}-data-disk",
@@ -289,7 +358,11 @@ class NexusHost(pulumi.ComponentResource):
         )
         # Wait for the attachment before anything looks for the disk on the host.
         self.data_disk_id = pulumi.Output.all(self.data_disk.id, self.data_disk_attachment.id).apply(lambda v: v[0])
-        return ssh_key.private_key_openssh  # marked secret by pulumi-tls
+        # The key the instance was created with (its state's user data), else server.hostKey; public.
+        pinned = pulumi.Output.unsecret(
+            self.instance.user_data_raw.apply(lambda text: pinned_host_key(text, server.host_key))
+        )
+        return ssh_key.private_key_openssh, pinned  # the private key is marked secret by pulumi-tls
 
 
 def _field(obj: Any, name: str) -> Any:

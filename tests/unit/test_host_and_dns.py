@@ -125,7 +125,7 @@ def test_prod_protects_and_retains_the_instance_and_data_disk(prod, dev):
 
 
 def test_generated_private_key_is_secret_in_state_and_outputs(dev):
-    key = dev.one("tls:index/privateKey:PrivateKey")
+    key = dev.named("nexus-host-ssh-key")
     assert is_secret(key.resource.private_key_openssh)
     host = dev.one("nexus-registry:host:NexusHost").resource
     assert is_secret(host.connection.private_key)

@@ -1,0 +1,110 @@
+"""SSH host keys are pinned: every step's connection checks the server's key, never trusts on first use.
+
+cvm: pulumi-tls makes an ed25519 host key, cloud-init installs it at first boot
+from the instance's user data, and the connection pins the public half read back
+from the instance itself (so an instance created before pinning, whose user data
+never changes, asks for ``server.hostKey`` instead of being trusted).  existing:
+``server.hostKey`` is required.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+import yaml
+
+from components.host import HOST_KEY_MARKER, host_key_user_data, pinned_host_key
+from tests.harness import FAKE_PUBLIC_IP, LAB_HOST_KEY, TEST_SECRETS, is_secret, resolve, run_stack
+
+INSTANCE = "tencentcloud:Instance/instance:Instance"
+COMMAND = "command:remote:Command"
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+GENERATED = "ssh-ed25519 AAAAnexus-host-host-key"  # what the harness's pulumi-tls mock answers
+
+
+def legacy_instance(type_, name, inputs):
+    """The provider's Read of an instance created without user data: both fields empty."""
+    return {"userData": "", "userDataRaw": ""} if type_ == INSTANCE else {}
+
+
+@pytest.fixture(scope="module")
+def dev():
+    return run_stack("dev")
+
+
+def host_of(run):
+    return run.one("nexus-registry:host:NexusHost").resource
+
+
+def test_cvm_host_key_is_generated_installed_by_user_data_and_pinned(dev):
+    key = dev.named("nexus-host-host-key")
+    assert key.inputs["algorithm"] == "ED25519"
+    cvm = dev.one(INSTANCE)
+    user_data = cvm.inputs["userDataRaw"]
+    assert isinstance(user_data, dict) and user_data.get(SECRET_SIG), "user data carries a private key: secret"
+    assert HOST_KEY_MARKER in user_data["value"] and GENERATED in user_data["value"]
+    assert "userData" not in cvm.inputs  # one of the two conflicting fields
+    # User data runs once: a later change must neither replace nor pretend to re-key the host.
+    assert {"user_data", "user_data_raw", "image_id"} <= set(cvm.opts.ignore_changes)
+    assert {"user_data", "user_data_raw"} <= set(cvm.opts.additional_secret_outputs)
+
+    host = host_of(dev)
+    assert resolve(host.connection.host_key) == GENERATED and not is_secret(host.connection.host_key)
+    assert dev.outputs["sshKnownHosts"] == f"{FAKE_PUBLIC_IP} {GENERATED}"
+    assert "sshKnownHosts" not in dev.secret_outputs
+    for name, value in dev.outputs.items():
+        assert "PRIVATE KEY" not in str(value), name
+
+
+def test_every_remote_step_pins_the_host_key(dev):
+    commands = dev.of_type(COMMAND)
+    assert commands
+    for command in commands:
+        connection = command.inputs["connection"]
+        connection = connection.get("value", connection) if isinstance(connection, dict) else connection
+        assert connection["hostKey"] == GENERATED, command.name
+
+
+def test_an_instance_created_before_pinning_needs_the_key_from_the_operator():
+    with pytest.raises(Exception, match=r"nexus-registry:server.hostKey: is required for this stack"):
+        run_stack("dev", extra_outputs=legacy_instance)
+
+
+def test_an_instance_created_before_pinning_uses_server_host_key():
+    server = yaml.safe_load(open("stacks/Pulumi.dev.yaml"))["config"]["nexus-registry:server"]
+    run = run_stack("dev", {"server": {**server, "hostKey": LAB_HOST_KEY}}, extra_outputs=legacy_instance)
+    assert resolve(host_of(run).connection.host_key) == LAB_HOST_KEY
+
+
+def test_server_host_key_may_not_contradict_the_key_the_instance_was_made_with():
+    with pytest.raises(ValueError, match="differs from the key this CVM was created with"):
+        pinned_host_key(host_key_user_data("-----BEGIN X-----\nk\n-----END X-----\n", GENERATED), LAB_HOST_KEY)
+    assert pinned_host_key(host_key_user_data("k", GENERATED), GENERATED) == GENERATED
+    assert pinned_host_key("#!/bin/sh\necho unrelated user data\n", LAB_HOST_KEY) == LAB_HOST_KEY
+
+
+def test_existing_server_pins_the_configured_key():
+    run = run_stack("lab")
+    assert resolve(host_of(run).connection.host_key) == LAB_HOST_KEY
+    assert run.outputs["sshKnownHosts"] == f"192.0.2.10 {LAB_HOST_KEY}"
+    with pytest.raises(Exception, match=r"nexus-registry:server.hostKey: is required"):
+        run_stack("lab", {"server": {"mode": "existing", "address": "192.0.2.10"}})
+    assert TEST_SECRETS  # the secrets the runs used
+
+
+def test_user_data_is_cloud_config_that_installs_a_key_sshd_can_read(tmp_path):
+    # A real key pair (ssh-keygen), through the user data, back out: the private half still yields the public one.
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "", "-f", str(tmp_path / "k")], check=True)
+    private, public = (tmp_path / "k").read_text(), (tmp_path / "k.pub").read_text().strip()
+    text = host_key_user_data(private, public)
+    assert text.startswith("#cloud-config\n")
+    document = yaml.safe_load(text)
+    assert document["ssh_genkeytypes"] == [] and document["ssh_deletekeys"] is True
+    assert document["ssh_keys"]["ed25519_public"] == public
+    installed = tmp_path / "ssh_host_ed25519_key"
+    installed.write_text(document["ssh_keys"]["ed25519_private"])
+    installed.chmod(0o600)
+    derived = subprocess.run(["ssh-keygen", "-y", "-f", str(installed)], capture_output=True, text=True, check=True)
+    assert derived.stdout.split()[:2] == public.split()[:2]
+    assert pinned_host_key(text, None) == " ".join(public.split()[:2])
