@@ -342,8 +342,10 @@ class NexusHost(pulumi.ComponentResource):
             storage_size=data_disk_gb if data_disk_gb is not None else server.data_disk_gb,
             availability_zone=zone,
             charge_type="POSTPAID_BY_HOUR",
-            encrypt=False,
-            opts=stateful,
+            # Encrypted at rest (CBS with the account's default KMS key).  encrypt is ForceNew: a disk
+            # created unencrypted before this setting keeps its state value instead of being replaced.
+            encrypt=True,
+            opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(ignore_changes=["encrypt"])),
         )
         self.data_disk_attachment = cbs.StorageAttachment(
             f"{name}-data-disk-attachment", storage_id=self.data_disk.id, instance_id=self.instance.id,

@@ -102,8 +102,13 @@ REALMS = ("NexusAuthenticatingRealm", "DockerToken")
 
 
 def image(settings: Settings) -> str:
-    """The pinned image (Pitfall 10: Settings refuses anything but an exact release tag)."""
-    return f"{NEXUS_IMAGE_REPOSITORY}:{settings.nexus.version}"
+    """The pinned image (Pitfall 10: Settings refuses anything but an exact release tag).
+
+    With ``nexus.imageDigest`` the reference is ``repo:tag@sha256:...``: Docker pulls by the
+    digest and refuses content that does not match it, so a re-pushed tag cannot change what runs.
+    """
+    reference = f"{NEXUS_IMAGE_REPOSITORY}:{settings.nexus.version}"
+    return f"{reference}@{settings.nexus.image_digest}" if settings.nexus.image_digest else reference
 
 
 def data_disk_kind(settings: Settings) -> str:

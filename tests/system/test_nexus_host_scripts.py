@@ -923,3 +923,11 @@ def test_firewalld_opens_the_mirror_port_only_when_there_is_a_mirror():
     assert openings(make_settings("lab")) == "FIREWALL_OPENINGS=(service:http service:https port:8443/tcp)"
     assert openings(make_settings("lab", registryMirrorPort=9443)).endswith("port:9443/tcp)")
     assert openings(make_settings("lab", {"anonymousPull": False})) == "FIREWALL_OPENINGS=(service:http service:https)"
+
+
+def test_a_pinned_digest_is_pulled_and_run_by_digest(tmp_path, nexus):
+    digest = "sha256:" + "0123456789abcdef" * 4
+    container = Container(tmp_path, nexus)
+    ok(container.run(make_settings("dev", {"imageDigest": digest})))
+    assert container.calls("pull") == [["pull", f"sonatype/nexus3:3.86.2@{digest}"]]
+    assert container.calls("run")[-1][-1] == f"sonatype/nexus3:3.86.2@{digest}"

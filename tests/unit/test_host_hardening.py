@@ -1,4 +1,4 @@
-"""SSH host keys are pinned: every step's connection checks the server's key, never trusts on first use.
+"""Host hardening: SSH host keys are pinned (never trust on first use), new data disks are encrypted.
 
 cvm: pulumi-tls makes an ed25519 host key, cloud-init installs it at first boot
 from the instance's user data, and the connection pins the public half read back
@@ -108,3 +108,10 @@ def test_user_data_is_cloud_config_that_installs_a_key_sshd_can_read(tmp_path):
     derived = subprocess.run(["ssh-keygen", "-y", "-f", str(installed)], capture_output=True, text=True, check=True)
     assert derived.stdout.split()[:2] == public.split()[:2]
     assert pinned_host_key(text, None) == " ".join(public.split()[:2])
+
+
+def test_new_data_disks_are_encrypted_and_old_ones_are_never_replaced_for_it(dev):
+    disk = dev.named("nexus-host-data-disk")
+    assert disk.inputs["encrypt"] is True
+    # encrypt is ForceNew in the provider: a stack whose disk predates this keeps encrypt=false in state.
+    assert "encrypt" in disk.opts.ignore_changes
