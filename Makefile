@@ -22,5 +22,5 @@ lint:
 
 render:
 	@test -n "$(STACK)" || { echo "usage: make render STACK=<stack>" >&2; exit 2; }
-	@test -x .venv/bin/python || { python3 -m venv .venv && .venv/bin/pip install -q -r requirements.txt; }
+	@test -x .venv/bin/python || { python3 -m venv .venv && .venv/bin/pip install -q --require-hashes -r requirements.lock; }
 	@.venv/bin/python -m components.render --stack "$(STACK)" --out "out/$(STACK)"

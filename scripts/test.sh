@@ -10,8 +10,8 @@ python=${PYTHON:-python3}
 if [[ ! -x .venv/bin/python ]]; then
   "$python" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -r requirements-dev.txt
+# Exact versions and file hashes (scripts/lock.sh): anything else on the index is refused.
+.venv/bin/python -m pip install --quiet --require-hashes -r requirements-dev.lock
 
 echo "==> ruff"
 .venv/bin/ruff check .

@@ -22,8 +22,8 @@ if [[ ! -x .venv/bin/python ]]; then
   echo "==> creating .venv with $($python --version)"
   "$python" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -r requirements.txt
+# Exact versions and file hashes (scripts/lock.sh): anything else on the index is refused.
+.venv/bin/python -m pip install --quiet --require-hashes -r requirements.lock
 
 if ! command -v pulumi >/dev/null 2>&1; then
   if [[ ! -x "$HOME/.pulumi/bin/pulumi" ]]; then

@@ -1,0 +1,180 @@
+"""CI and supply chain: what runs with credentials is pinned, and credentials go only where they must.
+
+Reads the workflow files, the scripts that install Python packages, the lock
+files and the preview CAM policy as data; actionlint (scripts/test.sh) checks the
+workflows' syntax, these tests check their security properties.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from tests.harness import ROOT
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+# Verified against the actions' own repositories (git rev-parse <tag>^{commit}); never a moving tag.
+VERIFIED_ACTIONS = {
+    "actions/checkout": ("fbc6f3992d24b796d5a048ff273f7fcc4a7b6c09", "v5.1.0"),
+    "actions/setup-python": ("ece7cb06caefa5fff74198d8649806c4678c61a1", "v6.3.0"),
+    "pulumi/actions": ("8e5e406f4007fca908480587cb9893c07090f58d", "v7.0.0"),
+}
+READ_ONLY_VERBS = ("Describe", "Inquiry", "Get", "List")
+
+
+def workflow(name: str) -> dict:
+    document = yaml.safe_load((WORKFLOWS / name).read_text())
+    document["on"] = document.pop(True, document.get("on"))  # YAML 1.1 reads the key `on` as true
+    return document
+
+
+def all_workflows() -> dict[str, dict]:
+    return {path.name: workflow(path.name) for path in sorted(WORKFLOWS.glob("*.yml"))}
+
+
+def steps(document: dict):
+    for job_name, job in document["jobs"].items():
+        for step in job.get("steps", []):
+            yield job_name, job, step
+
+
+def pulumi_cli_version() -> str:
+    match = re.search(r"^PULUMI_VERSION=([0-9.]+)$", (ROOT / "scripts" / "up.sh").read_text(), re.M)
+    assert match, "scripts/up.sh pins PULUMI_VERSION"
+    return match.group(1)
+
+
+def test_every_action_is_pinned_by_a_verified_commit_sha():
+    for name, path in ((p.name, p) for p in WORKFLOWS.glob("*.yml")):
+        for line in path.read_text().splitlines():
+            match = re.search(r"uses:\s*(\S+)(.*)$", line)
+            if not match or match.group(1).startswith("./"):
+                continue
+            action, _, ref = match.group(1).partition("@")
+            assert action in VERIFIED_ACTIONS, f"{name}: {action} is not a verified action"
+            sha, tag = VERIFIED_ACTIONS[action]
+            assert ref == sha, f"{name}: {action}@{ref} is not the verified commit {sha}"
+            assert match.group(2).strip() == f"# {tag}", f"{name}: say which release {sha} is"
+
+
+def test_the_pulumi_cli_version_is_pinned_to_the_one_up_sh_installs():
+    found = 0
+    for name, document in all_workflows().items():
+        for _, _, step in steps(document):
+            if step.get("uses", "").startswith("pulumi/actions@"):
+                assert step["with"].get("pulumi-version") == pulumi_cli_version(), name
+                found += 1
+    assert found == 2  # preview and up
+
+
+def test_secrets_are_read_only_by_jobs_in_an_environment():
+    for name, document in all_workflows().items():
+        for job_name, job in document["jobs"].items():
+            text = yaml.safe_dump(job)
+            used = set(re.findall(r"secrets\.([A-Z_]+)", text)) - {"GITHUB_TOKEN"}
+            if used:
+                assert job.get("environment"), f"{name}:{job_name} reads {used} without an environment"
+
+
+def test_previews_use_their_own_read_only_environments_and_skip_forks():
+    preview = workflow("preview.yml")
+    assert set(preview["on"]) == {"pull_request"}  # never pull_request_target: PR code never sees base secrets
+    job = preview["jobs"]["preview"]
+    assert job["environment"] == "${{ matrix.stack }}-preview"
+    assert job["needs"] == "test"
+    assert job["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    assert preview["permissions"] == {"contents": "read"}
+    for document in all_workflows().values():
+        assert "pull_request_target" not in (document["on"] or {})
+
+
+def test_deploy_requires_the_tests_and_prod_comes_after_dev():
+    deploy = workflow("deploy.yml")
+    jobs = deploy["jobs"]
+    assert jobs["test"]["uses"] == "./.github/workflows/tests.yml"
+    assert jobs["up-dev"]["needs"] == "test" and jobs["up-dev"]["with"] == {"stack": "dev"}
+    assert jobs["up-prod"]["needs"] == "up-dev" and jobs["up-prod"]["with"] == {"stack": "prod"}
+    assert workflow("up.yml")["jobs"]["up"]["environment"] == "${{ inputs.stack }}"
+    assert set(workflow("up.yml")["on"]) == {"workflow_call"}
+
+
+def test_checkouts_keep_no_token_on_disk():
+    for name, document in all_workflows().items():
+        for job_name, _, step in steps(document):
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False, f"{name}:{job_name}"
+
+
+INSTALLERS = [".github/workflows/preview.yml", ".github/workflows/up.yml", "scripts/test.sh", "scripts/up.sh",
+              "Makefile"]
+
+
+@pytest.mark.parametrize("path", INSTALLERS)
+def test_python_packages_are_installed_from_a_lock_with_hashes(path):
+    lines = [line for line in (ROOT / path).read_text().splitlines()
+             if re.search(r"\bpip install\b", line) and not line.lstrip().startswith("#")]
+    assert lines, f"{path} installs nothing?"
+    for line in lines:
+        assert "--require-hashes" in line and re.search(r"-r requirements(-dev)?\.lock\b", line), (path, line)
+        assert "--upgrade pip" not in line
+
+
+def _locked(path: Path) -> dict[str, tuple[str, int]]:
+    """name -> (version, number of hashes) of a pip-compile --generate-hashes file."""
+    entries: dict[str, tuple[str, int]] = {}
+    current = None
+    for line in path.read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9._-]+)==([^\s\\;]+)", line)
+        if match:
+            current = canonicalize_name(match.group(1))
+            entries[current] = (match.group(2), 0)
+        elif current and "--hash=sha256:" in line:
+            version, count = entries[current]
+            entries[current] = (version, count + 1)
+    return entries
+
+
+def _requirements(path: Path) -> list[Requirement]:
+    found = []
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("-r "):
+            found += _requirements(path.parent / line[3:].strip())
+        elif line:
+            found.append(Requirement(line))
+    return found
+
+
+@pytest.mark.parametrize("source, lock", [("requirements.txt", "requirements.lock"),
+                                          ("requirements-dev.txt", "requirements-dev.lock")])
+def test_each_lock_pins_every_requirement_in_range_with_hashes(source, lock):
+    locked = _locked(ROOT / lock)
+    for requirement in _requirements(ROOT / source):
+        name = canonicalize_name(requirement.name)
+        assert name in locked, f"{lock} lacks {requirement}: run scripts/lock.sh"
+        version, hashes = locked[name]
+        assert requirement.specifier.contains(version, prereleases=True), \
+            f"{lock} pins {name}=={version}, outside {requirement}: run scripts/lock.sh"
+    assert all(hashes >= 1 for _, hashes in locked.values()), f"{lock}: a pin without --hash"
+
+
+def test_program_and_test_locks_agree():
+    program, dev = _locked(ROOT / "requirements.lock"), _locked(ROOT / "requirements-dev.lock")
+    assert {name: version for name, (version, _) in program.items()} == \
+        {name: dev[name][0] for name in program}
+
+
+def test_the_preview_key_policy_is_read_only():
+    policy = json.loads((ROOT / "docs" / "ci-preview-cam-policy.json").read_text())
+    assert policy["version"] == "2.0"
+    for statement in policy["statement"]:
+        assert statement["effect"] == "allow"
+        for action in statement["action"]:
+            service, _, verb = action.partition(":")
+            assert service and verb.startswith(READ_ONLY_VERBS), action
