@@ -565,12 +565,7 @@ class DatabaseSettings(_Model):
     @field_validator("host")
     @classmethod
     def _host(cls, value: str | None) -> str | None:
-        if value is None or _is_ip(value):
-            return value
-        try:
-            return _dns_name(value)
-        except ValueError:
-            raise ValueError(f"{value!r} is not an IP address or host name") from None
+        return value if value is None else _host_address(value)
 
     @field_validator("user")
     @classmethod

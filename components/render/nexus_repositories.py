@@ -40,7 +40,7 @@ DOCKER_HUB_AUTH_REPOSITORY = DOCKER_PROXY
 
 BLOB_STORE = "default"
 ONE_DAY_MINUTES = 1440
-_DOCKER_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_DOCKER_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
 
 
 class _Part(BaseModel):
@@ -203,7 +203,7 @@ def check(repos: list[Repository]) -> None:
         docker = getattr(repo, "docker", None)
         if docker is None:
             continue
-        if not _DOCKER_NAME.match(repo.name):
+        if not _DOCKER_NAME.fullmatch(repo.name):
             raise ValueError(f"docker repository name {repo.name!r} must be lowercase (Docker image paths are)")
         if docker.http_port in ports:
             raise ValueError(f"connector port {docker.http_port} is used by {ports[docker.http_port]} and {repo.name}")

@@ -37,6 +37,7 @@ VALID_EXAMPLES: dict[str, str] = {
     "nexus.dockerHubUsername": "robotuser",
     "nexus.imageDigest": "sha256:" + "ab" * 32,
     "domain": "example.com",
+    "database.host": "10.0.0.5",
 }
 
 HOSTILE_SUFFIXES = ["\n", "\ntouch /tmp/pwned", "\r", "'", '"', "$(id)", "`id`", ";id", "&&id", "|id", " id",
