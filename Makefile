@@ -22,5 +22,6 @@ lint:
 
 render:
 	@test -n "$(STACK)" || { echo "usage: make render STACK=<stack>" >&2; exit 2; }
-	@test -x .venv/bin/python || { python3 -m venv .venv && .venv/bin/pip install -q --require-hashes -r requirements.lock; }
+	@test -x .venv/bin/python || { python3 -m venv .venv && .venv/bin/pip install -q --require-hashes -r requirements-build.lock \
+	  && .venv/bin/pip install -q --require-hashes --no-build-isolation -r requirements.lock; }
 	@.venv/bin/python -m components.render --stack "$(STACK)" --out "out/$(STACK)"

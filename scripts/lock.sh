@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Regenerates requirements.lock (what the program imports) and requirements-dev.lock
-# (that plus the test tools): exact versions and the sha256 of every file PyPI has
+# Regenerates requirements.lock (what the program imports), requirements-dev.lock
+# (that plus the test tools) and requirements-build.lock (what builds the one
+# source-only dependency, see requirements-build.txt): exact versions and the sha256 of every file PyPI has
 # for each, so `pip install --require-hashes` refuses anything else.  Run it after
 # editing requirements*.txt and commit the locks (a unit test checks they agree).
 #
@@ -35,4 +36,5 @@ compile() { # compile INPUT OUTPUT
 }
 compile requirements-dev.txt requirements-dev.lock
 compile requirements.txt requirements.lock
-echo "requirements.lock and requirements-dev.lock regenerated"
+compile requirements-build.txt requirements-build.lock
+echo "requirements.lock, requirements-dev.lock and requirements-build.lock regenerated"

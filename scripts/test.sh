@@ -11,7 +11,8 @@ if [[ ! -x .venv/bin/python ]]; then
   "$python" -m venv .venv
 fi
 # Exact versions and file hashes (scripts/lock.sh): anything else on the index is refused.
-.venv/bin/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+.venv/bin/python -m pip install --quiet --require-hashes -r requirements-build.lock
+.venv/bin/python -m pip install --quiet --require-hashes --no-build-isolation -r requirements-dev.lock
 
 echo "==> ruff"
 .venv/bin/ruff check .

@@ -23,7 +23,8 @@ if [[ ! -x .venv/bin/python ]]; then
   "$python" -m venv .venv
 fi
 # Exact versions and file hashes (scripts/lock.sh): anything else on the index is refused.
-.venv/bin/python -m pip install --quiet --require-hashes -r requirements.lock
+.venv/bin/python -m pip install --quiet --require-hashes -r requirements-build.lock
+.venv/bin/python -m pip install --quiet --require-hashes --no-build-isolation -r requirements.lock
 
 if ! command -v pulumi >/dev/null 2>&1; then
   if [[ ! -x "$HOME/.pulumi/bin/pulumi" ]]; then

@@ -121,8 +121,13 @@ def test_python_packages_are_installed_from_a_lock_with_hashes(path):
              if re.search(r"\bpip install\b", line) and not line.lstrip().startswith("#")]
     assert lines, f"{path} installs nothing?"
     for line in lines:
-        assert "--require-hashes" in line and re.search(r"-r requirements(-dev)?\.lock\b", line), (path, line)
+        assert "--require-hashes" in line and re.search(r"-r requirements(-dev|-build)?\.lock\b", line), \
+            (path, line)
         assert "--upgrade pip" not in line
+        # Source-only packages are built with the hash-checked setuptools, never one fetched for the build.
+        if "requirements-build.lock" not in line:
+            assert "--no-build-isolation" in line, (path, line)
+    assert "requirements-build.lock" in lines[0], f"{path}: the build tools come first"
 
 
 def _locked(path: Path) -> dict[str, tuple[str, int]]:
@@ -152,7 +157,8 @@ def _requirements(path: Path) -> list[Requirement]:
 
 
 @pytest.mark.parametrize("source, lock", [("requirements.txt", "requirements.lock"),
-                                          ("requirements-dev.txt", "requirements-dev.lock")])
+                                          ("requirements-dev.txt", "requirements-dev.lock"),
+                                          ("requirements-build.txt", "requirements-build.lock")])
 def test_each_lock_pins_every_requirement_in_range_with_hashes(source, lock):
     locked = _locked(ROOT / lock)
     for requirement in _requirements(ROOT / source):
