@@ -37,7 +37,7 @@ from components import settings as stack_settings
 from components.render import nexus as render_nexus
 from components.render import nexus_database as render_database
 from components.render.bundle import HostFile
-from tests.harness import TEST_SECRETS
+from tests.harness import LAB_HOST_KEY, TEST_SECRETS
 
 PASSWORD = "Nx_pass-(word)+42^"  # every symbol the generated passwords may hold
 BASE = {
@@ -140,7 +140,7 @@ def postgres():
 
 def database_settings(**database) -> stack_settings.Settings:
     if database.get("host"):
-        server = {"mode": "existing", "address": "10.1.2.3"}
+        server = {"mode": "existing", "address": "10.1.2.3", "hostKey": LAB_HOST_KEY}
         extra = {"sshPrivateKey": TEST_SECRETS["nexus-registry:sshPrivateKey"], "databasePassword": PASSWORD,
                  "dns": "none", "certificate": "self-signed"}
     else:
