@@ -123,8 +123,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
             outputs = stack_reference_outputs(self.prior.stack_outputs if self.prior else None)
         elif kept is not None and not self._replaced(args, kept[1]):
             resource_id = kept[0]
-            # Update (if any) then Read: the stored state with the new inputs.
-            outputs = {**kept[1], **args.inputs,
+            # Update (if any) then Read: the stored state with the new inputs, except ignored ones
+            # (the engine sends the provider the old value of an ignore_changes input).
+            ignored = {_camel(k) for k in (self._opts(args).ignore_changes or [])}
+            inputs = {k: v for k, v in args.inputs.items() if k not in ignored}
+            outputs = {**kept[1], **inputs,
                        **self.cloud.outputs(args.typ, args.name, args.inputs, kept[0])}
         else:
             resource_id = args.resource_id or (f"{args.name}-id" if kept is None else _next_id(kept[0]))
@@ -148,6 +151,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
         else:
             self.run.resources.append(Registered(args.typ, args.name, dict(args.inputs)))
         return resource_id, outputs
+
+    def _opts(self, args: pulumi.runtime.MockResourceArgs) -> pulumi.ResourceOptions:
+        return next((r.opts for r in reversed(self.run.resources)
+                     if (r.type, r.name) == (args.typ, args.name) and r.opts is not None), pulumi.ResourceOptions())
 
     def _replaced(self, args: pulumi.runtime.MockResourceArgs, state: dict[str, Any]) -> bool:
         """Plan the update against the stored state (tests.provider_rules); record every step."""

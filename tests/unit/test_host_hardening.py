@@ -16,6 +16,7 @@ import yaml
 
 from components.host import HOST_KEY_MARKER, host_key_user_data, pinned_host_key
 from tests.harness import FAKE_PUBLIC_IP, LAB_HOST_KEY, TEST_SECRETS, is_secret, resolve, run_stack
+from tests.two_runs import PRECIOUS, run_twice
 
 INSTANCE = "tencentcloud:Instance/instance:Instance"
 COMMAND = "command:remote:Command"
@@ -115,3 +116,36 @@ def test_new_data_disks_are_encrypted_and_old_ones_are_never_replaced_for_it(dev
     assert disk.inputs["encrypt"] is True
     # encrypt is ForceNew in the provider: a stack whose disk predates this keeps encrypt=false in state.
     assert "encrypt" in disk.opts.ignore_changes
+
+
+def _made_before_this_change(cloud, first):
+    """Rewrite the first run's state as an older version of the program left it: no user data, no encryption."""
+    for key, (resource_id, outputs) in list(first.states.items()):
+        if key[0] == INSTANCE:
+            first.states[key] = (resource_id, {**outputs, "userData": "", "userDataRaw": ""})
+        if key[0] == "tencentcloud:Cbs/storage:Storage":
+            first.states[key] = (resource_id, {**outputs, "encrypt": False})
+
+
+def test_a_stack_made_before_pinning_stops_and_asks_for_the_host_key():
+    with pytest.raises(Exception, match=r"nexus-registry:server.hostKey: is required for this stack"):
+        run_twice("dev", between=_made_before_this_change)
+
+
+def test_a_stack_made_before_pinning_keeps_its_host_and_disk_and_pins_the_operators_key():
+    server = yaml.safe_load(open("stacks/Pulumi.dev.yaml"))["config"]["nexus-registry:server"]
+    runs = run_twice("dev", between=_made_before_this_change,
+                     second_overrides={"server": {**server, "hostKey": LAB_HOST_KEY}})
+    assert not {t for t, _ in runs.replaced()} & PRECIOUS, runs.replaced()
+    # Neither the user data (it would never run again) nor the disk's encryption flag (ForceNew) is touched.
+    changed = {(step.type, step.key) for step in runs.steps}
+    assert (INSTANCE, "userDataRaw") not in changed and ("tencentcloud:Cbs/storage:Storage", "encrypt") not in changed
+    assert runs.second.states[(INSTANCE, "nexus-host-cvm")][1]["userDataRaw"] == ""
+    assert resolve(host_of(runs.second).connection.host_key) == LAB_HOST_KEY
+    assert runs.second.outputs["sshKnownHosts"].endswith(LAB_HOST_KEY)
+
+
+def test_a_new_stack_updated_again_keeps_its_generated_key():
+    runs = run_twice("dev")
+    assert not runs.replaced() & {(INSTANCE, "nexus-host-cvm")}
+    assert resolve(host_of(runs.second).connection.host_key) == GENERATED
