@@ -245,6 +245,27 @@ HttpsUrl = Annotated[str, AfterValidator(lambda value: _url(value, ("https",)))]
 SshHostKey = Annotated[str, AllowChars(" "), AfterValidator(_ssh_host_key)]
 
 
+def _strings(value: Any, loc: tuple[str | int, ...]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every string in ``value`` with its location: list items by index, map keys and values by key."""
+    if isinstance(value, str):
+        return [(loc, value)]
+    if isinstance(value, list):
+        return [found for index, item in enumerate(value) for found in _strings(item, (*loc, index))]
+    if isinstance(value, Mapping):
+        found = []
+        for item_key, item in value.items():
+            found += _strings(item_key, loc) + _strings(item, (*loc, str(item_key)))
+        return found
+    return []
+
+
+def _holds_model(annotation: Any) -> bool:
+    """Whether a field's type contains a settings model (which checks its own strings)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    return any(_holds_model(arg) for arg in typing.get_args(annotation))
+
+
 def _allowed_chars(annotation: Any) -> str:
     """The ``AllowChars`` of a field's type, wherever they sit in it (``SshHostKey | None``)."""
     found = "".join(meta for meta in getattr(annotation, "__metadata__", ()) if isinstance(meta, AllowChars))
@@ -263,7 +284,7 @@ class _Model(BaseModel):
     @model_validator(mode="wrap")
     @classmethod
     def _no_shell_text(cls, data: Any, handler: ModelWrapValidatorHandler) -> Any:
-        """Every plain string (or list of strings) of every model also passes ``_plain_text``; secrets do not.
+        """Every plain string of every model (also inside lists and maps) passes ``_plain_text``; secrets do not.
 
         The fields' own rules run first (their messages are the more helpful ones); this is
         the safety net for whatever they let through, including fields added later.
@@ -271,23 +292,17 @@ class _Model(BaseModel):
         validated = handler(data)
         if isinstance(data, Mapping):
             for name, field in cls.model_fields.items():
-                key = field.alias or name
-                value = data.get(key, data.get(name))
-                if "SecretStr" in str(field.annotation):
+                if "SecretStr" in str(field.annotation) or _holds_model(field.annotation):
                     continue
-                for index, item in enumerate(value if isinstance(value, list) else [value]):
-                    if isinstance(item, str):
-                        try:
-                            _plain_text(item, _allowed_chars(field.annotation) + "".join(
-                                _m for _m in field.metadata if isinstance(_m, AllowChars)))
-                        except ValueError as error:
-                            loc = (key, index) if isinstance(value, list) else (key,)
-                            raise _KeyedError(loc, str(error)) from None
+                key = field.alias or name
+                allow = _allowed_chars(field.annotation) + "".join(
+                    meta for meta in field.metadata if isinstance(meta, AllowChars))
+                for loc, text in _strings(data.get(key, data.get(name)), (key,)):
+                    try:
+                        _plain_text(text, allow)
+                    except ValueError as error:
+                        raise _KeyedError(loc, str(error)) from None
         return validated
-        allow = _allowed_chars(field)
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, str):
-                _plain_text(item, allow)
         return validated
 
 

@@ -193,3 +193,21 @@ def test_specific_rules_explain_themselves(key, value, words):
 def test_host_key_comment_is_dropped_and_key_kept():
     case = _config("server.hostKey", stack_settings.ExistingServer, LAB_HOST_KEY + " root@lab")
     assert stack_settings.from_mapping(case["stack"], case["config"]).server.host_key == LAB_HOST_KEY
+
+
+def test_the_safety_net_covers_lists_and_maps_of_any_future_model():
+    # A model defined the way a new setting would be: no rule of its own beyond the type.
+    class Future(stack_settings._Model):
+        names: list[str] = []
+        by_host: dict[str, list[str]] = {}
+        note: str = ""
+
+    assert Future.model_validate({"names": ["a"], "byHost": {"web": ["10.0.0.0/8"]}}).by_host == {"web": ["10.0.0.0/8"]}
+    for raw, loc in [({"names": ["ok", "x;id"]}, ("names", 1)),
+                     ({"byHost": {"web": ["10.0.0.0/8", "$(id)"]}}, ("byHost", "web", 1)),
+                     ({"byHost": {"we b": []}}, ("byHost",)),
+                     ({"note": "a\nb"}, ("note",))]:
+        with pytest.raises(stack_settings.ValidationError) as caught:
+            Future.model_validate(raw)
+        (error,) = caught.value.errors()
+        assert error["ctx"]["error"].loc == loc, (raw, error)
