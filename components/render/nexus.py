@@ -111,6 +111,18 @@ def image(settings: Settings) -> str:
     return f"{reference}@{settings.nexus.image_digest}" if settings.nexus.image_digest else reference
 
 
+def digest_release(settings: Settings) -> str:
+    """The release (``3.86.2``) a digest-pinned image must carry in its ``release`` label, or "" without a digest.
+
+    sonatype/docker-nexus3 labels every image ``release="<x.y.z>"``; Docker pulls
+    ``repo:tag@digest`` by the digest alone, so a digest left over from the previous
+    ``nexus.version`` would otherwise run the old release under the new version's name.
+    """
+    if not settings.nexus.image_digest:
+        return ""
+    return ".".join(settings.nexus.version.split("-")[0].split(".")[:3])
+
+
 def data_disk_kind(settings: Settings) -> str:
     """``cbs`` (a CBS disk id), ``device`` (a /dev/disk/by-* path) or ``none`` (root disk)."""
     server = settings.server
@@ -212,6 +224,8 @@ def container_files(settings: Settings) -> list[HostFile]:
         "host/nexus-container.sh.j2",
         stack=settings.stack,
         image=image(settings),
+        # With a digest the tag is not what Docker runs: the image's own release label is checked instead.
+        image_release=digest_release(settings),
         container=CONTAINER_NAME,
         data_dir=DATA_DIR,
         nexus_uid=NEXUS_UID,

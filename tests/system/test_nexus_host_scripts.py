@@ -759,6 +759,8 @@ if command == "inspect":
     else:
         label = template.split('"')[1]
         print(state["labels"].get(label, "<no value>"))
+elif command == "image":  # image inspect --format '{{ index .Config.Labels "release" }}' IMAGE
+    print(os.environ.get("FAKE_DOCKER_IMAGE_RELEASE") or args[-1].split(":")[1].split("-")[0].split("@")[0])
 elif command == "pull":
     sys.exit(1 if os.environ.get("FAKE_DOCKER_PULL_FAILS") else 0)
 elif command == "run":
@@ -930,4 +932,22 @@ def test_a_pinned_digest_is_pulled_and_run_by_digest(tmp_path, nexus):
     container = Container(tmp_path, nexus)
     ok(container.run(make_settings("dev", {"imageDigest": digest})))
     assert container.calls("pull") == [["pull", f"sonatype/nexus3:3.86.2@{digest}"]]
+    assert container.calls("image")[-1][-1] == f"sonatype/nexus3:3.86.2@{digest}"
     assert container.calls("run")[-1][-1] == f"sonatype/nexus3:3.86.2@{digest}"
+
+
+def test_a_digest_of_another_release_is_refused_and_the_running_container_kept(tmp_path, nexus):
+    # The digest of 3.86.2 left in place while nexus.version moves on: Docker would run 3.86.2.
+    digest = "sha256:" + "0123456789abcdef" * 4
+    container = Container(tmp_path, nexus)
+    ok(container.run(make_settings("dev", {"imageDigest": digest})))
+    result = container.run(make_settings("dev", {"version": "3.87.0", "imageDigest": digest}),
+                           FAKE_DOCKER_IMAGE_RELEASE="3.86.2")
+    assert result.returncode != 0
+    assert "nexus.imageDigest names Nexus 3.86.2, not nexus.version 3.87.0" in result.stderr
+    assert container.calls("stop") == [] and len(container.calls("run")) == 1
+    # Without a digest the tag decides and no label is consulted.
+    (tmp_path / "plain").mkdir()
+    plain = Container(tmp_path / "plain", nexus)
+    ok(plain.run())
+    assert plain.calls("image") == []
