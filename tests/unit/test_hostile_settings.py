@@ -59,13 +59,23 @@ def _submodels(annotation: Any) -> list[type[BaseModel]]:
     return [model for arg in typing.get_args(annotation) for model in _submodels(arg)]
 
 
+def _is_list(annotation: Any) -> bool:
+    if typing.get_origin(annotation) is list:
+        return True
+    return any(_is_list(arg) for arg in typing.get_args(annotation) if typing.get_origin(annotation) is not list)
+
+
 def string_settings(model: type[BaseModel] = stack_settings.Settings, prefix: str = "") -> list[tuple[str, Any, Any]]:
-    """(config key, model, default) of every plain string setting below ``model``; secrets excluded."""
+    """(config key, model, default) of every plain string setting below ``model``; secrets excluded.
+
+    A list of objects shows as ``key[].field`` (one item, from LIST_ITEM_EXAMPLES), a list of
+    strings as ``key[]`` (a one-item list).
+    """
     found = []
     for name, field in model.model_fields.items():
         if name == "stack" or "SecretStr" in str(field.annotation) or field.annotation is SecretStr:
             continue
-        key = prefix + (field.alias or name)
+        key = prefix + (field.alias or name) + ("[]" if _is_list(field.annotation) else "")
         subs = _submodels(field.annotation)
         if subs:
             for sub in subs:
@@ -76,6 +86,21 @@ def string_settings(model: type[BaseModel] = stack_settings.Settings, prefix: st
 
 
 STRING_SETTINGS = string_settings()
+# A valid item for each list of objects (a setting added later fails here until it has one).
+LIST_ITEM_EXAMPLES: dict[str, dict[str, Any]] = {}
+
+
+def _with(container: dict | None, parts: list[str], value: Any, done: str = "") -> dict:
+    """``container`` with ``value`` at the dotted ``parts``; a ``name[]`` part holds a one-item list."""
+    head, rest = parts[0], parts[1:]
+    name = head.removesuffix("[]")
+    if rest and head.endswith("[]"):
+        inner: Any = [_with(LIST_ITEM_EXAMPLES[done + name], rest, value, f"{done}{head}.")]
+    elif rest:
+        inner = _with((container or {}).get(name), rest, value, f"{done}{head}.")
+    else:
+        inner = [value] if head.endswith("[]") else value
+    return {**(container or {}), name: inner}
 
 
 def _config(key: str, model: Any, value: Any) -> dict[str, str]:
@@ -86,20 +111,20 @@ def _config(key: str, model: Any, value: Any) -> dict[str, str]:
     config.update(TEST_SECRETS)
     if key == "nexus.dockerHubUsername":
         config[f"{NS}:dockerHubToken"] = "dckr_pat_example"
-    top, _, rest = key.partition(".")
-    full = f"{NS}:{top}"
-    if rest:
-        config[full] = {**(config.get(full) or {}), rest: value}
-    else:
-        config[full] = value
+    top = key.split(".")[0].removesuffix("[]")
+    config[f"{NS}:{top}"] = _with({top: config.get(f"{NS}:{top}")}, key.split("."), value)[top]
     config = {k: json.dumps(v) if isinstance(v, (dict, list, bool, int)) else v for k, v in config.items()}
     return {"stack": stack, "config": config}
+
+
+def _problem_key(key: str) -> str:
+    return key.replace("[]", "[0]")
 
 
 def _valid(key: str, default: Any, model: Any = None) -> str:
     if key == "server.mode":
         return "existing" if model is stack_settings.ExistingServer else "cvm"
-    if key == "server.sshAllowedCidrs":
+    if key == "server.sshAllowedCidrs[]":
         return "203.0.113.0/24"
     if key in VALID_EXAMPLES:
         return VALID_EXAMPLES[key]
@@ -109,7 +134,7 @@ def _valid(key: str, default: Any, model: Any = None) -> str:
 
 def test_every_string_setting_is_enumerated():
     keys = {key for key, _, _ in STRING_SETTINGS}
-    assert {"domain", "webHost", "server.address", "server.user", "server.sshAllowedCidrs", "server.dataDevice",
+    assert {"domain", "webHost", "server.address", "server.user", "server.sshAllowedCidrs[]", "server.dataDevice",
             "server.hostKey", "nexus.version", "nexus.dockerHubUsername", "nexus.dockerHubRemote",
             "acme.server", "webMaxUploadSize"} <= keys
     for key, model, default in STRING_SETTINGS:
@@ -118,8 +143,7 @@ def test_every_string_setting_is_enumerated():
 
 @pytest.mark.parametrize("key, model, default", STRING_SETTINGS, ids=[key for key, _, _ in STRING_SETTINGS])
 def test_the_valid_example_is_accepted(key, model, default):
-    value = _valid(key, default, model)
-    case = _config(key, model, [value] if key == "server.sshAllowedCidrs" else value)
+    case = _config(key, model, _valid(key, default, model))
     stack_settings.from_mapping(case["stack"], case["config"])
 
 
@@ -128,8 +152,7 @@ def test_hostile_text_is_refused_with_one_line_naming_the_key(key, model, defaul
     valid = _valid(key, default, model)
     for hostile in [valid + suffix for suffix in HOSTILE_SUFFIXES] + [suffix + valid for suffix in ("\n", " ")] \
             + HOSTILE_VALUES:
-        value: Any = [hostile] if key == "server.sshAllowedCidrs" else hostile
-        case = _config(key, model, value)
+        case = _config(key, model, hostile)
         with pytest.raises(stack_settings.SettingsError) as caught:
             accepted = stack_settings.from_mapping(case["stack"], case["config"])
             if key == "server.hostKey" and hostile.strip() in (valid, valid + " id"):
@@ -138,7 +161,7 @@ def test_hostile_text_is_refused_with_one_line_naming_the_key(key, model, defaul
                 raise stack_settings.SettingsError([f"{NS}:{key}: comment dropped"])
             pytest.fail(f"{key}={hostile!r} was accepted")
         problems = caught.value.problems
-        expected = f"{NS}:{key}[0]: " if key == "server.sshAllowedCidrs" else f"{NS}:{key}: "
+        expected = f"{NS}:{_problem_key(key)}: "
         assert len(problems) == 1 and problems[0].startswith(expected), (hostile, problems)
         assert "\n" not in problems[0] and "\r" not in problems[0], (hostile, problems)
 
