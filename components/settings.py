@@ -241,7 +241,6 @@ DnsName = Annotated[str, AfterValidator(_dns_name)]
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
 Url = Annotated[str, AfterValidator(_url)]
-HttpsUrl = Annotated[str, AfterValidator(lambda value: _url(value, ("https",)))]
 SshHostKey = Annotated[str, AllowChars(" "), AfterValidator(_ssh_host_key)]
 
 
@@ -302,7 +301,6 @@ class _Model(BaseModel):
                         _plain_text(text, allow)
                     except ValueError as error:
                         raise _KeyedError(loc, str(error)) from None
-        return validated
         return validated
 
 
