@@ -38,6 +38,8 @@ VALID_EXAMPLES: dict[str, str] = {
     "nexus.imageDigest": "sha256:" + "ab" * 32,
     "domain": "example.com",
     "database.host": "10.0.0.5",
+    "users[].name": "ci",
+    "users[].role": "push",
 }
 
 HOSTILE_SUFFIXES = ["\n", "\ntouch /tmp/pwned", "\r", "'", '"', "$(id)", "`id`", ";id", "&&id", "|id", " id",
@@ -60,9 +62,9 @@ def _submodels(annotation: Any) -> list[type[BaseModel]]:
 
 
 def _is_list(annotation: Any) -> bool:
-    if typing.get_origin(annotation) is list:
+    if typing.get_origin(annotation) in (list, tuple):
         return True
-    return any(_is_list(arg) for arg in typing.get_args(annotation) if typing.get_origin(annotation) is not list)
+    return any(_is_list(arg) for arg in typing.get_args(annotation))
 
 
 def string_settings(model: type[BaseModel] = stack_settings.Settings, prefix: str = "") -> list[tuple[str, Any, Any]]:
@@ -87,7 +89,7 @@ def string_settings(model: type[BaseModel] = stack_settings.Settings, prefix: st
 
 STRING_SETTINGS = string_settings()
 # A valid item for each list of objects (a setting added later fails here until it has one).
-LIST_ITEM_EXAMPLES: dict[str, dict[str, Any]] = {}
+LIST_ITEM_EXAMPLES: dict[str, dict[str, Any]] = {"users": {"name": "ci", "role": "push"}}
 
 
 def _with(container: dict | None, parts: list[str], value: Any, done: str = "") -> dict:
@@ -124,7 +126,7 @@ def _problem_key(key: str) -> str:
 def _valid(key: str, default: Any, model: Any = None) -> str:
     if key == "server.mode":
         return "existing" if model is stack_settings.ExistingServer else "cvm"
-    if key == "server.sshAllowedCidrs[]":
+    if key.endswith("Cidrs[]"):
         return "203.0.113.0/24"
     if key in VALID_EXAMPLES:
         return VALID_EXAMPLES[key]
