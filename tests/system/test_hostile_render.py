@@ -97,3 +97,17 @@ def test_a_value_with_a_control_character_is_refused_by_the_renderer(name, value
     render, _, _ = SCRIPTS[name]
     with pytest.raises(ValueError, match="control character"):
         render(hostile(make_settings("lab"), value))
+
+
+def test_a_hostile_user_name_cannot_become_a_host_path(tmp_path):
+    # User names become password file names on the host; a bundle refuses any path that is not plain.
+    from components.render.bundle import HostFile
+    from components.settings import UserSettings
+
+    canary = tmp_path / "CANARY"
+    for value in payloads(canary) + ["../../etc/shadow"]:
+        settings = make_settings("lab").model_copy(
+            update={"users": (UserSettings.model_construct(name=value, role="push"),)})
+        (path,) = render_nexus.user_password_paths(settings).values()
+        with pytest.raises(ValueError, match="absolute, normalised and plain"):
+            HostFile(path, "secret", "0600")
