@@ -2,12 +2,16 @@
 
 Two steps on the host, each one ``components.remote.host_step``:
 
-- ``<name>-deploy`` ships every file of ``render.nginx.host_files`` plus each
-  hostname's certificate chain and key (secret files: they travel inside the
-  secret stdin, never on a command line, and land root-only), then runs the
-  deploy script: install nginx when missing, disable the distribution's
-  default server, ``nginx -t``, reload; on a failed test it restores the last
-  good configuration and fails ``pulumi up`` with nginx's own message.
+- ``<name>-deploy`` ships ``render.nginx.deploy_files`` plus each hostname's
+  certificate chain and key (secret files: they travel inside the secret
+  stdin, never on a command line, and land root-only).  Every file nginx
+  reads lands in a staging directory, not live: installing nginx starts it,
+  and on Debian/Ubuntu a live site config whose includes do not exist yet
+  fails the package installation (pitfall 14).  The deploy script then
+  installs nginx when missing, activates the staged files, disables the
+  distribution's default server, runs ``nginx -t`` and reloads; on any
+  failure it puts the previous files back and fails ``pulumi up`` (with
+  nginx's own message when ``nginx -t`` refused).
 - ``<name>-smoke`` runs the smoke check (curl --resolve to 127.0.0.1 with
   both names) after the deploy step.  Its stdin carries a digest of the deploy
   step's stdin, so it runs again exactly when the deploy step does.
@@ -57,18 +61,19 @@ class NginxProxy(pulumi.ComponentResource):
         settings = args.settings
         waits_for = dependencies(opts)
 
-        cert_paths = render.default_cert_paths(settings)
+        staged = render.staged_cert_files(settings)
         pairs = {settings.registry_fqdn: args.registry_certificate, settings.web_fqdn: args.web_certificate}
         secret_files: list[tuple[str, pulumi.Input[str]]] = []
         for fqdn, pair in pairs.items():
-            secret_files.append((cert_paths[fqdn].crt, pair.cert_pem))
-            secret_files.append((cert_paths[fqdn].key, pulumi.Output.secret(pair.key_pem)))
+            crt, key = staged[fqdn]
+            secret_files.append((crt, pair.cert_pem))
+            secret_files.append((key, pulumi.Output.secret(pair.key_pem)))
 
         self.deploy = host_step(
             f"{name}-deploy",
             connection=args.connection,
             ssh_user=args.ssh_user,
-            files=render.host_files(settings),
+            files=render.deploy_files(settings),
             entrypoint=render.DEPLOY_SCRIPT,
             secret_files=secret_files,
             opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for),

@@ -377,8 +377,16 @@ class ExistingServer(_Model):
     port: int = Field(default=22, ge=1, le=65535)
     user: str = "root"
     data_device: str | None = None
+    # The user's own disk is formatted only on request, and only when it holds no signature at all.
+    format_data_device: bool = False
     docker_mirror: Annotated[str, AfterValidator(lambda v: _url(v) if v else v)] = ""
     host_key: SshHostKey
+
+    @model_validator(mode="after")
+    def _format_needs_a_device(self) -> ExistingServer:
+        if self.format_data_device and not self.data_device:
+            raise _KeyedError(("formatDataDevice",), "needs server.dataDevice (the disk to format)")
+        return self
 
     @field_validator("address")
     @classmethod

@@ -132,6 +132,19 @@ def data_disk_kind(settings: Settings) -> str:
     return "device" if server.data_device else "none"
 
 
+def format_empty_disk(settings: Settings) -> bool:
+    """Whether the prepare step may format an empty data disk (never one that holds anything).
+
+    On ``cvm`` the disk is the stack's own new CBS disk; on ``existing`` the user's
+    disk is formatted only with ``server.formatDataDevice: true``.
+    """
+    server = settings.server
+    if isinstance(server, CvmServer):
+        return True
+    assert isinstance(server, ExistingServer)
+    return server.format_data_device
+
+
 def docker_mirror(settings: Settings) -> str:
     return settings.server.docker_mirror
 
@@ -199,6 +212,7 @@ def prepare_files(settings: Settings, data_disk: str | None = None) -> list[Host
         stack=settings.stack,
         data_disk_kind=kind,
         data_disk=disk,
+        format_empty_disk="yes" if format_empty_disk(settings) else "no",
         mount_point=MOUNT_POINT,
         data_disk_gb=settings.server.data_disk_gb if kind == "cbs" else "",  # type: ignore[union-attr]
         data_dir=DATA_DIR,

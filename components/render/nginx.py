@@ -14,6 +14,14 @@ after; ``ssl_reject_handshake`` from 1.19.4), and the host's nginx version is
 only known on the host.  So the site config includes two small snippets from
 ``<snippet_dir>/active/``, every variant is rendered here, and the deploy
 script points ``active`` at the one that fits ``nginx -v``.
+
+Nothing nginx reads is written live by the deploy step's bundle (pitfall 14:
+installing nginx starts it, and Debian's postinst fails the install when
+``nginx -t`` fails, e.g. on an include of a snippet that is not linked yet).
+The bundle puts the site config, the snippets and the certificates under
+``STAGE_DIR`` (same paths below it, ``deploy_files``/``staged_cert_files``);
+the deploy script installs nginx first, then activates the staged files,
+tests them with ``nginx -t`` and puts the previous ones back on any failure.
 """
 
 from __future__ import annotations
@@ -31,6 +39,9 @@ SNIPPET_DIR = "/etc/nginx/nexus-registry"
 CERT_DIR = "/etc/pki/nginx"
 LOG_DIR = "/var/log/nginx"
 STATE_DIR = f"{HOST_STATE_DIR}/nginx"
+# The deploy step's bundle writes every file nginx reads here (mirroring its live path);
+# the deploy script activates them only once nginx is installed.
+STAGE_DIR = f"{STATE_DIR}/staged"
 DEPLOY_SCRIPT = f"{BIN_DIR}/deploy-nginx.sh"
 SMOKE_SCRIPT = f"{BIN_DIR}/smoke-check-nginx.sh"
 
@@ -197,16 +208,30 @@ def render_snippets(
     }
 
 
+def cert_files(settings: Settings) -> list[str]:
+    """Live certificate and key paths, each key after its certificate."""
+    return [path for pair in default_cert_paths(settings).values() for path in (pair.crt, pair.key)]
+
+
+def managed_files(settings: Settings) -> list[str]:
+    """Every live file nginx reads from us: site config, all snippet variants, certificates and keys."""
+    return [SITE_CONF, *(f.path for f in snippet_files(settings)), *cert_files(settings)]
+
+
+def staged_path(live_path: str) -> str:
+    """Where the deploy step's bundle puts a file nginx reads (activated by the deploy script)."""
+    return f"{STAGE_DIR}{live_path}"
+
+
 def render_deploy_script(settings: Settings) -> str:
-    certs = default_cert_paths(settings)
     return render(
         "host/deploy-nginx.sh.j2",
         stack=settings.stack,
-        site_conf=SITE_CONF,
         snippet_dir=SNIPPET_DIR,
         state_dir=STATE_DIR,
+        stage_dir=STAGE_DIR,
         cert_dir=CERT_DIR,
-        cert_files=list(certs.values()),
+        managed_files=managed_files(settings),
         log_files=log_files(settings),
     )
 
@@ -235,10 +260,27 @@ def snippet_files(settings: Settings) -> list[HostFile]:
 
 
 def host_files(settings: Settings) -> list[HostFile]:
-    """Every nginx file of the stack as it lands on the host (certificates excluded)."""
+    """Every nginx file of the stack where it is live once deployed (certificates excluded)."""
     return [
         HostFile(SITE_CONF, render_site_config(settings)),
         *snippet_files(settings),
         HostFile(DEPLOY_SCRIPT, render_deploy_script(settings), "0755"),
         HostFile(SMOKE_SCRIPT, render_smoke_check(settings), "0755"),
     ]
+
+
+def deploy_files(settings: Settings) -> list[HostFile]:
+    """What the deploy step's bundle writes: ``host_files``, nginx's own files staged, scripts live."""
+    read_by_nginx = set(managed_files(settings))
+    return [
+        HostFile(staged_path(f.path), f.content, f.mode) if f.path in read_by_nginx else f
+        for f in host_files(settings)
+    ]
+
+
+def staged_cert_files(settings: Settings) -> dict[str, tuple[str, str]]:
+    """fqdn -> (staged certificate path, staged key path): the deploy step's secret files."""
+    return {
+        fqdn: (staged_path(pair.crt), staged_path(pair.key))
+        for fqdn, pair in default_cert_paths(settings).items()
+    }

@@ -247,11 +247,17 @@ def start_web_stub(sandbox: Sandbox, workdir: Path) -> Path:
 
 
 def deploy_bundle(settings: Settings, ca: CertAuthority) -> str:
-    """The deploy step's stdin, built the way components.remote.host_step builds it."""
-    files = list(render_nginx.host_files(settings))
-    for fqdn, paths in render_nginx.default_cert_paths(settings).items():
-        cert, key = ca.leaves[fqdn]
-        files += [HostFile(paths.crt, cert, "0600"), HostFile(paths.key, key, "0600")]
+    """The deploy step's stdin, built the way ``NginxProxy`` and ``components.remote.host_step`` build it."""
+    return deploy_bundle_with(settings, {fqdn: ca.leaves[fqdn] for fqdn in (settings.registry_fqdn, settings.web_fqdn)})
+
+
+def deploy_bundle_with(settings: Settings, certificates: dict[str, tuple[str, str]]) -> str:
+    """The deploy step's stdin for ``certificates`` (fqdn -> (chain PEM, key PEM)): the component's
+    plain files (``deploy_files``) followed by its secret files (0600, at ``staged_cert_files``)."""
+    files = list(render_nginx.deploy_files(settings))
+    for fqdn, (crt_path, key_path) in render_nginx.staged_cert_files(settings).items():
+        cert, key = certificates[fqdn]
+        files += [HostFile(crt_path, cert, "0600"), HostFile(key_path, key, "0600")]
     return bundle_script(files, render_nginx.DEPLOY_SCRIPT)
 
 

@@ -678,40 +678,7 @@ fi
         return path.read_text().splitlines() if path.exists() else []
 
 
-def test_an_empty_disk_is_formatted_once_and_mounted_by_uuid_with_nofail(prepare, tmp_path):
-    disk = Disk(tmp_path, prepare)
-    out = ok(disk.run())
-    assert disk.log("mkfs.log") == [f"-q -L nexus-data {disk.device}"]
-    fstab = disk.fstab.read_text().splitlines()
-    assert fstab[:2] == ["# /etc/fstab", "UUID=0a1b-root / ext4 defaults 0 1"]  # the rest is kept
-    assert fstab[3] == f"UUID=5e1f-data {disk.mount_point} ext4 defaults,nofail 0 2"
-    assert disk.log("mount.log") == [str(disk.mount_point)]
-    assert "daemon-reload" in disk.log("systemctl.log")
-    assert "formatting empty disk" in out
-    # Second run: nothing to format, fstab unchanged (no duplicate entry), already mounted.
-    before = disk.fstab.read_text()
-    out = ok(disk.run())
-    assert len(disk.log("mkfs.log")) == 1 and len(disk.log("mount.log")) == 1
-    assert disk.fstab.read_text() == before
-    assert "keeping its data" in out
-
-
-def test_a_disk_with_a_filesystem_is_never_reformatted(prepare, tmp_path):
-    disk = Disk(tmp_path, prepare)
-    (disk.state / "fstype").write_text("xfs\n")
-    (disk.state / "uuid").write_text("77aa-restored\n")
-    ok(disk.run())
-    assert disk.log("mkfs.log") == []
-    assert f"UUID=77aa-restored {disk.mount_point} xfs defaults,nofail 0 2" in disk.fstab.read_text()
-
-
-def test_a_partitioned_disk_without_a_filesystem_is_refused(prepare, tmp_path):
-    disk = Disk(tmp_path, prepare)
-    (disk.state / "pttype").write_text("gpt\n")
-    (disk.state / "children").write_text("vdb1\n")
-    result = disk.run()
-    assert result.returncode != 0 and "refusing to format" in result.stderr
-    assert disk.log("mkfs.log") == [] and "5e1f" not in disk.fstab.read_text()
+# Formatting, keeping and refusing a data disk run against real loop devices: test_data_disk.py.
 
 
 def test_the_root_disk_is_refused(prepare, tmp_path):

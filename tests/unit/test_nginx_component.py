@@ -92,11 +92,17 @@ def test_deploy_bundle_installs_rendered_files_and_root_only_certificates(dev):
     settings = captured["settings"]
     stdin = stdin_of(run, "nginx-deploy")
     files = bundle_files(stdin)
+    staged = render.STAGE_DIR
+    read_by_nginx = set(render.managed_files(settings))
     for host_file in render.host_files(settings):
-        assert files[host_file.path] == (host_file.mode, host_file.content)
-    assert files[f"/etc/pki/nginx/{settings.registry_fqdn}.key"] == ("0600", KEY.format(name="registry"))
-    assert files[f"/etc/pki/nginx/{settings.web_fqdn}.key"] == ("0600", KEY.format(name="web"))
-    assert files[f"/etc/pki/nginx/{settings.registry_fqdn}.crt"][1] == CERT.format(name="registry")
+        # Pitfall 14: nothing nginx reads is written live by the bundle, only staged; scripts land live.
+        path = staged + host_file.path if host_file.path in read_by_nginx else host_file.path
+        assert files[path] == (host_file.mode, host_file.content)
+        assert host_file.path not in files or host_file.path not in read_by_nginx
+    assert not [path for path in files if path.startswith(("/etc/nginx", "/etc/pki"))]
+    assert files[f"{staged}/etc/pki/nginx/{settings.registry_fqdn}.key"] == ("0600", KEY.format(name="registry"))
+    assert files[f"{staged}/etc/pki/nginx/{settings.web_fqdn}.key"] == ("0600", KEY.format(name="web"))
+    assert files[f"{staged}/etc/pki/nginx/{settings.registry_fqdn}.crt"][1] == CERT.format(name="registry")
     assert stdin.rstrip().endswith(f"exec {render.DEPLOY_SCRIPT}")
 
 
@@ -132,5 +138,6 @@ def test_one_san_certificate_serves_both_names_as_root(tmp_path):
     run, captured = build(stack="lab", ssh_user="root", same_pair=True)
     settings = captured["settings"]
     files = bundle_files(stdin_of(run, "nginx-deploy"))
-    assert files[f"/etc/pki/nginx/{settings.web_fqdn}.key"] == files[f"/etc/pki/nginx/{settings.registry_fqdn}.key"]
+    staged = f"{render.STAGE_DIR}/etc/pki/nginx"
+    assert files[f"{staged}/{settings.web_fqdn}.key"] == files[f"{staged}/{settings.registry_fqdn}.key"]
     assert run.named("nginx-deploy").inputs["create"] == "bash -s"

@@ -240,7 +240,7 @@ def test_host_files_cover_config_snippets_and_scripts_without_certificates(stack
         assert "{{" not in host_file.content and "{%" not in host_file.content
     deploy = files[nginx.DEPLOY_SCRIPT].content
     for fqdn in (settings.registry_fqdn, settings.web_fqdn):
-        assert f"/etc/pki/nginx/{fqdn}.crt /etc/pki/nginx/{fqdn}.key" in deploy
+        assert f"\n    /etc/pki/nginx/{fqdn}.crt\n    /etc/pki/nginx/{fqdn}.key\n" in deploy
         assert "--resolve \"$host:$HTTPS_PORT:127.0.0.1\"" in files[nginx.SMOKE_SCRIPT].content
         assert fqdn in files[nginx.SMOKE_SCRIPT].content
 

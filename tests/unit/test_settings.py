@@ -60,6 +60,8 @@ BAD_CONFIGURATIONS = [
     ("lab", {"server": {**EXISTING, "user": "Root User"}}, {}, "server.user", "not a Unix user name"),
     ("lab", {"server": {**EXISTING, "address": "not an address!"}}, {}, "server.address", "not an IP address or host"),
     ("lab", {"server": {**EXISTING, "dataDevice": "/dev/vdb"}}, {}, "server.dataDevice", "stable device path"),
+    ("lab", {"server": {**EXISTING, "formatDataDevice": True}}, {}, "server.formatDataDevice",
+     "needs server.dataDevice"),
     ("lab", {}, {f"{NS}:sshPrivateKey": None}, "sshPrivateKey", "required when server.mode is existing"),
     ("lab", {}, {f"{NS}:sshPrivateKey": "ssh-ed25519 AAAA public"}, "sshPrivateKey",
      "not a PEM or OpenSSH private key"),
