@@ -63,7 +63,6 @@ from nexus_api_client.models.yum_proxy_repository_api_request import YumProxyRep
 from components import settings as stack_settings
 from components.render import nexus as render
 from components.render.bundle import HostFile
-from tests.harness import ROOT
 
 REQUEST_MODELS = {
     ("docker", "proxy"): DockerProxyRepositoryApiRequest,
@@ -92,6 +91,7 @@ BUILTIN_ROLES = {
 }
 DISCLAIMER = "Use of Sonatype Nexus Repository - Community Edition is governed by the End User License Agreement."
 REST = "/service/rest"
+ROOT = Path(__file__).resolve().parents[2]  # the repository (no tests.harness import: the stand-in image runs this)
 
 
 class BadRequest(Exception):
@@ -137,7 +137,7 @@ class FakeNexus:
 
     # -- serving ---------------------------------------------------------------
 
-    def start(self) -> FakeNexus:
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> FakeNexus:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -161,7 +161,7 @@ class FakeNexus:
 
             do_GET = do_POST = do_PUT = do_DELETE = _serve
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((host, port), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         return self
@@ -186,6 +186,8 @@ class FakeNexus:
             self.bodies.append((method, path, body))
         if path == "/v1/status/writable" and method == "GET":
             return (200, None) if self.writable else (503, None)
+        if path == "/v1/status" and method == "GET":  # readable: anonymous, as in Nexus
+            return 200, None
         caller = self._caller(headers)
         if caller is None:
             return 401, None
