@@ -250,21 +250,33 @@ def write_oci(layout: Path, layers: list[Layer], config: dict, tag: str) -> Path
 
 
 def _add_tree(archive: tarfile.TarFile, source: Path, target: str, uid: int = 0) -> None:
+    """``source`` at ``target``, world-readable, parents included (a layer's missing parent is not 0755)."""
     def owner(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
         if "__pycache__" in info.name:
             return None
         info.uid = info.gid = uid
         info.uname = info.gname = ""
         info.mtime = 0
+        if info.isdir() or info.mode & 0o100:
+            info.mode = 0o755
+        elif info.isfile():
+            info.mode = 0o644
         return info
 
+    parts = target.strip("/").split("/")[:-1]
+    for depth in range(1, len(parts) + 1):
+        name = "/".join(parts[:depth])
+        if name not in archive.getnames():
+            info = tarfile.TarInfo(name)
+            info.type, info.mode = tarfile.DIRTYPE, 0o755
+            archive.addfile(info)
     archive.add(str(source), arcname=target.lstrip("/"), filter=owner)
 
 
 def busybox_tar(image_rootfs: Path, destination: Path) -> Path:
     """A busybox-like root: the static busybox of the image base plus its applet links."""
     with tarfile.open(image_rootfs) as base:
-        member = next(m for m in base.getmembers() if m.name.lstrip("./") == "bin/busybox")
+        member = next(m for m in base.getmembers() if m.name.lstrip("./") in ("bin/busybox", "usr/bin/busybox"))
         binary = base.extractfile(member).read()
     with tarfile.open(destination, "w") as archive:
         for directory in ("bin", "etc", "tmp"):
@@ -420,6 +432,13 @@ done
 """
 
 
+def _die_with_parent() -> None:
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
 @dataclass
 class StepResult:
     name: str
@@ -452,10 +471,12 @@ class FreshHost:
         self._seed(hostnames)
         self.children: list[subprocess.Popen] = []
         self.holder = subprocess.Popen(
-            ["unshare", "--mount", "--net", "--pid", "--uts", "--fork", "--propagation", "private",
+            ["unshare", "--mount", "--net", "--pid", "--uts", "--fork", "--kill-child=SIGKILL",
+             "--propagation", "private",
              "bash", "-c", BOOT, "boot", str(self.merged), str(self.lower), str(self.upper), str(self.work),
              str(APT_ARCHIVES)],
-            stdin=subprocess.DEVNULL, stdout=open(workdir / "boot.log", "wb"), stderr=subprocess.STDOUT)
+            stdin=subprocess.DEVNULL, stdout=open(workdir / "boot.log", "wb"), stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent)  # a killed test run leaves no host behind
         try:
             self.pid = self._namespace_init()
             self._wait_for(lambda: self.path("/run/nexus-test-booted").exists(), "the host to boot")

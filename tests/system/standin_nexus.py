@@ -74,13 +74,14 @@ def main() -> None:
 
     hosted = str(DATA / "blobs" / "docker")
     Path(hosted).mkdir(parents=True, exist_ok=True)
-    children = [
-        registry("dockerhub", "127.0.0.1:5000", HUB_STORAGE, readonly=True),
+    children = [registry("dockerhub", "127.0.0.1:5000", HUB_STORAGE, readonly=True)]
+    wait("http://127.0.0.1:5000/v2/")  # a pull-through registry checks its upstream when it starts
+    children += [
         registry("hosted", "0.0.0.0:8002", hosted),
         registry("group", "0.0.0.0:8003", hosted, remote="http://127.0.0.1:5000"),
         registry("proxy", "0.0.0.0:8001", str(DATA / "blobs" / "docker-proxy"), remote="http://127.0.0.1:5000"),
     ]
-    for port in (5000, 8001, 8002, 8003):
+    for port in (8001, 8002, 8003):
         wait(f"http://127.0.0.1:{port}/v2/")
 
     # Like Nexus: a generated admin password on the first start, in the data directory.

@@ -120,7 +120,7 @@ def host(tmp_path_factory):
     try:
         timings = {"boot": time.monotonic() - started}
         before = {
-            "commands": fresh.sh("command -v dockerd nginx docker curl jq || true").stdout,
+            "commands": fresh.sh("command -v dockerd nginx curl jq /usr/bin/docker || true").stdout,
             "packages": fresh.installed_packages(),
         }
         ca = make_ca(workdir / "pki", [settings.registry_fqdn, settings.web_fqdn])

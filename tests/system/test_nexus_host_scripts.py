@@ -723,6 +723,8 @@ if command == "inspect":
     template = args[2]
     if ".State.Status" in template:
         print(state["status"])
+    elif ".RestartCount" in template:
+        print(state.get("restarts", 0))
     else:
         label = template.split('"')[1]
         print(state["labels"].get(label, "<no value>"))
@@ -733,7 +735,7 @@ elif command == "pull":
 elif command == "run":
     labels = dict(a.split("=", 1) for o, a in zip(args, args[1:]) if o == "--label")
     state = {"exists": True, "status": os.environ.get("FAKE_DOCKER_RUN_STATUS", "running"), "labels": labels,
-             "image": args[-1]}
+             "image": args[-1], "restarts": int(os.environ.get("FAKE_DOCKER_RESTARTS", "0"))}
 elif command == "stop":
     state["status"] = "exited"
 elif command == "start":
@@ -857,6 +859,20 @@ def test_a_container_that_exits_fails_fast_with_its_logs(tmp_path, nexus):
     result = container.run(NEXUS_READY_TIMEOUT="60", FAKE_DOCKER_RUN_STATUS="exited")
     assert result.returncode != 0
     assert "is exited instead of starting" in result.stderr and "fake nexus log: line 1" in result.stderr
+
+
+def test_a_container_that_keeps_crashing_fails_fast_with_its_logs(tmp_path, nexus):
+    nexus.writable = False
+    container = Container(tmp_path, nexus)
+    # --restart unless-stopped: a crashing Nexus is "restarting", never "exited".
+    result = container.run(NEXUS_READY_TIMEOUT="60", FAKE_DOCKER_RUN_STATUS="restarting", FAKE_DOCKER_RESTARTS="3")
+    assert result.returncode != 0
+    assert "keeps crashing (restarted 3 times)" in result.stderr and "fake nexus log: line 1" in result.stderr
+
+
+def test_a_container_restarting_once_is_waited_for(tmp_path, nexus):
+    container = Container(tmp_path, nexus)
+    assert "Nexus is ready" in ok(container.run(FAKE_DOCKER_RUN_STATUS="restarting", FAKE_DOCKER_RESTARTS="1"))
 
 
 @pytest.mark.parametrize("memory_gib, heap_mb, expected", [
