@@ -456,12 +456,16 @@ class StepResult:
 class FreshHost:
     """A new Debian 12 root in its own namespaces, with sshd on 127.0.0.1:22 (see the module docstring)."""
 
-    def __init__(self, workdir: Path, hostnames: tuple[str, ...] = ()):
+    def __init__(self, workdir: Path, hostnames: tuple[str, ...] = (), apt_archives: Path = APT_ARCHIVES):
+        """``apt_archives``: where apt keeps downloaded packages (shared cache by default; a directory
+        of its own makes every package a download, for tests of an unreachable mirror)."""
         require_tools()
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.lower = cached_root()
-        APT_ARCHIVES.mkdir(parents=True, exist_ok=True)
+        self.apt_archives = apt_archives
+        (apt_archives / "partial").mkdir(parents=True, exist_ok=True)
+        self.mirror_offline_flag = workdir / "mirror-offline"
         self.upper, self.work, self.merged = workdir / "upper", workdir / "work", workdir / "merged"
         for directory in (self.upper, self.work, self.merged):
             directory.mkdir()
@@ -474,7 +478,7 @@ class FreshHost:
             ["unshare", "--mount", "--net", "--pid", "--uts", "--fork", "--kill-child=SIGKILL",
              "--propagation", "private",
              "bash", "-c", BOOT, "boot", str(self.merged), str(self.lower), str(self.upper), str(self.work),
-             str(APT_ARCHIVES)],
+             str(apt_archives)],
             stdin=subprocess.DEVNULL, stdout=open(workdir / "boot.log", "wb"), stderr=subprocess.STDOUT,
             preexec_fn=_die_with_parent)  # a killed test run leaves no host behind
         try:
@@ -543,14 +547,22 @@ class FreshHost:
         proxy = subprocess.Popen(
             [sys.executable, str(HERE / "netns_apt_proxy.py"), "--netns-pid", str(self.pid),
              "--port", str(APT_PROXY_PORT), "--allow", ",".join(mirror_hosts(self.sources)),
-             "--log", str(self.apt_proxy_log)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             "--log", str(self.apt_proxy_log), "--offline-flag", str(self.mirror_offline_flag)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            preexec_fn=_die_with_parent)
         self.children.append(proxy)
         line = proxy.stdout.readline()
         if line.strip() != "ready":
             raise RuntimeError(f"the apt proxy did not start: {line}{proxy.stdout.read()}")
 
     # -- using it -------------------------------------------------------------------------
+
+    def mirror_reachable(self, reachable: bool) -> None:
+        """Make the apt mirrors unreachable (503 from the proxy) or reachable again."""
+        if reachable:
+            self.mirror_offline_flag.unlink(missing_ok=True)
+        else:
+            self.mirror_offline_flag.touch()
 
     def path(self, inside: str) -> Path:
         """A path of the host's filesystem, as seen from the test."""

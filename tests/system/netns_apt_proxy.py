@@ -9,7 +9,10 @@ each request of apt (``Acquire::http::Proxy``) to the origin, only to the
 hosts named by ``--allow`` (the mirrors of the machine's apt sources).  Plain
 HTTP GET/HEAD in absolute form, and CONNECT for https sources.
 
-Usage: ``python netns_apt_proxy.py --netns-pid PID --port 3142 --allow h1,h2 --log FILE``
+While the file ``--offline-flag`` exists it answers 503 to everything, as an
+unreachable mirror would (tests of a failed package installation).
+
+Usage: ``python netns_apt_proxy.py --netns-pid PID --port 3142 --allow h1,h2 --log FILE [--offline-flag F]``
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=3142)
     parser.add_argument("--allow", required=True, help="comma-separated host names")
     parser.add_argument("--log", required=True)
+    parser.add_argument("--offline-flag", default="")
     args = parser.parse_args()
     allowed = {host.strip().lower() for host in args.allow.split(",") if host.strip()}
     log = open(args.log, "a", buffering=1)  # noqa: SIM115 (lives as long as the process)
@@ -65,7 +69,16 @@ def main() -> None:
             record(f"REFUSED {self.command} {self.path}")
             self.send_error(403, f"host {host!r} is not an apt source of this machine")
 
+        def _offline(self) -> bool:
+            if args.offline_flag and os.path.exists(args.offline_flag):
+                record(f"OFFLINE {self.command} {self.path}")
+                self.send_error(503, "mirror unreachable (test)")
+                return True
+            return False
+
         def _forward(self) -> None:
+            if self._offline():
+                return
             url = urlsplit(self.path)
             host = (url.hostname or "").lower()
             if url.scheme != "http" or host not in allowed:
@@ -100,6 +113,8 @@ def main() -> None:
         do_GET = do_HEAD = _forward
 
         def do_CONNECT(self) -> None:  # noqa: N802 (http.server naming)
+            if self._offline():
+                return
             host, _, port = self.path.partition(":")
             if host.lower() not in allowed or port != "443":
                 self._refuse(host)

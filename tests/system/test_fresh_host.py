@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ from tests.system.registry_env import CertAuthority, deploy_bundle_with, make_ca
 
 USER = "deploy"  # non-root: every step runs as "sudo -n bash -s"
 CLIENT_SOCKET = "unix:///run/docker-client.sock"
+CLIENT_BRIDGE = "nrclient0"
 IMAGE = "team/app/api"
 
 
@@ -208,9 +210,14 @@ def test_the_docker_client_logs_in_pushes_pulls_and_runs_through_nginx_and_pulls
     config = host.host.path("/etc/nexus-test-client/daemon.json")
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text(client_setup.daemon_json(settings))
+    # Its own bridge: "--bridge=none" would make it delete docker0, the host Engine's (and Nexus's) network.
+    for command in (["ip", "link", "add", CLIENT_BRIDGE, "type", "bridge"],
+                    ["ip", "addr", "add", "172.31.0.1/24", "dev", CLIENT_BRIDGE],
+                    ["ip", "link", "set", CLIENT_BRIDGE, "up"]):
+        host.host.run(command, net_only=True)
     host.host.popen(["/usr/sbin/dockerd", "--iptables=false", "--ip6tables=false", "--storage-driver=vfs",
-                     "--bridge=none", "--data-root=/var/lib/docker-client", "--exec-root=/run/docker-client",
-                     "-H", CLIENT_SOCKET, "--pidfile=/run/docker-client.pid",
+                     f"--bridge={CLIENT_BRIDGE}", "--data-root=/var/lib/docker-client",
+                     "--exec-root=/run/docker-client", "-H", CLIENT_SOCKET, "--pidfile=/run/docker-client.pid",
                      "--config-file=/etc/nexus-test-client/daemon.json"], host.workdir / "client-dockerd.log")
     deadline = time.monotonic() + 60
     while host.client("version", check=False).returncode != 0:
@@ -248,7 +255,9 @@ def test_the_docker_client_logs_in_pushes_pulls_and_runs_through_nginx_and_pulls
     # A Docker Hub name through the stack's mirror: nginx -> docker-group -> the Docker Hub stand-in.
     hub = host.client("pull", "busybox")
     assert "Downloaded newer image for busybox:latest" in hub.stdout
-    assert "GET /v2/library/busybox/manifests/latest" in host.host.read(f"/var/log/nginx/{registry}.access.log")
+    mirrored = host.host.read(f"/var/log/nginx/{registry}.access.log")
+    assert re.search(r'"(HEAD|GET) /v2/library/busybox/manifests/latest HTTP/1.1" 200 .* upstream=127.0.0.1:8003 ',
+                     mirrored), mirrored
     assert host.client("run", "--rm", "--network", "none", "busybox", "echo", "mirrored").stdout == "mirrored\n"
 
 
@@ -326,7 +335,9 @@ def test_a_bundle_missing_a_file_changes_nothing_live(host):
 def bare_host(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("bare-host")
     settings = lab_settings()
-    fresh = FreshHost(workdir / "host", (settings.web_fqdn, settings.registry_fqdn))
+    # Its own (empty) package cache: with the mirror unreachable, nginx cannot come from the shared one.
+    fresh = FreshHost(workdir / "host", (settings.web_fqdn, settings.registry_fqdn),
+                      apt_archives=workdir / "apt-archives")
     try:
         fresh.ca = make_ca(workdir / "pki", [settings.registry_fqdn, settings.web_fqdn])
         fresh.settings = settings
@@ -339,12 +350,34 @@ def nginx_status(host: FreshHost) -> str:
     return host.run(["dpkg-query", "-W", "-f", "${db:Status-Abbrev}", "nginx"], check=False).stdout
 
 
+def live_files_of_ours(host: FreshHost, settings) -> list[str]:
+    paths = [*render_nginx.managed_files(settings), f"{render_nginx.SNIPPET_DIR}/active"]
+    return [path for path in paths if os.path.lexists(host.path(path))]
+
+
+def test_a_failed_nginx_installation_leaves_no_file_of_ours_live(bare_host):
+    settings = bare_host.settings
+    bare_host.mirror_reachable(False)
+    try:
+        failed = bare_host.step("nginx-deploy", USER, deploy_bundle_with(settings, certificates_of(bare_host.ca,
+                                                                                                    settings)))
+    finally:
+        bare_host.mirror_reachable(True)
+    assert failed.returncode != 0
+    assert "deploy-nginx: installing nginx" in failed.stderr
+    assert "503" in failed.stdout + failed.stderr  # apt's own report of the unreachable mirror
+    assert nginx_status(bare_host) == ""  # not installed
+    assert live_files_of_ours(bare_host, settings) == []  # the old bundle wrote them live before installing
+    assert not bare_host.path(render_nginx.STAGE_DIR).exists()
+
+
 def test_the_old_ordering_fails_nginx_s_first_installation_in_this_root(bare_host):
-    """The defect this root reproduces: the site config live before nginx is installed.
+    """The defect this root reproduces (before the fix): our site config live before nginx is installed.
 
     The old bundle wrote ``host_files`` (site config included) to their live
     paths, then the deploy script installed nginx; Debian's postinst starts
-    nginx, which fails on the include of a snippet that is not linked yet.
+    nginx (policy-rc.d allows it, as a real host does), nginx refuses the
+    include of a snippet that is not linked yet, and dpkg fails.
     """
     settings = bare_host.settings
     live = list(render_nginx.host_files(settings))
@@ -359,40 +392,24 @@ def test_the_old_ordering_fails_nginx_s_first_installation_in_this_root(bare_hos
     result = bare_host.step("old-ordering", USER, bundle_script([*live, install], install.path))
     assert result.returncode != 0
     output = result.stdout + result.stderr
-    assert 'open() "/etc/nginx/nexus-registry/active/https-default.conf" failed' in output
-    assert "nginx: configuration file /etc/nginx/nginx.conf test failed" in output or "emerg" in output
-    assert nginx_status(bare_host) != "ii "  # the package is left half-configured
+    assert 'invoke-rc.d: initscript nginx, action "start" failed.' in output
+    assert "nginx package post-installation script subprocess returned error exit status 1" in output
+    assert nginx_status(bare_host) != "ii "  # left half-configured
+    why = bare_host.run(["nginx", "-t"], check=False)
+    assert 'open() "/etc/nginx/nexus-registry/active/https-default.conf" failed' in why.stderr
 
 
-def test_a_failed_nginx_installation_leaves_nothing_of_ours_live_and_the_next_run_completes_it(bare_host):
+def test_the_next_run_takes_the_untested_files_out_and_completes_the_installation(bare_host):
     settings = bare_host.settings
-    bundle = deploy_bundle_with(settings, certificates_of(bare_host.ca, settings))
-    # Something else owns port 80 (as on a host running another web server): nginx's postinst fails.
-    blocker = bare_host.popen([sys.executable, "-m", "http.server", "80", "--bind", "0.0.0.0"],
-                              bare_host.workdir / "port80.log", net_only=True)
-    deadline = time.monotonic() + 10
-    while bare_host.run(["curl", "-s", "-o", "/dev/null", "http://127.0.0.1:80/"], check=False,
-                        net_only=True).returncode != 0:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    failed = bare_host.step("nginx-deploy", USER, bundle)
-    blocker.terminate()
-    blocker.wait(timeout=10)
-    assert failed.returncode != 0
-    assert "took our untested files out of /etc" in failed.stderr  # left there by the old ordering above
-    assert "Address already in use" in failed.stdout + failed.stderr
-    for path in [*render_nginx.managed_files(settings), f"{render_nginx.SNIPPET_DIR}/active"]:
-        assert not os.path.lexists(bare_host.path(path)), f"{path} is live after a failed installation"
-    assert not bare_host.path(render_nginx.STAGE_DIR).exists()
-    assert nginx_status(bare_host) != "ii "
-
-    done = bare_host.step("nginx-deploy", USER, bundle)
+    assert live_files_of_ours(bare_host, settings)  # what the old ordering left
+    done = bare_host.step("nginx-deploy", USER, deploy_bundle_with(settings, certificates_of(bare_host.ca, settings)))
     assert done.returncode == 0, done.stderr
+    assert "took our untested files out of /etc before installing it" in done.stderr
     assert "deploy-nginx: installing nginx" in done.stderr  # a half-configured package is not "installed"
     assert nginx_status(bare_host) == "ii "
     assert bare_host.nginx_master_pid()
     assert bare_host.run(["nginx", "-t"]).returncode == 0
-    site = bare_host.read(render_nginx.SITE_CONF)
-    assert site == render_nginx.render_site_config(settings)
-    digest = hashlib.sha256(bare_host.read(f"/etc/pki/nginx/{settings.registry_fqdn}.key").encode()).hexdigest()
-    assert digest == hashlib.sha256(bare_host.ca.leaves[settings.registry_fqdn][1].encode()).hexdigest()
+    assert bare_host.read(render_nginx.SITE_CONF) == render_nginx.render_site_config(settings)
+    key = bare_host.read(f"/etc/pki/nginx/{settings.registry_fqdn}.key")
+    assert hashlib.sha256(key.encode()).digest() == \
+        hashlib.sha256(bare_host.ca.leaves[settings.registry_fqdn][1].encode()).digest()
