@@ -152,11 +152,4 @@ def _datastore_env(database: DatabaseConnection) -> pulumi.Output[str]:
 
 
 def _secret_files(settings: Settings) -> Sequence[tuple[str, pulumi.Input[str]]]:
-    files: list[tuple[str, pulumi.Input[str]]] = [
-        (render.ADMIN_PASSWORD_PATH, pulumi.Output.secret(settings.admin_password.get_secret_value())),
-    ]
-    if settings.docker_hub_token is not None:
-        files.append((render.DOCKER_HUB_TOKEN_PATH, pulumi.Output.secret(settings.docker_hub_token.get_secret_value())))
-    for name, path in render.user_password_paths(settings).items():
-        files.append((path, pulumi.Output.secret(settings.user_passwords[name].get_secret_value())))
-    return files
+    return [(path, pulumi.Output.secret(value)) for path, value in render.bootstrap_secret_files(settings)]

@@ -286,6 +286,20 @@ def bootstrap_files(settings: Settings) -> list[HostFile]:
     return files
 
 
+def bootstrap_secret_files(settings: Settings) -> list[tuple[str, str]]:
+    """(path, value) of each root-only secret file of the bootstrap step, in the order it ships them.
+
+    ``NexusServer`` wraps every value in ``Output.secret``; the fresh-host tests
+    build the same step's stdin from it.
+    """
+    files = [(ADMIN_PASSWORD_PATH, settings.admin_password.get_secret_value())]
+    if settings.docker_hub_token is not None:
+        files.append((DOCKER_HUB_TOKEN_PATH, settings.docker_hub_token.get_secret_value()))
+    for name, path in user_password_paths(settings).items():
+        files.append((path, settings.user_passwords[name].get_secret_value()))
+    return files
+
+
 def host_files(settings: Settings, data_disk: str | None = None) -> list[HostFile]:
     """Every Nexus file of a stack, for ``python -m components.render`` (secrets are never files here)."""
     return [*prepare_files(settings, data_disk), *container_files(settings), *bootstrap_files(settings)]

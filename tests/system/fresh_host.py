@@ -638,12 +638,8 @@ class FreshHost:
 
 
 def secret_files(settings: Settings) -> list[HostFile]:
-    """The bootstrap step's secret files (``nexus_server._secret_files``), with their values."""
-    files = [HostFile(render_nexus.ADMIN_PASSWORD_PATH, settings.admin_password.get_secret_value(), "0600")]
-    if settings.docker_hub_token is not None:
-        files.append(HostFile(render_nexus.DOCKER_HUB_TOKEN_PATH, settings.docker_hub_token.get_secret_value(),
-                              "0600"))
-    return files
+    """The bootstrap step's secret files with their values (``NexusServer`` wraps the same in Output.secret)."""
+    return [HostFile(path, value, "0600") for path, value in render_nexus.bootstrap_secret_files(settings)]
 
 
 def step_bundles(settings: Settings, certificates: dict[str, tuple[str, str]]) -> dict[str, str]:
@@ -651,6 +647,8 @@ def step_bundles(settings: Settings, certificates: dict[str, tuple[str, str]]) -
     from components.nginx import DEPLOYED_DIGEST
     from tests.system.registry_env import deploy_bundle_with
 
+    if settings.database.engine != "h2":
+        raise ValueError("step_bundles builds the H2 pipeline; database.engine postgresql adds a database step")
     data_disk = getattr(settings.server, "data_device", None) or ""
     deploy = deploy_bundle_with(settings, certificates)
     digest = hashlib.sha256(deploy.encode()).hexdigest() + "\n"
