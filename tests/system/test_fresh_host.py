@@ -254,8 +254,11 @@ def test_the_docker_client_logs_in_pushes_pulls_and_runs_through_nginx_and_pulls
     # A Docker Hub name through the stack's mirror: nginx -> docker-group -> the Docker Hub stand-in.
     hub = host.client("pull", "busybox")
     assert "Downloaded newer image for busybox:latest" in hub.stdout
-    mirrored = host.host.read(f"/var/log/nginx/{registry}.access.log")
-    assert re.search(r'"(HEAD|GET) /v2/library/busybox/manifests/latest HTTP/1.1" 200 .* upstream=127.0.0.1:8003 ',
+    # Served by the stack's mirror endpoint (its own nginx server and log), from docker-proxy.
+    mirror = json.loads(client_setup.daemon_json(settings))["registry-mirrors"][0]
+    assert mirror.startswith(f"https://{registry}")
+    mirrored = host.host.read(f"/var/log/nginx/{registry}-mirror.access.log")
+    assert re.search(r'"(HEAD|GET) /v2/library/busybox/manifests/latest HTTP/1.1" 200 .* upstream=127.0.0.1:8001 ',
                      mirrored), mirrored
     assert host.client("run", "--rm", "--network", "none", "busybox", "echo", "mirrored").stdout == "mirrored\n"
 
