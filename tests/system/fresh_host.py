@@ -170,6 +170,12 @@ def cached_root() -> Path:
     return root
 
 
+def root_host_key() -> str:
+    """The fresh root's SSH host key (``server.hostKey`` of the tests' stacks): the session pins it."""
+    fields = (cached_root() / "etc" / "ssh" / "ssh_host_ed25519_key.pub").read_text().split()
+    return f"{fields[0]} {fields[1]}"
+
+
 def cached_image_rootfs() -> Path:
     """A tarball of the stand-in Nexus image's base (python3, docker-registry, busybox-static)."""
     sources = apt_sources()
@@ -595,8 +601,12 @@ class FreshHost:
     def ssh(self, user: str, remote_command: str, *, input: str | None = None, check: bool = True,
             timeout: float = 1200) -> subprocess.CompletedProcess:
         """A real OpenSSH session (key authentication) to the host's sshd on 127.0.0.1:22."""
-        args = ["ssh", "-i", str(self.key), "-p", "22", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
-                "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10",
+        known_hosts = self.workdir / "known_hosts"
+        if not known_hosts.exists():
+            known_hosts.write_text(f"127.0.0.1 {root_host_key()}\n")
+        # The host key is pinned (server.hostKey), as pulumi up pins it: never trust on first use.
+        args = ["ssh", "-i", str(self.key), "-p", "22", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+                "-o", f"UserKnownHostsFile={known_hosts}", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10",
                 f"{user}@127.0.0.1", remote_command]
         return self.run(args, input=input, check=check, timeout=timeout, net_only=True)
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from components.render import nexus as render
+from tests.harness import LAB_HOST_KEY
 from tests.system.fake_nexus import make_settings
 
 TOOLS = ("losetup", "blkid", "wipefs", "mkfs.ext4", "sfdisk", "unshare", "mount", "findmnt", "lsblk")
@@ -29,7 +30,7 @@ DATA = "kept across deploys\n"
 
 
 def existing(format_data_device: bool):
-    return make_settings("lab", server={"mode": "existing", "address": "192.0.2.10",
+    return make_settings("lab", server={"mode": "existing", "address": "192.0.2.10", "hostKey": LAB_HOST_KEY,
                                         "dataDevice": "/dev/disk/by-id/virtio-data01",
                                         "formatDataDevice": format_data_device})
 

@@ -50,6 +50,7 @@ from tests.system.fresh_host import (
     StepResult,
     busybox_tar,
     cached_image_rootfs,
+    root_host_key,
     step_bundles,
 )
 from tests.system.registry_env import CertAuthority, deploy_bundle_with, make_ca
@@ -62,6 +63,7 @@ IMAGE = "team/app/api"
 
 def lab_settings(**top):
     return make_settings("lab", server={"mode": "existing", "address": "127.0.0.1", "user": USER,
+                                        "hostKey": root_host_key(),
                                         "dockerMirror": f"http://127.0.0.1:{MIRROR_PORT}"}, **top)
 
 
