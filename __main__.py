@@ -36,9 +36,13 @@ certificates = Certificates(
     "nexus-certs", CertificatesArgs(settings=settings, public_ip=host.public_ip, acme_provider=acme_provider)
 )
 
-backups = None
-if host.data_disk is not None:
-    backups = DataDiskBackups("nexus-backups", DataDiskBackupsArgs(settings=settings, storage_id=host.data_disk.id))
+backups = DataDiskBackups(
+    "nexus-backups",
+    DataDiskBackupsArgs(
+        settings=settings, storage_id=host.data_disk.id if host.data_disk is not None else None,
+        connection=host.connection, ssh_user=host.ssh_user, nexus_version=nexus_version,
+    ),
+)
 
 database = None
 if settings.database.postgresql:
@@ -51,7 +55,7 @@ nexus = NexusServer(
         nexus_version=nexus_version, database=database.connection if database else None,
         database_engine=database_engine,
     ),
-    opts=pulumi.ResourceOptions(depends_on=[backups] if backups else []),
+    opts=pulumi.ResourceOptions(depends_on=[backups]),
 )
 proxy = NginxProxy(
     "nexus-nginx",

@@ -414,6 +414,20 @@ Server = Annotated[CvmServer | ExistingServer, Field(discriminator="mode")]
 # --- nexus, acme, backup ----------------------------------------------------
 
 
+class CleanupSettings(_Model):
+    """Storage lifecycle (components.render.nexus_lifecycle): what is deleted, and when the tasks run.
+
+    Day counts of 0 turn a criterion off; hosted images are never deleted unless opted in.
+    """
+
+    proxy_unused_days: int = Field(default=30, ge=0, le=3650)
+    hosted_unused_days: int = Field(default=0, ge=0, le=3650)
+    hosted_age_days: int = Field(default=0, ge=0, le=3650)
+    hour: int = Field(default=0, ge=0, le=23)
+    incomplete_upload_hours: int = Field(default=24, ge=1, le=8760)
+    unused_manifest_hours: int = Field(default=24, ge=1, le=8760)
+
+
 class NexusSettings(_Model):
     version: str = DEFAULT_NEXUS_VERSION
     heap_mb: int | None = Field(default=None, ge=1024, le=65536)
@@ -428,6 +442,8 @@ class NexusSettings(_Model):
     yum_proxy: bool = True
     yum_remote: Url = DEFAULT_YUM_REMOTE
     allow_downgrade: bool = False
+    cleanup: CleanupSettings = CleanupSettings()
+    blob_store_quota_gb: int | None = Field(default=None, ge=0, le=32000)
 
     @field_validator("version")
     @classmethod
@@ -509,6 +525,7 @@ class AcmeSettings(_Model):
 class BackupSettings(_Model):
     retain_days: int = Field(default=7, ge=0, le=365)
     hour: int = Field(default=3, ge=0, le=23)
+    database_keep_days: int = Field(default=3, ge=1, le=365)
 
     @property
     def enabled(self) -> bool:
@@ -701,6 +718,13 @@ class Settings(_Model):
             raise _KeyedError(("nexus", "dockerHubUsername"), "set together with the dockerHubToken secret, or neither")
         if self.dns == "dnspod" and isinstance(self.server, ExistingServer) and not _is_ip(self.server.address):
             raise _KeyedError(("server", "address"), "must be an IP address when dns is dnspod (A records need one)")
+        quota = self.nexus.blob_store_quota_gb
+        if quota and isinstance(self.server, CvmServer) and quota >= self.server.data_disk_gb:
+            raise _KeyedError(
+                ("nexus", "blobStoreQuotaGb"),
+                f"{quota} must be below server.dataDiskGb ({self.server.data_disk_gb}): "
+                "the quota is there to warn before the disk is full",
+            )
         if self.backup is not None and self.backup.enabled and isinstance(self.server, ExistingServer):
             raise _KeyedError(("backup", "retainDays"), "snapshots need server.mode cvm; set 0 and see README: Backups")
         self._database_checks()
@@ -788,6 +812,15 @@ class Settings(_Model):
         """Prefix of every cloud resource name: Tencent caps names at 60 characters, suffixes need ~25."""
         cleaned = re.sub(r"[^a-z0-9-]+", "-", f"nexus-registry-{self.stack}".lower())
         return cleaned[:35].rstrip("-")
+
+    @property
+    def effective_blob_store_quota_gb(self) -> int:
+        """The soft quota in GiB (0: none): unset means 80 % of the CBS data disk, none on other servers."""
+        if self.nexus.blob_store_quota_gb is not None:
+            return self.nexus.blob_store_quota_gb
+        if isinstance(self.server, CvmServer):
+            return self.server.data_disk_gb * 8 // 10
+        return 0
 
     @property
     def effective_backup(self) -> BackupSettings:

@@ -24,9 +24,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from components.render import nexus_lifecycle as lifecycle
 from components.render import nexus_security
 from components.render.bundle import HostFile
 from components.render.nexus_repositories import (
+    BLOB_STORE,
     DOCKER_HUB_AUTH_REPOSITORY,
     DOCKER_PORTS,
     WEB_PORT,
@@ -272,6 +274,11 @@ def bootstrap_files(settings: Settings) -> list[HostFile]:
         user_password_dir=nexus_security.USER_PASSWORD_DIR_NAME,
         managed_marker=nexus_security.MANAGED_MARKER,
         anonymous_user=nexus_security.ANONYMOUS_USER,
+        cleanup_policy_prefix=lifecycle.POLICY_PREFIX,
+        task_name_prefix=lifecycle.TASK_NAME_PREFIX,
+        nexus_owned_task_type=lifecycle.CLEANUP_TASK_TYPE,
+        prune_unit=lifecycle.PRUNE_UNIT,
+        systemd_dir=lifecycle.SYSTEMD_DIR,
     )
     files = [
         HostFile(BOOTSTRAP_SCRIPT, script, "0755"),
@@ -283,6 +290,10 @@ def bootstrap_files(settings: Settings) -> list[HostFile]:
     ]
     # Not secret (the token is added on the host), but only root needs to read them.
     files += [HostFile(f"{REPOSITORY_DIR}/{repo.name}.json", _json(repo.payload()), "0600") for repo in repos]
+    files += lifecycle_files(settings)
+    from components.render import nexus_ops  # it renders through this module
+
+    files += nexus_ops.host_files(settings)
     return files
 
 
@@ -298,6 +309,24 @@ def bootstrap_secret_files(settings: Settings) -> list[tuple[str, str]]:
     for name, path in user_password_paths(settings).items():
         files.append((path, settings.user_passwords[name].get_secret_value()))
     return files
+
+
+LIFECYCLE_DIR = f"{CONFIG_DIR}/lifecycle"
+
+
+def lifecycle_payloads(settings: Settings) -> dict[str, Any]:
+    """Cleanup policies, the daily task chain (in running order) and the blob store quota, as sent to Nexus."""
+    repos = repositories(settings)
+    return {
+        "cleanup-policies": [policy.payload() for policy in lifecycle.cleanup_policies(settings, repos)],
+        "tasks": [task.payload() for task in lifecycle.tasks(settings, repos)],
+        "blob-store-quota": {"blobStore": BLOB_STORE, "softQuota": lifecycle.blob_store_quota(settings)},
+    }
+
+
+def lifecycle_files(settings: Settings) -> list[HostFile]:
+    return [HostFile(f"{LIFECYCLE_DIR}/{name}.json", _json(value), "0600")
+            for name, value in lifecycle_payloads(settings).items()]
 
 
 def host_files(settings: Settings, data_disk: str | None = None) -> list[HostFile]:

@@ -87,6 +87,10 @@ class DockerProxyAttributes(_Part):
     index_type: Literal["HUB", "REGISTRY"]
 
 
+class CleanupAttributes(_Part):
+    policy_names: tuple[str, ...] = ()
+
+
 class GroupAttributes(_Part):
     member_names: tuple[str, ...] = Field(min_length=1)
 
@@ -116,6 +120,7 @@ class ProxyRepository(Repository):
     proxy: ProxyAttributes
     negative_cache: NegativeCache = NegativeCache()
     http_client: HttpClient = HttpClient()
+    cleanup: CleanupAttributes | None = None
 
 
 class DockerProxyRepository(ProxyRepository):
@@ -129,6 +134,7 @@ class DockerHostedRepository(Repository):
     type: ClassVar[str] = "hosted"
     storage: Storage
     docker: DockerAttributes
+    cleanup: CleanupAttributes | None = None
 
 
 class DockerGroupRepository(Repository):
@@ -189,8 +195,24 @@ def repositories(settings: Settings) -> list[Repository]:
         repos.append(PypiProxyRepository(name=PYPI_PROXY, proxy=ProxyAttributes(remote_url=nexus.pypi_remote)))
     if nexus.yum_proxy:
         repos.append(YumProxyRepository(name=YUM_PROXY, proxy=ProxyAttributes(remote_url=nexus.yum_remote)))
+    repos = with_cleanup_policies(settings, repos)
     check(repos)
     return repos
+
+
+def with_cleanup_policies(settings: Settings, repos: list[Repository]) -> list[Repository]:
+    """Attach the storage-lifecycle policies (components.render.nexus_lifecycle) to each repository.
+
+    Always explicit, also when empty: a repository PUT without ``cleanup`` detaches policies anyway.
+    """
+    from components.render.nexus_lifecycle import repository_cleanup
+
+    cleanup = repository_cleanup(settings, repos)
+    return [
+        repo.model_copy(update={"cleanup": CleanupAttributes(policy_names=tuple(cleanup[repo.name]["policyNames"]))})
+        if repo.name in cleanup else repo
+        for repo in repos
+    ]
 
 
 def check(repos: list[Repository]) -> None:

@@ -21,6 +21,16 @@ use, on 127.0.0.1 and a random port, with Nexus's behaviour where it matters:
   (``nx-anonymous`` at first, which reads and browses every repository);
 - ``GET /v1/repositories`` and ``GET /v1/search?repository=`` answer what the caller
   may browse, and a group shows what its members hold (``components`` seeds content).
+- storage lifecycle as Nexus has it: ``/v1/cleanup-policies`` is Pro only (404 on the
+  Community Edition unless ``cleanup_public_api``), ``/internal/cleanup-policies`` is
+  what the CE UI uses; a repository may name a policy that does not exist (Nexus
+  accepts it and silently cleans nothing, so the fake records it in ``errors``);
+- tasks: ``GET /v1/tasks`` pages TaskXO, ``POST`` takes TaskTemplateXO of an exposed
+  type only (``repository.cleanup`` is not: Nexus creates "Cleanup service" at boot,
+  at ``0 0 1 * * ?``), ``PUT /v1/tasks/{id}`` UpdateTaskTemplateXO, ``run``; running
+  ``h2.backup.task`` writes ``nexus-<timestamp>.zip`` under ``data_dir``;
+- file blob stores with a soft quota (limit in bytes, as Nexus stores it), their usage
+  and quota status; ``/v1/status/check`` and the usage history of 3.94+ (``usage_api``).
 
 Every write is recorded in ``writes`` so tests can assert "the second run writes
 nothing"; every request body is kept in ``bodies``.
@@ -52,13 +62,25 @@ import yaml
 from nexus_api_client.models.anonymous_access_settings_xo import AnonymousAccessSettingsXO
 from nexus_api_client.models.api_create_user import ApiCreateUser
 from nexus_api_client.models.api_user import ApiUser
+from nexus_api_client.models.cleanup_policy_resource_xo import CleanupPolicyResourceXO
 from nexus_api_client.models.docker_group_repository_api_request import DockerGroupRepositoryApiRequest
 from nexus_api_client.models.docker_hosted_repository_api_request import DockerHostedRepositoryApiRequest
 from nexus_api_client.models.docker_proxy_repository_api_request import DockerProxyRepositoryApiRequest
 from nexus_api_client.models.eula_status import EulaStatus
+from nexus_api_client.models.file_blob_store_api_update_request import FileBlobStoreApiUpdateRequest
+from nexus_api_client.models.generic_blob_store_api_response import GenericBlobStoreApiResponse
+from nexus_api_client.models.page_task_xo import PageTaskXO
 from nexus_api_client.models.pypi_proxy_repository_api_request import PypiProxyRepositoryApiRequest
 from nexus_api_client.models.role_xo_request import RoleXORequest
+from nexus_api_client.models.task_template_xo import TaskTemplateXO
+from nexus_api_client.models.task_xo import TaskXO
+from nexus_api_client.models.update_task_template_xo import UpdateTaskTemplateXO
 from nexus_api_client.models.yum_proxy_repository_api_request import YumProxyRepositoryApiRequest
+
+try:  # typed from nexus-api-client 3.94 on; 3.93 documents /v1/usage-history without a schema
+    from nexus_api_client.models.usage_history_xo import UsageHistoryXO
+except ImportError:  # pragma: no cover - depends on the pinned client
+    UsageHistoryXO = None
 
 from components import settings as stack_settings
 from components.render import nexus as render
@@ -89,6 +111,17 @@ BUILTIN_ROLES = {
                                     "nx-repository-view-*-*-read"],
                      "roles": [], "source": "default", "readOnly": True},
 }
+# Task types a REST client may create, with the properties each descriptor declares (nexus-public
+# task descriptors; the Docker plugin's from its UI form), and the ones Nexus keeps to itself.
+EXPOSED_TASK_TYPES = {
+    "repository.docker.gc": ({"repositoryName"}, {"deployOffset"}),
+    "repository.docker.upload-purge": (set(), {"age"}),
+    "blobstore.compact": ({"blobstoreName"}, {"blobsOlderThan"}),
+    "h2.backup.task": ({"location"}, set()),
+    "tasklog.cleanup": (set(), {"cleanupAge"}),
+}
+NOT_EXPOSED_TASK_TYPES = {"repository.cleanup": "Admin - Cleanup repositories using their associated policies"}
+CLEANUP_FORMATS = {"*", "docker", "pypi", "yum", "maven2", "npm", "raw", "helm", "nuget"}
 DISCLAIMER = "Use of Sonatype Nexus Repository - Community Edition is governed by the End User License Agreement."
 REST = "/service/rest"
 ROOT = Path(__file__).resolve().parents[2]  # the repository (no tests.harness import: the stand-in image runs this)
@@ -130,10 +163,45 @@ class FakeNexus:
     })
     passwords: dict[str, str] = field(default_factory=dict)  # users other than admin
     components: dict[str, list[str]] = field(default_factory=dict)  # repository -> component names
+    server_header: str = "Nexus/3.86.2-01 (COMMUNITY)"
+    cleanup_public_api: bool = False  # True: a Pro licence (the public cleanup-policy API answers)
+    cleanup_public_writes: bool = True  # False: the public API lists, but writing needs a licence (402)
+    cleanup_task_updatable: bool = True
+    cleanup_policies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    blob_stores: dict[str, dict[str, Any]] = field(
+        default_factory=lambda: {"default": {"path": "default", "softQuota": None}})
+    blob_store_used_bytes: int = 3 * 1024**3
+    blob_store_available_bytes: int = 40 * 1024**3
+    blob_count: int = 1234
+    data_dir: Path | None = None  # where h2.backup.task writes (the container's /nexus-data)
+    usage_api: bool = True
+    daily_requests: list[int] = field(default_factory=lambda: [1200, 1500, 900])
+    daily_components: list[int] = field(default_factory=lambda: [5000, 5100, 5200])
+    health: dict[str, dict[str, Any]] = field(default_factory=lambda: {
+        "Blob Stores": {"healthy": True, "message": None},
+        "Read-Only Detector": {"healthy": True, "message": "Nexus is writable"},
+    })
     writes: list[tuple[str, str]] = field(default_factory=list)
     bodies: list[tuple[str, str, bytes]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    next_task_id: int = 1
+
+    def __post_init__(self) -> None:
+        # What Nexus has on a fresh start: CleanupBootService's task and the task log cleanup.
+        if not self.tasks:
+            self._add_task("repository.cleanup", "Cleanup service", "0 0 1 * * ?", {}, None)
+            self._add_task("tasklog.cleanup", "Cleanup tasks logs", "0 0 0 * * ?", {"cleanupAge": "30"}, None)
+
+    def _add_task(self, type_: str, name: str, cron: str, properties: dict[str, str], offset: str | None) -> str:
+        task_id = f"0f7c2b1e-{self.next_task_id:04d}"
+        self.next_task_id += 1
+        self.tasks[task_id] = {"id": task_id, "name": name, "type": type_, "enabled": True,
+                               "notificationCondition": "FAILURE", "schedule": "cron", "cronExpression": cron,
+                               "timeZoneOffset": offset, "properties": dict(properties), "runs": 0,
+                               "lastRunResult": None}
+        return task_id
 
     # -- serving ---------------------------------------------------------------
 
@@ -143,6 +211,9 @@ class FakeNexus:
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *_args):  # keep test output quiet
                 pass
+
+            def version_string(self):  # Nexus names its release and edition in every answer
+                return fake.server_header
 
             def _serve(self):
                 length = int(self.headers.get("Content-Length") or 0)
@@ -319,6 +390,39 @@ class FakeNexus:
         match = re.fullmatch(r"/v1/repositories/([a-z]+)/([a-z]+)(?:/([^/]+))?", path)
         if match:
             return self._repository(method, path, match.group(1), match.group(2), match.group(3), headers, body)
+        match = re.fullmatch(r"/(v1|internal)/cleanup-policies(?:/([^/]+))?", path)
+        if match:
+            if match.group(1) == "v1" and not self.cleanup_public_api:
+                return 404, None
+            if match.group(1) == "v1" and method != "GET" and not self.cleanup_public_writes:
+                return 402, {"message": "This feature requires a Sonatype Nexus Repository Pro license"}
+            return self._cleanup_policy(method, path, match.group(1), match.group(2), headers, body)
+        match = re.fullmatch(r"/v1/tasks(?:/([^/]+))?(/run)?", path)
+        if match:
+            return self._task(method, path, match.group(1), bool(match.group(2)), query, headers, body)
+        if path == "/v1/blobstores" and method == "GET":
+            return 200, [self._blob_store_summary(name) for name in self.blob_stores]
+        match = re.fullmatch(r"/v1/blobstores/file/([^/]+)", path)
+        if match:
+            return self._file_blob_store(method, path, match.group(1), headers, body)
+        match = re.fullmatch(r"/v1/blobstores/([^/]+)/quota-status", path)
+        if match and method == "GET":
+            return self._quota_status(match.group(1))
+        if path == "/v1/status/check" and method == "GET":
+            return 200, copy.deepcopy(self.health)  # 3.x: a map of check name to result
+        if path == "/v1/usage-history" and method == "GET":
+            if not self.usage_api:
+                return 404, None
+            metric, period = query.get("metric", [""])[0], query.get("period", [""])[0]
+            if metric not in ("requests", "components") or period not in ("daily", "monthly"):
+                return 400, None
+            values = self.daily_requests if metric == "requests" else self.daily_components
+            points = [{"date": f"2026-11-{29 - len(values) + 1 + index:02d}", "value": value}
+                      for index, value in enumerate(values)]
+            answer = {"metric": metric, "period": period, "data": points}
+            if UsageHistoryXO is not None:
+                UsageHistoryXO.from_dict(answer)
+            return 200, answer
         return 404, None
 
     def _admin_user(self) -> dict[str, Any]:
@@ -414,6 +518,183 @@ class FakeNexus:
         if unknown:
             raise BadRequest(f"privileges do not exist: {unknown}")
         self._check_roles(role.get("roles") or [])
+    # -- storage lifecycle ------------------------------------------------------
+
+    def _cleanup_policy(self, method, path, api, name, headers, body):
+        if method == "GET" and not name:
+            return 200, [self._policy_as_returned(policy) for _, policy in sorted(self.cleanup_policies.items())]
+        if method == "GET":
+            policy = self.cleanup_policies.get(name)
+            return (200, self._policy_as_returned(policy)) if policy else (404, None)
+        if method == "DELETE" and name:
+            if name not in self.cleanup_policies:
+                return 404, None
+            del self.cleanup_policies[name]
+            self._write(method, path)
+            return 204, None
+        if method in ("POST", "PUT"):
+            payload = validated(CleanupPolicyResourceXO, self._json(headers, body))
+            if payload["format"] not in CLEANUP_FORMATS:
+                raise BadRequest(f"specified format {payload['format']} is not valid.")
+            if not any(key.startswith("criteria") or key == "retain" for key in payload):
+                raise BadRequest("at least one criterion is required")
+            if method == "POST" and not name:
+                if payload["name"] in self.cleanup_policies:
+                    return (409, None) if api == "v1" else (400, [{"id": "name", "message": "Name is not unique"}])
+                self.cleanup_policies[payload["name"]] = payload
+                self._write(method, path)
+                return (201, None) if api == "v1" else (200, self._policy_as_returned(payload))
+            if method == "PUT" and name:
+                if name not in self.cleanup_policies:
+                    return 404, None
+                self.cleanup_policies[name] = {**payload, "name": name}
+                self._write(method, path)
+                return (204, None) if api == "v1" else (200, self._policy_as_returned(self.cleanup_policies[name]))
+        return 405, None
+
+    def _policy_as_returned(self, policy: dict[str, Any]) -> dict[str, Any]:
+        """CleanupPolicyXO: every criterion, null when unset, plus how many repositories use it."""
+        result = {key: None for key in ("notes", "criteriaLastBlobUpdated", "criteriaLastDownloaded",
+                                         "criteriaReleaseType", "criteriaAssetRegex", "retain", "sortBy")}
+        result.update(policy)
+        result["inUseCount"] = sum(1 for _, _, payload in self.repositories.values()
+                                   if policy["name"] in (payload.get("cleanup") or {}).get("policyNames", []))
+        return result
+
+    def _task(self, method, path, task_id, run, query, headers, body):
+        if method == "GET" and not task_id:
+            wanted = query.get("type", [""])[0]
+            items = [self._task_as_returned(task) for task in self.tasks.values()
+                     if not wanted or task["type"] == wanted]
+            page = {"items": items, "continuationToken": None}
+            PageTaskXO.from_dict(page)
+            return 200, page
+        if method == "POST" and not task_id:
+            payload = validated(TaskTemplateXO, self._json(headers, body))
+            if payload["type"] in NOT_EXPOSED_TASK_TYPES:
+                raise BadRequest(f"Task type {payload['type']} cannot be created")
+            self._check_task(payload["type"], payload)
+            new_id = self._add_task(payload["type"], payload["name"], "", {}, None)
+            self._apply_task(self.tasks[new_id], payload)
+            self._write(method, path)
+            return 201, self._task_as_returned(self.tasks[new_id])
+        task = self.tasks.get(task_id or "")
+        if task is None:
+            return 404, None
+        if method == "GET" and not run:
+            return 200, self._task_as_returned(task)
+        if method == "PUT" and not run:
+            payload = validated(UpdateTaskTemplateXO, self._json(headers, body))
+            if task["type"] in NOT_EXPOSED_TASK_TYPES and not self.cleanup_task_updatable:
+                raise BadRequest(f"Task type {task['type']} cannot be updated")
+            if task["type"] in EXPOSED_TASK_TYPES:
+                self._check_task(task["type"], payload)
+            self._apply_task(task, payload)
+            self._write(method, path)
+            return 204, None
+        if method == "DELETE" and not run:
+            del self.tasks[task_id]
+            self._write(method, path)
+            return 204, None
+        if method == "POST" and run:
+            if not task["enabled"]:
+                return 405, None
+            self._run_task(task)
+            return 204, None
+        return 405, None
+
+    def _check_task(self, type_: str, payload: dict[str, Any]) -> None:
+        required, optional = EXPOSED_TASK_TYPES[type_]
+        properties = payload.get("properties") or {}
+        missing = required - set(properties)
+        unknown = set(properties) - required - optional
+        if missing or unknown:
+            raise BadRequest(f"{type_}: missing properties {sorted(missing)}, unknown {sorted(unknown)}")
+        frequency = payload["frequency"]
+        if frequency["schedule"] == "cron":
+            fields = (frequency.get("cronExpression") or "").split()
+            if len(fields) not in (6, 7):
+                raise BadRequest(f"invalid cron expression {frequency.get('cronExpression')!r}")
+            offset = frequency.get("timeZoneOffset")
+            if offset is not None and not re.fullmatch(r"[+-]\d{2}:\d{2}", offset):
+                raise BadRequest(f"invalid timeZoneOffset {offset!r}")
+        if type_ == "blobstore.compact" and properties["blobstoreName"] not in self.blob_stores:
+            raise BadRequest(f"blob store {properties['blobstoreName']} does not exist")
+        if type_ == "repository.docker.gc" and properties["repositoryName"] not in {
+                name for name, (fmt, _, _) in self.repositories.items() if fmt == "docker"} | {"*"}:
+            raise BadRequest(f"docker repository {properties['repositoryName']} does not exist")
+
+    def _apply_task(self, task: dict[str, Any], payload: dict[str, Any]) -> None:
+        frequency = payload["frequency"]
+        task.update(name=payload["name"], enabled=payload["enabled"],
+                    notificationCondition=payload["notificationCondition"], schedule=frequency["schedule"],
+                    cronExpression=frequency.get("cronExpression"), timeZoneOffset=frequency.get("timeZoneOffset"))
+        if "properties" in payload:
+            task["properties"] = dict(payload["properties"])
+
+    def _run_task(self, task: dict[str, Any]) -> None:
+        task["runs"] += 1
+        task["lastRunResult"] = "OK"
+        if task["type"] == "h2.backup.task":
+            location = task["properties"]["location"]
+            assert self.data_dir is not None, "a fake that runs h2.backup.task needs data_dir"
+            target = self.data_dir / location.removeprefix("/nexus-data/")
+            target.mkdir(parents=True, exist_ok=True)
+            name = f"nexus-2026-11-29-10-00-{task['runs']:02d}.zip"
+            if (target / name).exists():
+                task["lastRunResult"] = "FAILED"
+                return
+            (target / name).write_bytes(b"PK\x05\x06" + bytes(18))
+
+    def _task_as_returned(self, task: dict[str, Any]) -> dict[str, Any]:
+        result = {key: task[key] for key in ("id", "name", "type", "enabled", "notificationCondition", "schedule",
+                                             "cronExpression", "timeZoneOffset", "properties", "lastRunResult")}
+        result.update(currentState="WAITING", message=None, alertEmail=None,
+                      typeName=NOT_EXPOSED_TASK_TYPES.get(task["type"], task["type"]),
+                      lastRun="2026-11-29T10:00:00.000+00:00" if task["runs"] else None)
+        TaskXO.from_dict(result)
+        return result
+
+    def _blob_store_summary(self, name: str) -> dict[str, Any]:
+        summary = {"name": name, "type": "File", "unavailable": False, "blobCount": self.blob_count,
+                   "totalSizeInBytes": self.blob_store_used_bytes,
+                   "availableSpaceInBytes": self.blob_store_available_bytes,
+                   "softQuota": self.blob_stores[name]["softQuota"]}
+        GenericBlobStoreApiResponse.from_dict(summary)
+        return summary
+
+    def _file_blob_store(self, method, path, name, headers, body):
+        store = self.blob_stores.get(name)
+        if store is None:
+            return 404, None
+        if method == "GET":
+            return 200, copy.deepcopy(store)
+        if method == "PUT":
+            payload = validated(FileBlobStoreApiUpdateRequest, self._json(headers, body))
+            quota = payload.get("softQuota")
+            if quota is not None:
+                if quota["type"] not in ("spaceUsedQuota", "spaceRemainingQuota"):
+                    raise BadRequest(f"unknown soft quota type {quota['type']}")
+                if quota["type"] == "spaceUsedQuota" and not quota.get("limit"):
+                    raise BadRequest("Space Used quotas must have a Quota Limit greater than 0")
+            if payload["path"] != store["path"]:
+                raise BadRequest("the path of a file blob store cannot change")
+            self.blob_stores[name] = {"path": payload["path"], "softQuota": quota}
+            self._write(method, path)
+            return 204, None
+        return 405, None
+
+    def _quota_status(self, name: str):
+        store = self.blob_stores.get(name)
+        if store is None:
+            return 404, None
+        quota = store["softQuota"]
+        if quota is None:
+            return 200, {"blobStoreName": name, "isViolation": False, "message": f"Blob store {name} has no quota"}
+        violation = self.blob_store_used_bytes > quota["limit"]
+        message = (f"Blob store {name} is using {self.blob_store_used_bytes} bytes, "
+                   f"{'more' if violation else 'less'} than its quota of {quota['limit']} bytes")
+        return 200, {"blobStoreName": name, "isViolation": violation, "message": message}
 
     def _repository(self, method, path, format_, type_, name, headers, body):
         model = REQUEST_MODELS.get((format_, type_))
@@ -429,6 +710,7 @@ class FakeNexus:
             if payload["name"] in self.repositories:
                 raise BadRequest(f"repository {payload['name']} already exists")
             self._check_repository(format_, type_, payload)
+            self._check_cleanup_references(payload)
             self.repositories[payload["name"]] = (format_, type_, payload)
             self._write(method, path)
             return 201, None
@@ -439,6 +721,7 @@ class FakeNexus:
             if payload["name"] != name:
                 raise BadRequest("a repository cannot be renamed")
             self._check_repository(format_, type_, payload)
+            self._check_cleanup_references(payload)
             self.repositories[name] = (format_, type_, payload)
             self._write(method, path)
             return 204, None
@@ -457,6 +740,12 @@ class FakeNexus:
             for member in payload["group"]["memberNames"]:
                 if member not in self.repositories:
                     raise BadRequest(f"group member {member} does not exist")
+
+    def _check_cleanup_references(self, payload: dict[str, Any]) -> None:
+        """Nexus stores a policy name it does not know and then cleans nothing: a silent failure."""
+        for policy in (payload.get("cleanup") or {}).get("policyNames", []):
+            if policy not in self.cleanup_policies:
+                self.errors.append(f"repository {payload['name']} refers to missing cleanup policy {policy}")
 
     def _as_returned(self, format_: str, type_: str, payload: dict[str, Any]) -> dict[str, Any]:
         """What Nexus's GET answers: more fields than we send, never the stored upstream password."""
@@ -579,6 +868,9 @@ class BootstrapHost:
             "NEXUS_GENERATED_PASSWORD_FILE": str(self.generated_password_file),
             "NEXUS_READY_TIMEOUT": "5",
             "NEXUS_READY_INTERVAL": "0.1",
+            # No systemd in a test unless one asks for the stand-in (SYSTEMCTL, SYSTEMD_RUNTIME_DIR).
+            "SYSTEMD_DIR": str(self.path("/etc/systemd/system")),
+            "SYSTEMD_RUNTIME_DIR": str(self.root / "no-systemd"),
             **env,
         }
         return subprocess.run(["bash", str(self.path(render.BOOTSTRAP_SCRIPT))], env=environment,

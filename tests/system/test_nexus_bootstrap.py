@@ -63,6 +63,10 @@ def test_first_run_takes_the_generated_password_and_creates_everything(tmp_path,
         "PUT /v1/security/users/admin/change-password",
         "POST /v1/system/eula",
         "PUT /v1/security/realms/active",
+        # Cleanup policies before the repositories that name them (tests/system/test_nexus_lifecycle.py).
+        "POST /internal/cleanup-policies",
+        "POST /internal/cleanup-policies",
+        "POST /internal/cleanup-policies",
         "POST /v1/repositories/docker/proxy",
         "POST /v1/repositories/docker/hosted",
         "POST /v1/repositories/docker/group",
@@ -74,6 +78,13 @@ def test_first_run_takes_the_generated_password_and_creates_everything(tmp_path,
         "POST /v1/security/users",
         "PUT /v1/security/users/anonymous",
         "PUT /v1/security/anonymous",
+        # The daily chain: Nexus's own Cleanup service rescheduled, then ours created.
+        "PUT /v1/tasks/0f7c2b1e-0001",
+        "POST /v1/tasks",
+        "POST /v1/tasks",
+        "POST /v1/tasks",
+        "POST /v1/tasks",
+        "POST /v1/tasks",
     ]
     assert f"done: {len(writes)} change(s)" in out
 

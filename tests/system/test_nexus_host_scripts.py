@@ -107,7 +107,8 @@ def test_every_nexus_script_passes_shellcheck(variant, tmp_path):
     shellcheck = shutil.which("shellcheck")
     assert shellcheck, "shellcheck is not installed (apt-get install shellcheck); this test never skips"
     scripts = [f for f in render.host_files(VARIANTS[variant](), "disk-abc12345") if f.path.endswith(".sh")]
-    assert {Path(f.path).name for f in scripts} == {"nexus-prepare-host.sh", "nexus-container.sh", "nexus-bootstrap.sh"}
+    assert {Path(f.path).name for f in scripts} == {"nexus-prepare-host.sh", "nexus-container.sh", "nexus-bootstrap.sh",
+                                                    "nexus-db-backup.sh", "nexus-status.sh"}
     paths = []
     for host_file in scripts:
         assert host_file.content.startswith("#!/usr/bin/env bash\n") and "set -euo pipefail" in host_file.content

@@ -12,6 +12,7 @@ from tests.harness import TEST_SECRETS, run_stack
 COMMAND = "command:remote:Command"
 NEXUS_STEPS = ("nexus-server-prepare", "nexus-server-container", "nexus-server-bootstrap")
 NGINX_STEPS = ("nexus-nginx-deploy", "nexus-nginx-smoke")
+BACKUP_STEPS = ("nexus-backups-pre-upgrade-db",)
 ADMIN_PASSWORD = TEST_SECRETS["nexus-registry:adminPassword"]
 
 
@@ -45,7 +46,7 @@ def any_stack(request):
 def test_every_stack_deploys_nexus_then_nginx_over_ssh(any_stack):
     _stack, run = any_stack
     steps = {r.name: r for r in run.of_type(COMMAND)}
-    assert set(steps) == set(NEXUS_STEPS + NGINX_STEPS)
+    assert set(steps) == set(NEXUS_STEPS + NGINX_STEPS + BACKUP_STEPS)
     for step in steps.values():
         assert step.inputs["create"] in ("bash -s", "sudo -n bash -s")  # nothing else on the command line
         assert plain(step.inputs["stdin"]).startswith("#!/usr/bin/env bash\nset -euo pipefail\n")

@@ -1,0 +1,105 @@
+"""Operator tools on the Nexus host, as pure functions of the settings.
+
+- ``nexus-db-backup.sh``: runs Nexus's own "backup H2 database" task now and waits for
+  the consistent copy on the data disk; the step before the pre-upgrade snapshot
+  (``components.backup``) runs it, and an operator can run it by hand.
+- ``nexus-status.sh``: usage against the Community Edition caps and the H2 limit,
+  blob store and disk, certificate expiry, Nexus health (``make status STACK=...``).
+
+Both are installed with the bootstrap step (they read the same root-only admin
+password file) and are rendered like every other host script.
+"""
+
+from __future__ import annotations
+
+from components.render import nexus as render
+from components.render import nexus_lifecycle as lifecycle
+from components.render.bundle import HostFile
+from components.render.nexus_repositories import BLOB_STORE
+from components.render.nginx import SITE_CONF
+from components.render.templating import BIN_DIR, STATE_DIR
+from components.settings import Settings
+
+DB_BACKUP_SCRIPT = f"{BIN_DIR}/nexus-db-backup.sh"
+STATUS_SCRIPT = f"{BIN_DIR}/nexus-status.sh"
+DATABASE_BACKUP_HOST_DIR = f"{render.DATA_DIR}/{lifecycle.DATABASE_BACKUP_DIR_NAME}"
+DB_BACKUP_TIMEOUT_SECONDS = 1800
+WARN_PERCENT = 80
+# A certificate this close to expiry should have been renewed by `make up` (renewBeforeDays, default 30).
+CERT_WARN_DAYS = 30
+# Sonatype supports embedded H2 up to about this many requests a day; above it, PostgreSQL.
+H2_SUPPORTED_REQUESTS_PER_DAY = 20000
+
+
+def database_backup_files(settings: Settings) -> list[HostFile]:
+    """The run-now database backup script (the same file in the bootstrap and the pre-upgrade step)."""
+    script = render.render(
+        "host/nexus-db-backup.sh.j2",
+        stack=settings.stack,
+        nexus_url=render.NEXUS_URL,
+        secrets_dir=render.SECRETS_DIR,
+        admin_password_name=render.ADMIN_PASSWORD_NAME,
+        backup_dir=DATABASE_BACKUP_HOST_DIR,
+        backup_glob=lifecycle.DATABASE_BACKUP_GLOB,
+        task_type=lifecycle.H2_BACKUP_TASK_TYPE,
+        task_name=f"{lifecycle.TASK_NAME_PREFIX}backup H2 database",
+        timeout=DB_BACKUP_TIMEOUT_SECONDS,
+    )
+    return [HostFile(DB_BACKUP_SCRIPT, script, "0755")]
+
+
+PRUNE_UNIT = lifecycle.PRUNE_UNIT
+SYSTEMD_DIR = lifecycle.SYSTEMD_DIR
+
+
+def database_backup_pruning_files(settings: Settings) -> list[HostFile]:
+    """A daily systemd timer that deletes database backups older than ``backup.databaseKeepDays``
+    (never the newest): Nexus's backup task writes a new file every night and deletes none."""
+    keep = settings.effective_backup.database_keep_days
+    service = (
+        "# nexus-registry: prune old Nexus database backups (rendered by components/render/nexus_ops.py)\n"
+        "[Unit]\nDescription=Delete Nexus database backups older than "
+        f"{keep} days, keeping the newest\n\n"
+        f"[Service]\nType=oneshot\nExecStart={DB_BACKUP_SCRIPT} --prune {keep}\n"
+    )
+    timer = (
+        "# nexus-registry: daily pruning of old Nexus database backups\n"
+        f"[Unit]\nDescription=Daily {PRUNE_UNIT}\n\n"
+        "[Timer]\nOnCalendar=daily\nRandomizedDelaySec=1h\nPersistent=true\n\n"
+        "[Install]\nWantedBy=timers.target\n"
+    )
+    return [HostFile(f"{SYSTEMD_DIR}/{PRUNE_UNIT}.service", service),
+            HostFile(f"{SYSTEMD_DIR}/{PRUNE_UNIT}.timer", timer)]
+
+
+def status_files(settings: Settings) -> list[HostFile]:
+    script = render.render(
+        "host/nexus-status.sh.j2",
+        stack=settings.stack,
+        nexus_url=render.NEXUS_URL,
+        secrets_dir=render.SECRETS_DIR,
+        admin_password_name=render.ADMIN_PASSWORD_NAME,
+        data_dir=render.DATA_DIR,
+        mount_point=render.MOUNT_POINT,
+        container=render.CONTAINER_NAME,
+        database=settings.database.engine,
+        nginx_site_conf=SITE_CONF,
+        blob_store=BLOB_STORE,
+        warn_percent=WARN_PERCENT,
+        cert_warn_days=CERT_WARN_DAYS,
+        h2_supported_requests=H2_SUPPORTED_REQUESTS_PER_DAY,
+    )
+    return [HostFile(STATUS_SCRIPT, script, "0755")]
+
+
+def host_files(settings: Settings) -> list[HostFile]:
+    """The operator tools shipped with the bootstrap step (the database backup as an operator runs it)."""
+    return [*database_backup_files(settings), *database_backup_pruning_files(settings), *status_files(settings)]
+
+
+def pre_upgrade_backup_files(settings: Settings, version: str) -> list[HostFile]:
+    """The pre-upgrade step's files: the backup script, and a note naming the release about to be deployed,
+    so the step (and with it a fresh database backup) runs again exactly when ``nexus.version`` changes."""
+    note = HostFile(f"{STATE_DIR}/db-backup-before-upgrade.txt",
+                    f"database backed up before deploying sonatype/nexus3:{version}\n")
+    return [*database_backup_files(settings), note]

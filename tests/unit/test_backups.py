@@ -1,0 +1,52 @@
+"""Consistent backups under mocks: the database backup step comes before the pre-upgrade snapshot."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.render import nexus as render
+from components.render import nexus_ops
+from tests.harness import run_stack
+from tests.system.fake_nexus import make_settings
+from tests.unit.test_day2 import SNAPSHOT, deployed
+from tests.unit.test_nexus_server import bundle_files, stdin
+
+DB_STEP = "nexus-backups-pre-upgrade-db"
+
+
+@pytest.fixture(scope="module")
+def prod():
+    return run_stack("prod")
+
+
+def test_the_pre_upgrade_snapshot_waits_for_a_consistent_database_backup(prod):
+    step = prod.named(DB_STEP)
+    assert step.inputs["create"] == "sudo -n bash -s"  # ubuntu image: the login user is ubuntu
+    assert step.resource in prod.one(SNAPSHOT).opts.depends_on
+    secret, text = stdin(prod, DB_STEP)
+    assert secret, "the step carries the admin password file: its stdin must be secret"
+    files = bundle_files(text)
+    assert files[nexus_ops.DB_BACKUP_SCRIPT] == nexus_ops.database_backup_files(make_settings("prod"))[0].content
+    assert "sonatype/nexus3:3.86.2" in files["/var/lib/nexus-registry/db-backup-before-upgrade.txt"]
+    assert text.rstrip().endswith(f"exec {nexus_ops.DB_BACKUP_SCRIPT}")
+
+
+def test_an_upgrade_reruns_the_database_backup_and_nothing_else_changes_it(prod):
+    upgraded = run_stack("prod", {"nexus": {"version": "3.87.0"}}, extra_outputs=deployed("3.86.2"))
+    assert stdin(upgraded, DB_STEP) != stdin(prod, DB_STEP)
+    assert "3.87.0" in bundle_files(stdin(upgraded, DB_STEP)[1])["/var/lib/nexus-registry/db-backup-before-upgrade.txt"]
+    renamed = run_stack("prod", {"webHost": "repo", "renewBeforeDays": 20, "backup": {"retainDays": 3}})
+    assert stdin(renamed, DB_STEP) == stdin(prod, DB_STEP)
+
+
+def test_existing_servers_back_up_the_database_before_an_upgrade_too():
+    lab = run_stack("lab")
+    assert lab.named(DB_STEP).inputs["create"] == "bash -s"  # root
+    assert lab.of_type(SNAPSHOT) == []
+    for step in ("nexus-server-prepare", "nexus-server-container"):
+        assert lab.one("nexus-registry:backup:DataDiskBackups").resource in lab.named(step).opts.depends_on
+
+
+def test_the_backup_script_ships_with_the_bootstrap_for_operators():
+    paths = {f.path for f in render.bootstrap_files(make_settings("dev"))}
+    assert {nexus_ops.DB_BACKUP_SCRIPT, nexus_ops.STATUS_SCRIPT} <= paths
