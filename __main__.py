@@ -23,7 +23,11 @@ from components.upgrade import VERSION_OUTPUT, guarded_version
 
 settings = stack_settings.from_pulumi()
 
-nexus_version = guarded_version(settings.nexus.version, settings.nexus.allow_downgrade)
+nexus_version = guarded_version(
+    settings.nexus.version,
+    settings.nexus.allow_downgrade,
+    accept_community_caps=settings.nexus.accept_community_caps,
+)
 deployed = own_stack_reference()
 database_engine = guarded_database_engine(settings, deployed)
 cvm = isinstance(settings.server, stack_settings.CvmServer)

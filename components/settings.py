@@ -23,6 +23,7 @@ import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
@@ -43,11 +44,46 @@ REGION_KEY = "tencentcloud:region"
 SECRET_KEYS = ("adminPassword", "sshPrivateKey", "dockerHubToken", "databasePassword", "userPasswords")
 PLACEHOLDER_PREFIX = "<secret:"
 
-DEFAULT_NEXUS_VERSION = "3.86.2"
+# 3.93.2: the newest release published as an image (sonatype/docker-nexus3, release-3.93.2-01)
+# that is outside every advisory below that could touch this stack: it has the fixes for
+# CVE-2026-3199 (task RCE, < 3.91.0) and CVE-2026-7308 (XSS, < 3.92.0), has Nexus's SSRF
+# protection API (3.92+, CVE-2026-0600), and predates the OCI-attestation XSS of 3.94.0-3.97.x
+# (CVE-2026-113369).  Its one open advisory, CVE-2026-17594 (< 3.95.0), needs a delegated
+# repository-admin role, which this stack never creates.  requirements-dev.txt pins
+# nexus-api-client to the same release so payloads are checked against its models.
+DEFAULT_NEXUS_VERSION = "3.93.2"
 DEFAULT_DOCKER_HUB_REMOTE = "https://registry-1.docker.io"
 DEFAULT_PYPI_REMOTE = "https://pypi.org/"
 DEFAULT_YUM_REMOTE = "https://mirrors.cloud.tencent.com/rocky/"
 TENCENT_DOCKER_MIRROR = "https://mirror.ccs.tencentyun.com"
+# Tencent's PyPI mirror (HTTPS; Nexus appends /simple/), reachable from every mainland region.
+TENCENT_PYPI_MIRROR = "https://mirrors.cloud.tencent.com/pypi/"
+# Tencent regions outside the mainland: Docker Hub and PyPI are reachable from them.  Every
+# other ``ap-*`` region is on the mainland, where the proxies default to Tencent's mirrors.
+OVERSEAS_AP_REGIONS = frozenset(
+    {"ap-hongkong", "ap-taipei", "ap-singapore", "ap-bangkok", "ap-jakarta", "ap-mumbai", "ap-seoul", "ap-tokyo"}
+)
+
+# Sonatype's memory requirements (help.sonatype.com, "System Requirements"): a heap of at
+# least 2703 MB (the image's documented default), a host with at least 8 GB, and heap plus
+# direct memory at most two thirds of the host's RAM.
+MIN_HEAP_MB = 2703
+MIN_HOST_MEMORY_GB = 8
+# Sonatype sizes direct memory like the heap for OrientDB only (before 3.71); H2 and
+# PostgreSQL need only the JVM's I/O buffers, capped so the JVM default (= heap) cannot
+# silently double the memory budget.
+H2_DIRECT_MEMORY_MB = 1024
+FIRST_H2_RELEASE = (3, 71, 0)
+# 3.87 lowered the Community Edition caps (nexus-public #883): crossing it needs nexus.acceptCommunityCaps.
+LOWER_CAPS_RELEASE = (3, 87, 0)
+# Sonatype's SSRF protection (GET/PUT /v1/security/ssrf-protection), the CVE-2026-0600 mitigation.
+FIRST_SSRF_PROTECTION_RELEASE = (3, 92, 0)
+# Hosts and networks a proxy must never reach (CVE-2026-0600): cloud metadata services and
+# link-local addresses (Tencent's metadata.tencentyun.com is 169.254.0.23).
+METADATA_HOSTS = frozenset(
+    {"metadata.tencentyun.com", "metadata.google.internal", "metadata.azure.com", "instance-data",
+     "instance-data.ec2.internal", "localhost"}
+)
 LETSENCRYPT_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory"
 LETSENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
 
@@ -79,7 +115,17 @@ _REGION = re.compile(r"[a-z]{2}-[a-z]+(-[a-z]+)?")
 _INSTANCE_TYPE = re.compile(r"[A-Z0-9]+\.[A-Z0-9]+")
 _IMAGE_ID = re.compile(r"img-[a-z0-9]{8}")
 _NGINX_SIZE = re.compile(r"\d+[kKmMgG]?")
-_PINNED_VERSION = re.compile(r"\d+\.\d+\.\d+(-\d+)?(-(java\d+|alpine|ubi))?")
+# Exactly the tags sonatype/docker-nexus3's release pipeline (Jenkinsfile-Release) has pushed
+# for sonatype/nexus3: <release>, <release>-ubi, <release>-alpine, and, from the Java 8/11/17
+# years, <release>-java{8,11,17}, <release>-java{8,11,17}-ubi, <release>-java{11,17}-alpine.
+# Build suffixes (3.x.y-01) name downloads, never image tags.
+IMAGE_TAG_VARIANTS = (
+    "", "-ubi", "-alpine", "-java8", "-java11", "-java17", "-java8-ubi", "-java11-ubi", "-java17-ubi",
+    "-java11-alpine", "-java17-alpine",
+)
+_PINNED_VERSION = re.compile(
+    r"3\.(0|[1-9]\d*)\.(0|[1-9]\d*)(" + "|".join(re.escape(v) for v in IMAGE_TAG_VARIANTS if v) + ")?"
+)
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,63}")
 _UNIX_USER = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 _STACK_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
@@ -237,6 +283,41 @@ def _ssh_host_key(value: str) -> str:
     return f"{fields[0]} {fields[1]}"
 
 
+def _remote_url(value: str) -> str:
+    """An upstream for a proxy repository: http(s), and never a metadata service or a link-local,
+    loopback or unspecified address (CVE-2026-0600: a proxy is a request forger for whoever sets its URL)."""
+    _url(value)
+    host = (urlsplit(value).hostname or "").rstrip(".").lower()
+    if host in METADATA_HOSTS:
+        raise ValueError(f"{value!r} points at a cloud metadata service or this host; proxies must never reach it")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        # Resolvers read '2852039166' or '0xa9.0xfe.0.23' as addresses: only dotted decimal is an address here.
+        if re.fullmatch(r"[0-9.]+|0x[0-9a-f]+(\.[0-9a-fx.]*)?", host):
+            raise ValueError(f"{value!r} has a numeric host that is not a dotted IPv4 address") from None
+        return value
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if address.is_link_local or address.is_loopback or address.is_unspecified or address.is_multicast:
+        raise ValueError(
+            f"{value!r} is a link-local, loopback or unspecified address (cloud metadata lives at "
+            "169.254.0.0/16); proxies must never reach it"
+        )
+    return value
+
+
+def release_of(version: str) -> tuple[int, int, int]:
+    """The release of a sonatype/nexus3 tag: '3.93.2-java17-ubi' -> (3, 93, 2)."""
+    major, minor, patch = (int(part) for part in re.match(r"^(\d+)\.(\d+)\.(\d+)", version).groups())
+    return major, minor, patch
+
+
+def is_mainland_region(region: str | None) -> bool:
+    """A Tencent region on the Chinese mainland (where Docker Hub and pypi.org are unreliable)."""
+    return bool(region) and region.startswith("ap-") and region not in OVERSEAS_AP_REGIONS
+
+
 DnsName = Annotated[str, AfterValidator(_dns_name)]
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
@@ -269,6 +350,9 @@ def _allowed_chars(annotation: Any) -> str:
     """The ``AllowChars`` of a field's type, wherever they sit in it (``SshHostKey | None``)."""
     found = "".join(meta for meta in getattr(annotation, "__metadata__", ()) if isinstance(meta, AllowChars))
     return found + "".join(_allowed_chars(arg) for arg in typing.get_args(annotation))
+
+
+RemoteUrl = Annotated[str, AfterValidator(_remote_url)]
 
 
 class _Model(BaseModel):
@@ -353,6 +437,14 @@ class CvmServer(_Model):
             raise ValueError(f"{value!r} is not an availability zone (e.g. ap-guangzhou-3)")
         return value
 
+    @property
+    def nominal_memory_gb(self) -> int | None:
+        """memoryGb, or the memory Tencent's instance type names carry at their end (S5.LARGE16: 16 GB)."""
+        if self.memory_gb is not None:
+            return self.memory_gb
+        match = re.search(r"(\d+)$", self.instance_type or "")
+        return int(match.group(1)) if match else None
+
     @model_validator(mode="after")
     def _size_and_ssh(self) -> CvmServer:
         if self.instance_type is None and (self.cpu is None or self.memory_gb is None):
@@ -431,27 +523,30 @@ class CleanupSettings(_Model):
 class NexusSettings(_Model):
     version: str = DEFAULT_NEXUS_VERSION
     heap_mb: int | None = Field(default=None, ge=1024, le=65536)
+    allow_below_minimum_memory: bool = False
     anonymous_pull: bool = True
     # Team images (docker-hosted, read through docker-group) readable without a login: an explicit opt-in.
     anonymous_team_images: bool = False
-    docker_hub_remote: Url = DEFAULT_DOCKER_HUB_REMOTE
+    docker_hub_remote: RemoteUrl = DEFAULT_DOCKER_HUB_REMOTE
     docker_hub_username: str | None = None
     image_digest: str | None = None
     pypi_proxy: bool = True
-    pypi_remote: Url = DEFAULT_PYPI_REMOTE
+    pypi_remote: RemoteUrl = DEFAULT_PYPI_REMOTE
     yum_proxy: bool = True
-    yum_remote: Url = DEFAULT_YUM_REMOTE
+    yum_remote: RemoteUrl = DEFAULT_YUM_REMOTE
     allow_downgrade: bool = False
     cleanup: CleanupSettings = CleanupSettings()
     blob_store_quota_gb: int | None = Field(default=None, ge=0, le=32000)
+    accept_community_caps: bool = False
 
     @field_validator("version")
     @classmethod
     def _pinned(cls, value: str) -> str:
         if not _PINNED_VERSION.fullmatch(value):
+            forms = ", ".join(f"'3.x.y{variant}'" for variant in IMAGE_TAG_VARIANTS)
             raise ValueError(
-                f"{value!r} is not a pinned release; use an exact sonatype/nexus3 tag such as "
-                f"{DEFAULT_NEXUS_VERSION!r} (never 'latest')"
+                f"{value!r} is not a sonatype/nexus3 release tag; use one of {forms} "
+                f"(e.g. {DEFAULT_NEXUS_VERSION!r}; never 'latest', no build suffix like '-01')"
             )
         return value
 
@@ -471,6 +566,30 @@ class NexusSettings(_Model):
                 "inspect sonatype/nexus3:<version>` prints)"
             )
         return value
+
+    @property
+    def release(self) -> tuple[int, int, int]:
+        return release_of(self.version)
+
+    @property
+    def runs_orientdb(self) -> bool:
+        """Releases before 3.71 run OrientDB; later ones H2 or PostgreSQL."""
+        return self.release < FIRST_H2_RELEASE
+
+    @property
+    def direct_memory_mb(self) -> int | None:
+        """Fixed direct memory for H2/PostgreSQL; None for OrientDB, where it follows the heap."""
+        return None if self.runs_orientdb else H2_DIRECT_MEMORY_MB
+
+    @model_validator(mode="after")
+    def _heap_minimum(self) -> NexusSettings:
+        if self.heap_mb is not None and self.heap_mb < MIN_HEAP_MB and not self.allow_below_minimum_memory:
+            raise _KeyedError(
+                ("heapMb",),
+                f"{self.heap_mb} is below Sonatype's minimum heap of {MIN_HEAP_MB} MB; raise it, or set "
+                "nexus.allowBelowMinimumMemory: true to accept an unsupported size",
+            )
+        return self
 
     @model_validator(mode="after")
     def _anonymous(self) -> NexusSettings:
@@ -734,6 +853,7 @@ class Settings(_Model):
         _allow_list("registryMirrorAllowedCidrs", self.registry_mirror_allowed_cidrs)
         if self.registry_mirror_allowed_cidrs is not None and not self.mirror_enabled:
             raise _KeyedError(("registryMirrorAllowedCidrs",), "the mirror exists only with nexus.anonymousPull: true")
+        self._check_memory()
         return self
 
     def _database_checks(self) -> None:
@@ -787,6 +907,32 @@ class Settings(_Model):
                 raise _KeyedError(("userPasswords", name), str(error)) from None
             if password == admin:
                 raise _KeyedError(("userPasswords", name), "must differ from adminPassword")
+
+    def _check_memory(self) -> None:
+        """Sonatype's sizing rules, where the host's memory is known before deploy (cvm with memoryGb);
+        the container step checks the host's real memory in every case."""
+        memory_gb = self.server.nominal_memory_gb if isinstance(self.server, CvmServer) else None
+        if memory_gb is None:
+            return
+        nexus = self.nexus
+        key = "memoryGb" if self.server.memory_gb is not None else "instanceType"
+        if memory_gb < MIN_HOST_MEMORY_GB and not nexus.allow_below_minimum_memory:
+            raise _KeyedError(
+                ("server", key),
+                f"{memory_gb} GB is below Sonatype's minimum of {MIN_HOST_MEMORY_GB} GB for Nexus; use "
+                f"{MIN_HOST_MEMORY_GB} or more, or set nexus.allowBelowMinimumMemory: true to accept "
+                "an unsupported host",
+            )
+        if nexus.heap_mb is not None:
+            direct = nexus.direct_memory_mb or nexus.heap_mb
+            budget = memory_gb * 1024 * 2 // 3
+            if nexus.heap_mb + direct > budget:
+                raise _KeyedError(
+                    ("nexus", "heapMb"),
+                    f"{nexus.heap_mb} MB heap + {direct} MB direct memory exceeds two thirds of "
+                    f"the server's {memory_gb} GB ({budget} MB, Sonatype's limit); lower nexus.heapMb "
+                    "or leave it unset to derive it",
+                )
 
     # Derived names used everywhere; computed here so no module rebuilds them.
     @property
@@ -989,12 +1135,36 @@ def from_mapping(stack: str, config: Mapping[str, Any], secret_placeholders: boo
             if isinstance(user, Mapping) and isinstance(user.get("name"), str):
                 passwords.setdefault(user["name"], f"{PLACEHOLDER_PREFIX}userPasswords.{user['name']}>")
         raw["userPasswords"] = passwords
-    settings = validate(raw)
     region = config.get(REGION_KEY) or os.environ.get("TENCENTCLOUD_REGION")
-    problems = region_problems(settings, region if isinstance(region, str) else None)
+    region = region if isinstance(region, str) else None
+    _apply_regional_defaults(raw, region)
+    settings = validate(raw)
+    problems = region_problems(settings, region)
     if problems:
         raise SettingsError(problems)
     return settings
+
+
+# Upstreams a CVM on the mainland can reach, used where the stack sets none (Docker Hub and
+# pypi.org are unreachable or throttled from mainland regions).
+MAINLAND_REMOTES = {"dockerHubRemote": TENCENT_DOCKER_MIRROR, "pypiRemote": TENCENT_PYPI_MIRROR}
+
+
+def _apply_regional_defaults(raw: dict[str, Any], region: str | None) -> None:
+    """On a CVM in a mainland region, unset proxy upstreams default to Tencent's mirrors."""
+    server = raw.get("server")
+    if not (isinstance(server, Mapping) and server.get("mode") == "cvm" and is_mainland_region(region)):
+        return
+    nexus = raw.get("nexus")
+    if nexus is None:
+        nexus = {}
+    if not isinstance(nexus, Mapping):
+        return  # validation reports it
+    defaults = dict(MAINLAND_REMOTES)
+    if nexus.get("dockerHubUsername"):
+        # Docker Hub credentials are for Docker Hub: never hand them to a mirror nobody chose.
+        defaults.pop("dockerHubRemote")
+    raw["nexus"] = {**defaults, **nexus}
 
 
 def uses_tencent_provider(settings: Settings) -> bool:

@@ -1,47 +1,99 @@
-"""Refuse a Nexus downgrade before anything on the host changes.
+"""Guard a Nexus version change before anything on the host changes.
 
-Nexus migrates its database forward on start and cannot read it back with an
-older release, so a lower ``nexus.version`` than the deployed one would leave
-the registry unable to start.  The deployed version is the ``nexusVersion``
-output of this very stack's last update, read through ``components.deployed``.
+Two changes are refused unless the stack acknowledges them:
+
+- a downgrade: Nexus migrates its database forward on start and cannot read it
+  back with an older release, so a lower ``nexus.version`` than the deployed one
+  would leave the registry unable to start (``nexus.allowDowngrade``);
+- crossing 3.87 upwards: Sonatype lowered the Community Edition caps there, from
+  100,000 components and 200,000 requests a day to 40,000 and 100,000, with only
+  a few days' grace once over (nexus-public #883), so a registry that was fine
+  on 3.86 can stop accepting new components after the upgrade
+  (``nexus.acceptCommunityCaps``).
+
+The deployed version is the ``nexusVersion`` output of this very stack's last
+update, read through ``components.deployed``.  Known advisories of the chosen release
+are logged as warnings on every run.
 """
 
 from __future__ import annotations
 
-import re
-
 import pulumi
 
 from components.deployed import own_stack_reference
+from components.settings import FIRST_SSRF_PROTECTION_RELEASE, LOWER_CAPS_RELEASE, release_of
 
 VERSION_OUTPUT = "nexusVersion"
 
+# Sonatype's advisories that a stack can still pin (affected releases are [first, fixed)).
+ADVISORIES: tuple[tuple[str, tuple[int, int, int], tuple[int, int, int], str], ...] = (
+    ("CVE-2026-3199", (3, 22, 1), (3, 91, 0), "authenticated remote code execution through task creation"),
+    ("CVE-2026-7308", (3, 6, 0), (3, 92, 0), "stored cross-site scripting on the HTML browse page"),
+    ("CVE-2026-17594", (3, 0, 0), (3, 95, 0), "privilege escalation by delegated repository admins"),
+    ("CVE-2026-113369", (3, 94, 0), (3, 98, 0), "stored cross-site scripting in the OCI attestations tab"),
+)
+
 
 def version_key(version: str) -> tuple[int, int, int]:
-    """The release of a sonatype/nexus3 tag: '3.86.2-01-java17' -> (3, 86, 2).
+    """The release of a sonatype/nexus3 tag: '3.86.2-java17' -> (3, 86, 2).
 
-    Build suffixes (``-01``) and JDK/base variants (``-java17``) repackage the
-    same release and share its database format, so they never count as a downgrade.
+    JDK/base variants (``-java17``, ``-alpine``) repackage the same release and share
+    its database format, so they never count as a downgrade.
     """
-    major, minor, patch = (int(part) for part in re.match(r"^(\d+)\.(\d+)\.(\d+)", version).groups())
-    return major, minor, patch
+    return release_of(version)
 
 
-def check_version_change(deployed: str | None, desired: str, allow_downgrade: bool = False) -> str:
-    """Return ``desired`` if it is not older than ``deployed`` (or a downgrade is allowed); raise otherwise."""
-    if deployed and not allow_downgrade and version_key(desired) < version_key(deployed):
+def _dotted(release: tuple[int, int, int]) -> str:
+    return ".".join(str(part) for part in release)
+
+
+def check_version_change(
+    deployed: str | None, desired: str, allow_downgrade: bool = False, accept_community_caps: bool = False
+) -> str:
+    """Return ``desired`` if the change from ``deployed`` is safe or acknowledged; raise otherwise."""
+    if not deployed:
+        return desired  # a new stack: nothing to migrate, no caps to lose
+    if not allow_downgrade and version_key(desired) < version_key(deployed):
         raise ValueError(
             f"nexus-registry:nexus.version: {desired!r} is older than the deployed {deployed!r}; "
             "Nexus databases do not downgrade. Keep the version, or restore the data disk from the "
             "snapshot taken before the upgrade and set nexus.allowDowngrade: true for that one run (README: Runbook)."
         )
+    if (version_key(deployed) < LOWER_CAPS_RELEASE <= version_key(desired)) and not accept_community_caps:
+        raise ValueError(
+            f"nexus-registry:nexus.version: {desired!r} crosses {_dotted(LOWER_CAPS_RELEASE)} from the deployed "
+            f"{deployed!r}, where Community Edition caps drop to 40,000 components and 100,000 requests a day "
+            "(from 100,000 and 200,000); check usage (make status), then set nexus.acceptCommunityCaps: true "
+            "(README: Community Edition caps)."
+        )
     return desired
 
 
+def advisories(version: str) -> list[str]:
+    """One line per known advisory or missing mitigation of ``version``, for a loud warning."""
+    release = version_key(version)
+    lines = [
+        f"nexus.version {version!r} is affected by {cve} ({what}), fixed in {_dotted(fixed)}"
+        for cve, first, fixed, what in ADVISORIES
+        if first <= release < fixed
+    ]
+    if release < FIRST_SSRF_PROTECTION_RELEASE:
+        lines.append(
+            f"nexus.version {version!r} has no SSRF protection API (from {_dotted(FIRST_SSRF_PROTECTION_RELEASE)}): "
+            "CVE-2026-0600 stays open beyond the upstream URL checks of this stack"
+        )
+    return lines
+
+
 def guarded_version(
-    desired: str, allow_downgrade: bool = False, opts: pulumi.ResourceOptions | None = None
+    desired: str,
+    allow_downgrade: bool = False,
+    opts: pulumi.ResourceOptions | None = None,
+    accept_community_caps: bool = False,
 ) -> pulumi.Output[str]:
     """``desired`` once checked against the version this stack last deployed."""
+    for line in advisories(desired):
+        pulumi.log.warn(f"nexus-registry: {line}; see README: Choosing a version")
     return own_stack_reference(opts).get_output(VERSION_OUTPUT).apply(
-        lambda deployed: check_version_change(deployed, desired, allow_downgrade)
+        lambda deployed: check_version_change(deployed, desired, allow_downgrade, accept_community_caps)
     )

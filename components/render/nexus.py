@@ -8,8 +8,9 @@ the step it concerns (an nginx or certificate change touches none of them):
   knows the data disk id;
 - ``container_files``: the pinned ``sonatype/nexus3`` container and the wait for
   readiness (``nexus-container.sh``); changes with ``nexus.version``/``heapMb``;
-- ``bootstrap_files``: admin password, EULA, realms, the repositories, roles,
-  users and anonymous access through the REST API (``nexus-bootstrap.sh`` plus
+- ``bootstrap_files``: admin password, EULA, realms, SSRF protection, the
+  repositories, roles, users and anonymous access through the REST API, and a
+  check that each upstream answers from the host (``nexus-bootstrap.sh`` plus
   JSON payloads; roles and users from ``render.nexus_security``).
 
 Scripts are Jinja2 templates (StrictUndefined, every value shell-quoted) in
@@ -34,9 +35,18 @@ from components.render.nexus_repositories import (
     WEB_PORT,
     docker_hub_credentials,
     repositories,
+    ssrf_allowances,
+    upstreams,
 )
 from components.render.templating import BIN_DIR, STATE_DIR, render
-from components.settings import CvmServer, ExistingServer, Settings
+from components.settings import (
+    H2_DIRECT_MEMORY_MB,
+    MIN_HEAP_MB,
+    MIN_HOST_MEMORY_GB,
+    CvmServer,
+    ExistingServer,
+    Settings,
+)
 
 SCRIPT_DIR = BIN_DIR  # beside the nginx scripts
 PREPARE_SCRIPT = f"{SCRIPT_DIR}/nexus-prepare-host.sh"
@@ -67,6 +77,7 @@ NEXUS_URL = f"http://127.0.0.1:{WEB_PORT}"
 STOP_TIMEOUT_SECONDS = 120  # Pitfall 7: Nexus needs time to flush its database on stop
 CONTAINER_READY_TIMEOUT_SECONDS = 900  # first start of a fresh Nexus takes minutes
 BOOTSTRAP_READY_TIMEOUT_SECONDS = 300
+UPSTREAM_TIMEOUT_SECONDS = 15  # per upstream probe from the host; a slow mirror is worth a warning
 SPEC_LABEL = "nexus-registry.spec"
 
 # Tencent's public mirror of download.docker.com, used on EL-family hosts whose own
@@ -92,6 +103,11 @@ EPEL7_KEY_URLS = (
 EPEL7_KEY_FINGERPRINT = "91E97D7C4A5E96F17F3E888F6A2FAEA2352C64E5"  # "Fedora EPEL (7) <epel@fedoraproject.org>"
 # Shown in the rendered prepare script when the CBS disk id exists only after deploy.
 DISK_ID_PLACEHOLDER = "<cbs-disk-id: known after deploy>"
+
+# A nominal 8 GB CVM reports about 7.5 GiB in MemTotal (kernel and firmware reservations).
+MIN_HOST_MEMTOTAL_MIB = 7168
+# A derived heap stops here; more memory is worth more as page cache for blob reads.
+MAX_DERIVED_HEAP_MB = 16384
 
 SUPPORTED_OS = (
     "Ubuntu 22.04/24.04, Debian 12, TencentOS Server 3/4, OpenCloudOS 8/9, Rocky Linux 8/9, AlmaLinux 8/9,"
@@ -192,6 +208,18 @@ def user_password_paths(settings: Settings) -> dict[str, str]:
     return {user.name: nexus_security.user_password_path(SECRETS_DIR, user.name) for user in settings.users}
 
 
+def ssrf_protection_payload(settings: Settings) -> dict[str, Any]:
+    """Body of ``PUT /v1/security/ssrf-protection`` (SsrfProtectionConfigurationXO, Nexus 3.92+):
+    Sonatype's mitigation of CVE-2026-0600, on, with only this stack's own upstreams let through."""
+    domains, addresses = ssrf_allowances(settings)
+    return {"enabled": True, "allowedDomains": domains, "allowedIPs": addresses}
+
+
+def upstreams_table(settings: Settings) -> str:
+    """``repository<TAB>setting<TAB>probe URL`` per upstream, read by the bootstrap's upstream check."""
+    return "".join(f"{u.repository}\t{u.setting}\t{u.probe_url}\n" for u in upstreams(settings))
+
+
 def api_payloads(settings: Settings) -> dict[str, dict[str, Any]]:
     """Each repository's REST payload by name (the Docker Hub token is added on the host)."""
     return {repo.name: repo.payload() for repo in repositories(settings)}
@@ -246,6 +274,13 @@ def container_files(settings: Settings) -> list[HostFile]:
         data_dir=DATA_DIR,
         nexus_uid=NEXUS_UID,
         heap_mb=settings.nexus.heap_mb or "",
+        database="orientdb" if settings.nexus.runs_orientdb else "h2",
+        allow_below_minimum="true" if settings.nexus.allow_below_minimum_memory else "false",
+        min_heap_mb=MIN_HEAP_MB,
+        min_host_gb=MIN_HOST_MEMORY_GB,
+        min_host_mib=MIN_HOST_MEMTOTAL_MIB,
+        h2_direct_mb=H2_DIRECT_MEMORY_MB,
+        max_derived_heap_mb=MAX_DERIVED_HEAP_MB,
         nexus_url=NEXUS_URL,
         ready_timeout=CONTAINER_READY_TIMEOUT_SECONDS,
         spec_label=SPEC_LABEL,
@@ -279,6 +314,7 @@ def bootstrap_files(settings: Settings) -> list[HostFile]:
         nexus_owned_task_type=lifecycle.CLEANUP_TASK_TYPE,
         prune_unit=lifecycle.PRUNE_UNIT,
         systemd_dir=lifecycle.SYSTEMD_DIR,
+        upstream_timeout=UPSTREAM_TIMEOUT_SECONDS,
     )
     files = [
         HostFile(BOOTSTRAP_SCRIPT, script, "0755"),
@@ -287,6 +323,8 @@ def bootstrap_files(settings: Settings) -> list[HostFile]:
         HostFile(f"{CONFIG_DIR}/nexus/roles.json", _json(nexus_security.roles(settings))),
         HostFile(f"{CONFIG_DIR}/nexus/users.json", _json(nexus_security.users(settings))),
         HostFile(f"{CONFIG_DIR}/nexus/anonymous-roles.json", _json(nexus_security.anonymous_user_roles())),
+        HostFile(f"{CONFIG_DIR}/nexus/ssrf-protection.json", _json(ssrf_protection_payload(settings))),
+        HostFile(f"{CONFIG_DIR}/nexus/upstreams.tsv", upstreams_table(settings)),
     ]
     # Not secret (the token is added on the host), but only root needs to read them.
     files += [HostFile(f"{REPOSITORY_DIR}/{repo.name}.json", _json(repo.payload()), "0600") for repo in repos]

@@ -15,8 +15,11 @@ from a root-only file (see ``docker_hub_credentials``).
 
 from __future__ import annotations
 
+import ipaddress
 import re
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -243,3 +246,50 @@ def check(repos: list[Repository]) -> None:
 def docker_hub_credentials(settings: Settings) -> bool:
     """Whether docker-proxy authenticates upstream (its password is added on the host)."""
     return settings.nexus.docker_hub_username is not None
+
+
+# --- upstreams ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """A proxy repository's remote, the setting that chooses it, and a cheap URL that proves it answers."""
+
+    repository: str
+    setting: str
+    remote_url: str
+    probe_url: str
+
+
+def upstreams(settings: Settings) -> list[Upstream]:
+    """Every configured upstream, checked from the host on each bootstrap (warn-only)."""
+    nexus = settings.nexus
+    docker = nexus.docker_hub_remote.rstrip("/")
+    found = [Upstream(DOCKER_PROXY, "nexus.dockerHubRemote", nexus.docker_hub_remote, f"{docker}/v2/")]
+    if nexus.pypi_proxy:
+        # One small project page: the whole /simple/ index of pypi.org is tens of megabytes.
+        pypi = nexus.pypi_remote.rstrip("/")
+        found.append(Upstream(PYPI_PROXY, "nexus.pypiRemote", nexus.pypi_remote, f"{pypi}/simple/pip/"))
+    if nexus.yum_proxy:
+        found.append(Upstream(YUM_PROXY, "nexus.yumRemote", nexus.yum_remote, nexus.yum_remote))
+    return found
+
+
+def ssrf_allowances(settings: Settings) -> tuple[list[str], list[str]]:
+    """(domains, IPs) our own upstreams need past Nexus's SSRF protection.
+
+    The operator chose these in the stack's config, where link-local, loopback and
+    metadata targets are refused; an in-cloud mirror (``*.tencentyun.com``) or an
+    upstream on a private network would otherwise be blocked like any other
+    internal address.  Every other URL, such as one set later through the UI by a
+    stolen admin session, stays subject to the protection (CVE-2026-0600).
+    """
+    domains: set[str] = set()
+    addresses: set[str] = set()
+    for upstream in upstreams(settings):
+        host = (urlsplit(upstream.remote_url).hostname or "").lower()
+        try:
+            addresses.add(str(ipaddress.ip_address(host)))
+        except ValueError:
+            domains.add(host)
+    return sorted(domains), sorted(addresses)

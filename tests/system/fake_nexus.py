@@ -20,7 +20,8 @@ use, on 127.0.0.1 and a random port, with Nexus's behaviour where it matters:
   anonymous access would do; anonymous access uses the ``anonymous`` user's roles
   (``nx-anonymous`` at first, which reads and browses every repository);
 - ``GET /v1/repositories`` and ``GET /v1/search?repository=`` answer what the caller
-  may browse, and a group shows what its members hold (``components`` seeds content).
+  may browse (``GET /v1/repositories`` as ``RepositoryXO``: name, format, type, url,
+  attributes), and a group shows what its members hold (``components`` seeds content);
 - storage lifecycle as Nexus has it: ``/v1/cleanup-policies`` is Pro only (404 on the
   Community Edition unless ``cleanup_public_api``), ``/internal/cleanup-policies`` is
   what the CE UI uses; a repository may name a policy that does not exist (Nexus
@@ -31,6 +32,12 @@ use, on 127.0.0.1 and a random port, with Nexus's behaviour where it matters:
   ``h2.backup.task`` writes ``nexus-<timestamp>.zip`` under ``data_dir``;
 - file blob stores with a soft quota (limit in bytes, as Nexus stores it), their usage
   and quota status; ``/v1/status/check`` and the usage history of 3.94+ (``usage_api``).
+- a repository keeps the blob store it was created in;
+- SSRF protection (3.92+; ``ssrf_api=False`` plays an older Nexus) validated with
+  ``SsrfProtectionConfigurationXO``;
+- ``/upstream/<name>`` (outside the REST API, no auth) plays the proxies' upstreams
+  for the bootstrap's upstream check, answering ``upstream_status[name]`` (200 by
+  default), so no test request ever leaves loopback.
 
 Every write is recorded in ``writes`` so tests can assert "the second run writes
 nothing"; every request body is kept in ``bodies``.
@@ -71,7 +78,9 @@ from nexus_api_client.models.file_blob_store_api_update_request import FileBlobS
 from nexus_api_client.models.generic_blob_store_api_response import GenericBlobStoreApiResponse
 from nexus_api_client.models.page_task_xo import PageTaskXO
 from nexus_api_client.models.pypi_proxy_repository_api_request import PypiProxyRepositoryApiRequest
+from nexus_api_client.models.repository_xo import RepositoryXO
 from nexus_api_client.models.role_xo_request import RoleXORequest
+from nexus_api_client.models.ssrf_protection_configuration_xo import SsrfProtectionConfigurationXO
 from nexus_api_client.models.task_template_xo import TaskTemplateXO
 from nexus_api_client.models.task_xo import TaskXO
 from nexus_api_client.models.update_task_template_xo import UpdateTaskTemplateXO
@@ -182,6 +191,15 @@ class FakeNexus:
         "Blob Stores": {"healthy": True, "message": None},
         "Read-Only Detector": {"healthy": True, "message": "Nexus is writable"},
     })
+    ssrf_api: bool = True
+    # What Nexus 3.93 answers before anyone configured it: on, nothing allowed.
+    ssrf_protection: dict[str, Any] = field(
+        default_factory=lambda: {"enabled": True, "allowedDomains": [], "allowedIPs": []}
+    )
+    upstream_status: dict[str, int] = field(default_factory=dict)
+    # True: admin authenticates but lacks privileges (its nx-admin role removed): Nexus answers 403.
+    admin_forbidden: bool = False
+    upstream_requests: list[str] = field(default_factory=list)
     writes: list[tuple[str, str]] = field(default_factory=list)
     bodies: list[tuple[str, str, bytes]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -250,6 +268,10 @@ class FakeNexus:
     def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes):
         split = urlsplit(raw_path)
         path, query = split.path, parse_qs(split.query)
+        if path.startswith("/upstream/"):
+            name = path.removeprefix("/upstream/").split("/")[0]
+            self.upstream_requests.append(path)
+            return self.upstream_status.get(name, 200), None
         if not path.startswith(REST):
             return 404, None
         path = path[len(REST):]
@@ -264,6 +286,8 @@ class FakeNexus:
             return 401, None
         if caller != "admin":
             return self._as_user(caller, method, path, query)
+        if self.admin_forbidden:
+            return 403, None
         try:
             return self._route(method, path, query, headers, body)
         except BadRequest as error:
@@ -321,8 +345,11 @@ class FakeNexus:
     def _as_user(self, user: str, method: str, path: str, query: dict):
         """What a non-admin caller may do here: list and search what it may browse; nothing else."""
         if method == "GET" and path == "/v1/repositories":
-            return 200, [{"name": name, "format": fmt, "type": type_}
-                         for name, (fmt, type_, _) in self.repositories.items() if self.can(user, name, "browse")]
+            listed = [self._listed(name, *stored) for name, stored in sorted(self.repositories.items())
+                      if self.can(user, name, "browse")]
+            for entry in listed:
+                validated(RepositoryXO, entry)
+            return 200, listed
         if method == "GET" and path == "/v1/search":
             if "nx-search-read" not in self.privileges_of(user) and user != "admin":
                 return 403, None
@@ -387,6 +414,15 @@ class FakeNexus:
                 return 200, dict(self.anonymous)
         if path in ("/v1/repositories", "/v1/search") and method == "GET":
             return self._as_user("admin", method, path, query)
+        if path == "/v1/security/ssrf-protection":
+            if not self.ssrf_api:
+                return 404, None
+            if method == "GET":
+                return 200, copy.deepcopy(self.ssrf_protection)
+            if method == "PUT":
+                self.ssrf_protection = validated(SsrfProtectionConfigurationXO, self._json(headers, body))
+                self._write(method, path)
+                return 204, None
         match = re.fullmatch(r"/v1/repositories/([a-z]+)/([a-z]+)(?:/([^/]+))?", path)
         if match:
             return self._repository(method, path, match.group(1), match.group(2), match.group(3), headers, body)
@@ -720,6 +756,9 @@ class FakeNexus:
                 return 404, None
             if payload["name"] != name:
                 raise BadRequest("a repository cannot be renamed")
+            stored_store = self.repositories[name][2].get("storage", {}).get("blobStoreName")
+            if stored_store and payload.get("storage", {}).get("blobStoreName") != stored_store:
+                raise BadRequest(f"blob store of {name} cannot be changed from {stored_store}")
             self._check_repository(format_, type_, payload)
             self._check_cleanup_references(payload)
             self.repositories[name] = (format_, type_, payload)
@@ -746,6 +785,11 @@ class FakeNexus:
         for policy in (payload.get("cleanup") or {}).get("policyNames", []):
             if policy not in self.cleanup_policies:
                 self.errors.append(f"repository {payload['name']} refers to missing cleanup policy {policy}")
+
+    def _listed(self, name: str, format_: str, type_: str, _payload: dict[str, Any]) -> dict[str, Any]:
+        """An entry of ``GET /v1/repositories`` (RepositoryXO)."""
+        return {"name": name, "format": format_, "type": type_,
+                "url": f"http://127.0.0.1:8081/repository/{name}", "attributes": {}}
 
     def _as_returned(self, format_: str, type_: str, payload: dict[str, Any]) -> dict[str, Any]:
         """What Nexus's GET answers: more fields than we send, never the stored upstream password."""
@@ -857,6 +901,19 @@ class BootstrapHost:
             self.path(render.DOCKER_HUB_TOKEN_PATH).unlink(missing_ok=True)
         install(self.root, secrets)
 
+    @property
+    def upstreams_file(self) -> Path:
+        """The rendered upstream table with every probe sent to the fake's ``/upstream/<repository>``:
+        the real upstreams are on the internet, and tests never leave loopback."""
+        rendered = self.path(f"{render.CONFIG_DIR}/nexus/upstreams.tsv").read_text()
+        local = self.root / "upstreams-loopback.tsv"
+        lines = []
+        for line in rendered.splitlines():
+            repository, setting, _url = line.split("\t")
+            lines.append(f"{repository}\t{setting}\t{self.url}/upstream/{repository}\n")
+        local.write_text("".join(lines))
+        return local
+
     def run(self, timeout: float = 60, **env: str) -> subprocess.CompletedProcess:
         environment = {
             **os.environ,
@@ -871,6 +928,8 @@ class BootstrapHost:
             # No systemd in a test unless one asks for the stand-in (SYSTEMCTL, SYSTEMD_RUNTIME_DIR).
             "SYSTEMD_DIR": str(self.path("/etc/systemd/system")),
             "SYSTEMD_RUNTIME_DIR": str(self.root / "no-systemd"),
+            "NEXUS_UPSTREAMS_FILE": str(self.upstreams_file),
+            "NEXUS_UPSTREAM_TIMEOUT": "2",
             **env,
         }
         return subprocess.run(["bash", str(self.path(render.BOOTSTRAP_SCRIPT))], env=environment,

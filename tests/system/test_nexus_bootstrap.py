@@ -9,6 +9,7 @@ first contact, repairs drift, handles Docker Hub credentials and fails clearly.
 from __future__ import annotations
 
 import json
+import socket
 
 import pytest
 
@@ -63,6 +64,7 @@ def test_first_run_takes_the_generated_password_and_creates_everything(tmp_path,
         "PUT /v1/security/users/admin/change-password",
         "POST /v1/system/eula",
         "PUT /v1/security/realms/active",
+        "PUT /v1/security/ssrf-protection",
         # Cleanup policies before the repositories that name them (tests/system/test_nexus_lifecycle.py).
         "POST /internal/cleanup-policies",
         "POST /internal/cleanup-policies",
@@ -86,13 +88,20 @@ def test_first_run_takes_the_generated_password_and_creates_everything(tmp_path,
         "POST /v1/tasks",
         "POST /v1/tasks",
     ]
-    assert f"done: {len(writes)} change(s)" in out
+    assert f"done: {len(writes)} change(s), 0 warning(s)" in out
+    # Every upstream was fetched (from the loopback stand-ins) and answered.
+    assert sorted(nexus.upstream_requests) == ["/upstream/docker-proxy", "/upstream/pypi-proxy",
+                                               "/upstream/yum-proxy"]
+    assert "upstream of docker-proxy answers" in out
+    assert nexus.ssrf_protection == {"enabled": True, "allowedIPs": [], "allowedDomains": [
+        "mirrors.cloud.tencent.com", "pypi.org", "registry-1.docker.io"]}
 
 
 def test_a_second_run_writes_nothing(tmp_path, nexus):
     host = fresh_host(tmp_path, nexus)
     ok(host.run())
     writes_after_first = list(nexus.writes)
+    nexus.ssrf_protection["allowedDomains"].reverse()  # Nexus need not keep our order: no change either
     out = ok(host.run())
     assert nexus.writes == writes_after_first
     assert "done: 0 change(s)" in out
@@ -256,3 +265,112 @@ def test_a_failed_call_reports_status_and_error_ids_never_the_response_body(tmp_
             "(error ids: PARAMETER httpClient.authentication)") in result.stderr
     output = result.stdout + result.stderr
     assert DOCKER_HUB_TOKEN not in output and "rejected" not in output and ADMIN_PASSWORD not in output
+
+
+# --- SSRF protection, adoption, 403, upstreams ---------------------------------------
+
+
+def test_ssrf_protection_is_turned_on_and_repaired_when_someone_turns_it_off(tmp_path, nexus):
+    settings = make_settings("lab", {"dockerHubRemote": "http://10.0.8.20:5000"})
+    host = fresh_host(tmp_path, nexus, settings)
+    ok(host.run())
+    assert nexus.ssrf_protection == render.ssrf_protection_payload(settings) == {
+        "enabled": True, "allowedDomains": ["mirrors.cloud.tencent.com", "pypi.org"], "allowedIPs": ["10.0.8.20"]}
+    nexus.ssrf_protection = {"enabled": False, "allowedDomains": ["pypi.org", "mirrors.cloud.tencent.com"],
+                             "allowedIPs": ["10.0.8.20"]}
+    before = len(nexus.writes)
+    ok(host.run())
+    assert nexus.writes[before:] == [("PUT", "/v1/security/ssrf-protection")]
+    assert nexus.ssrf_protection["enabled"] is True
+
+
+def test_a_nexus_without_ssrf_protection_gets_a_warning_not_a_failure(tmp_path):
+    fake = FakeNexus(admin_password=GENERATED, ssrf_api=False).start()
+    try:
+        result = fresh_host(tmp_path, fake).run()
+        assert result.returncode == 0, result.stderr
+        assert "WARNING: SSRF protection: this Nexus has no SSRF protection API" in result.stderr
+        assert "nexus-registry:nexus.version" in result.stderr
+        assert len(fake.repositories) == 5
+    finally:
+        fake.stop()
+
+
+def test_a_same_named_repository_of_another_format_stops_the_run_naming_it(tmp_path, nexus):
+    foreign = {"name": "docker-proxy", "online": True, "storage": {"blobStoreName": "default",
+                                                                     "strictContentTypeValidation": True,
+                                                                     "writePolicy": "ALLOW"},
+               "docker": {"v1Enabled": False, "forceBasicAuth": True, "httpPort": 8001}}
+    nexus.repositories["docker-proxy"] = ("docker", "hosted", foreign)
+    result = fresh_host(tmp_path, nexus).run()
+    assert result.returncode != 0
+    error = result.stderr.strip().splitlines()[-1]
+    assert "repository docker-proxy already exists in Nexus as a docker/hosted repository" in error
+    assert "needs a docker/proxy repository" in error
+    assert not any(path.startswith("/v1/repositories") for _, path in nexus.writes)
+    assert nexus.repositories["docker-proxy"] == ("docker", "hosted", foreign)
+
+
+def test_a_repository_in_another_blob_store_stops_the_run_naming_it(tmp_path, nexus):
+    host = fresh_host(tmp_path, nexus)
+    ok(host.run())
+    fmt, type_, payload = nexus.repositories["docker-hosted"]
+    moved = json.loads(json.dumps(payload))
+    moved["storage"]["blobStoreName"] = "team-blobs"
+    nexus.repositories["docker-hosted"] = (fmt, type_, moved)
+    before = len(nexus.writes)
+    result = host.run()
+    assert result.returncode != 0
+    assert "repository docker-hosted keeps its blobs in blob store 'team-blobs'" in result.stderr
+    assert "this stack puts it in 'default'" in result.stderr
+    assert nexus.writes[before:] == []
+
+
+def test_403_is_reported_as_missing_privileges_not_as_a_wrong_password(tmp_path):
+    fake = FakeNexus(admin_password=ADMIN_PASSWORD, admin_forbidden=True).start()
+    try:
+        host = BootstrapHost(tmp_path, make_settings(), fake.url)
+        host.generated_password_file.write_text("stale-generated\n")
+        result = host.run()
+        assert result.returncode != 0
+        assert "403 Forbidden" in result.stderr and "not a wrong adminPassword" in result.stderr
+        assert "rejected the configured adminPassword" not in result.stderr
+        assert fake.writes == []
+        # It stopped at the first 403: no other password was tried.
+        tried = [line for line in host.argv_text().splitlines() if "security/users" in line]
+        assert len(tried) == 1
+    finally:
+        fake.stop()
+
+
+def test_an_upstream_that_does_not_answer_is_a_warning_naming_the_setting(tmp_path, nexus):
+    host = fresh_host(tmp_path, nexus)
+    nexus.upstream_status["pypi-proxy"] = 502
+    # docker-proxy's upstream: a loopback port nobody listens on (connection refused).
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    table = host.upstreams_file.read_text().replace(f"{nexus.url}/upstream/docker-proxy",
+                                                    f"http://127.0.0.1:{port}/v2/")
+    table_file = tmp_path / "upstreams-down.tsv"
+    table_file.write_text(table)
+    result = host.run(NEXUS_UPSTREAMS_FILE=str(table_file))
+    assert result.returncode == 0, "an unreachable upstream never fails the deploy"
+    warnings = [line for line in result.stderr.splitlines() if "WARNING" in line]
+    assert len(warnings) == 2, result.stderr
+    assert "upstream of docker-proxy does not answer from this host" in warnings[0]
+    assert "set nexus-registry:nexus.dockerHubRemote to an upstream this host can reach" in warnings[0]
+    assert "upstream of pypi-proxy answers HTTP 502" in warnings[1]
+    assert "set nexus-registry:nexus.pypiRemote" in warnings[1]
+    assert "2 warning(s)" in result.stdout
+    assert len(nexus.repositories) == 5, "the repositories are configured all the same"
+
+
+def test_the_rendered_upstream_table_probes_each_configured_remote():
+    table = render.upstreams_table(make_settings("lab", {"dockerHubRemote": "https://hub.example.cn/"}))
+    assert table.splitlines() == [
+        "docker-proxy\tnexus.dockerHubRemote\thttps://hub.example.cn/v2/",
+        "pypi-proxy\tnexus.pypiRemote\thttps://pypi.org/simple/pip/",
+        "yum-proxy\tnexus.yumRemote\thttps://mirrors.cloud.tencent.com/rocky/",
+    ]
+    assert render.upstreams_table(make_settings("lab", {"pypiProxy": False, "yumProxy": False})).count("\n") == 1

@@ -74,8 +74,8 @@ def test_the_container_run_command_is_locked_down():
     assert ("--restart", "unless-stopped") in pairs
     stop = dict(pairs)["--stop-timeout"]
     assert int(stop) >= 120
-    assert render.image(make_settings("dev")) == "sonatype/nexus3:3.86.2"
-    assert render.image(make_settings("dev", {"version": "3.87.0"})) == "sonatype/nexus3:3.87.0"
+    assert render.image(make_settings("dev")) == "sonatype/nexus3:3.93.2"
+    assert render.image(make_settings("dev", {"version": "3.95.2"})) == "sonatype/nexus3:3.95.2"
 
 
 def test_the_rendered_container_script_carries_exactly_that_command():
@@ -83,7 +83,7 @@ def test_the_rendered_container_script_carries_exactly_that_command():
     block = re.search(r"^RUN_ARGS=\(\n(.*?)^\)$", script, re.S | re.M).group(1)
     rendered = [part for line in block.splitlines() for part in line.split()]
     assert rendered == render.container_run_args(make_settings("prod"))
-    assert "NEXUS_IMAGE=${NEXUS_IMAGE-sonatype/nexus3:3.86.2}" in script
+    assert "NEXUS_IMAGE=${NEXUS_IMAGE-sonatype/nexus3:3.93.2}" in script
     assert "NEXUS_HEAP_MB=${NEXUS_HEAP_MB-8192}" in script  # prod sets heapMb
     assert "NEXUS_HEAP_MB=${NEXUS_HEAP_MB-''}" in render.container_files(make_settings("dev"))[0].content
     assert ":latest" not in script
@@ -758,7 +758,8 @@ class Container:
         self.data = tmp_path / "nexus-data"
         self.data.mkdir()
         self.meminfo = tmp_path / "meminfo"
-        self.meminfo.write_text(f"MemTotal:       {int(3.8 * GIB)} kB\nMemFree:         100000 kB\n")
+        # What a nominal 8 GB CVM reports.
+        self.meminfo.write_text(f"MemTotal:       {int(7.6 * GIB)} kB\nMemFree:         100000 kB\n")
         self.docker = tmp_path / "docker"
         self.docker.write_text(f"#!{sys.executable}\n{FAKE_DOCKER}")
         self.docker.chmod(0o755)
@@ -788,9 +789,9 @@ def nexus():
 def test_the_first_run_starts_the_pinned_image_locked_down_and_waits_for_readiness(tmp_path, nexus):
     container = Container(tmp_path, nexus)
     out = ok(container.run())
-    assert container.calls("pull") == [["pull", "sonatype/nexus3:3.86.2"]]
+    assert container.calls("pull") == [["pull", "sonatype/nexus3:3.93.2"]]
     (run_call,) = container.calls("run")
-    assert run_call[-1] == "sonatype/nexus3:3.86.2"
+    assert run_call[-1] == "sonatype/nexus3:3.93.2"
     options = run_call[1:-1]
     assert options[0] == "--detach"
     assert options[1:1 + len(render.container_run_args(make_settings("dev")))] == \
@@ -798,8 +799,8 @@ def test_the_first_run_starts_the_pinned_image_locked_down_and_waits_for_readine
     label = options[options.index("--label") + 1]
     assert re.fullmatch(r"nexus-registry\.spec=[0-9a-f]{64}", label)
     env = options[options.index("--env") + 1]
-    assert env == ("INSTALL4J_ADD_VM_PARAMS=-Xms1280m -Xmx1280m -XX:MaxDirectMemorySize=1280m "
-                   "-Djava.util.prefs.userRoot=/nexus-data/javaprefs")
+    assert env == ("INSTALL4J_ADD_VM_PARAMS=-Xms4160m -Xmx4160m -XX:MaxDirectMemorySize=1024m "
+                   "-Djava.util.prefs.userRoot=/nexus-data/javaprefs -Dfile.encoding=UTF-8")
     assert "nexus.onboarding.enabled=false" in (container.data / "etc" / "nexus.properties").read_text()
     assert "Nexus is ready" in out
 
@@ -828,18 +829,18 @@ def test_a_new_version_recreates_the_container_with_a_long_stop_timeout(tmp_path
     container = Container(tmp_path, nexus)
     ok(container.run())
     first_label = json.loads(container.state.read_text())["labels"]
-    ok(container.run(make_settings("dev", {"version": "3.87.0"})))
-    assert container.calls("pull")[-1] == ["pull", "sonatype/nexus3:3.87.0"]
+    ok(container.run(make_settings("dev", {"version": "3.95.2"})))
+    assert container.calls("pull")[-1] == ["pull", "sonatype/nexus3:3.95.2"]
     assert container.calls("stop") == [["stop", "--time", "120", "nexus"]]
     assert container.calls("rm") == [["rm", "nexus"]]
-    assert container.calls("run")[-1][-1] == "sonatype/nexus3:3.87.0"
+    assert container.calls("run")[-1][-1] == "sonatype/nexus3:3.95.2"
     assert json.loads(container.state.read_text())["labels"] != first_label
 
 
 def test_a_failed_pull_keeps_the_running_container(tmp_path, nexus):
     container = Container(tmp_path, nexus)
     ok(container.run())
-    result = container.run(make_settings("dev", {"version": "3.87.0"}), FAKE_DOCKER_PULL_FAILS="1")
+    result = container.run(make_settings("dev", {"version": "3.95.2"}), FAKE_DOCKER_PULL_FAILS="1")
     assert result.returncode != 0
     assert container.calls("stop") == [] and container.calls("rm") == []
 
@@ -876,30 +877,50 @@ def test_a_container_restarting_once_is_waited_for(tmp_path, nexus):
     assert "Nexus is ready" in ok(container.run(FAKE_DOCKER_RUN_STATUS="restarting", FAKE_DOCKER_RESTARTS="1"))
 
 
-@pytest.mark.parametrize("memory_gib, heap_mb, expected", [
-    (3.8, None, "-Xms1280m -Xmx1280m -XX:MaxDirectMemorySize=1280m"),
-    (16, None, "-Xms5440m -Xmx5440m -XX:MaxDirectMemorySize=5440m"),
-    (16, 8192, "-Xms8192m -Xmx8192m -XX:MaxDirectMemorySize=7168m"),
-    (32, 8192, "-Xms8192m -Xmx8192m -XX:MaxDirectMemorySize=8192m"),
-])
-def test_jvm_memory_comes_from_heap_mb_or_the_host(tmp_path, nexus, memory_gib, heap_mb, expected):
-    container = Container(tmp_path, nexus)
-    container.meminfo.write_text(f"MemTotal: {int(memory_gib * GIB)} kB\n")
-    settings = make_settings("dev", {"heapMb": heap_mb} if heap_mb else None)
-    out = ok(container.run(settings, NEXUS_CONTAINER_ONLY="jvm"))
-    assert out.strip() == f"{expected} -Djava.util.prefs.userRoot=/nexus-data/javaprefs"
+KEPT_IMAGE_OPTIONS = "-Djava.util.prefs.userRoot=/nexus-data/javaprefs -Dfile.encoding=UTF-8"
 
 
-@pytest.mark.parametrize("memory_gib, heap_mb, message", [
-    (8, 8192, "nexus.heapMb=8192 does not fit"),
-    (2, None, "at least 4 GiB"),
+@pytest.mark.parametrize("memory_gib, nexus_settings, expected", [
+    # H2 (3.71+): heap = 2/3 of RAM minus 1 GiB of direct memory, from 2703 MB up to 16 GiB.
+    (7.6, {}, "-Xms4160m -Xmx4160m -XX:MaxDirectMemorySize=1024m"),
+    (16, {}, "-Xms9856m -Xmx9856m -XX:MaxDirectMemorySize=1024m"),
+    (64, {}, "-Xms16384m -Xmx16384m -XX:MaxDirectMemorySize=1024m"),
+    (16, {"heapMb": 8192}, "-Xms8192m -Xmx8192m -XX:MaxDirectMemorySize=1024m"),
+    # OrientDB (before 3.71): Sonatype's direct memory equal to the heap, both within 2/3.
+    (16, {"version": "3.70.1"}, "-Xms5440m -Xmx5440m -XX:MaxDirectMemorySize=5440m"),
 ])
-def test_memory_that_cannot_work_fails_clearly(tmp_path, nexus, memory_gib, heap_mb, message):
+def test_jvm_memory_follows_sonatypes_rules(tmp_path, nexus, memory_gib, nexus_settings, expected):
     container = Container(tmp_path, nexus)
     container.meminfo.write_text(f"MemTotal: {int(memory_gib * GIB)} kB\n")
-    result = container.run(make_settings("dev", {"heapMb": heap_mb} if heap_mb else None))
+    out = ok(container.run(make_settings("lab", nexus_settings), NEXUS_CONTAINER_ONLY="jvm"))
+    assert out.strip() == f"{expected} {KEPT_IMAGE_OPTIONS}"
+    heap, direct = (int(x) for x in re.findall(r"-Xmx(\d+)m -XX:MaxDirectMemorySize=(\d+)m", out)[0])
+    assert heap >= 2703 and heap + direct <= int(memory_gib * 1024) * 2 // 3
+
+
+@pytest.mark.parametrize("memory_gib, nexus_settings, message", [
+    (3.8, {}, "below Sonatype's minimum of 8 GB"),
+    (16, {"heapMb": 12288}, "nexus.heapMb=12288 plus 1024 MB direct memory exceeds two thirds"),
+    (7.6, {"version": "3.70.1"}, "below Sonatype's minimum of 2703 MB"),
+])
+def test_memory_below_sonatypes_rules_is_refused_before_anything_runs(tmp_path, nexus, memory_gib,
+                                                                       nexus_settings, message):
+    container = Container(tmp_path, nexus)
+    container.meminfo.write_text(f"MemTotal: {int(memory_gib * GIB)} kB\n")
+    result = container.run(make_settings("lab", nexus_settings))
     assert result.returncode != 0 and message in result.stderr
+    assert "nexus.allowBelowMinimumMemory" in result.stderr or "nexus.heapMb" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, "one line naming the setting"
     assert container.calls("run") == []
+
+
+def test_an_acknowledged_small_host_runs_with_a_loud_warning(tmp_path, nexus):
+    container = Container(tmp_path, nexus)
+    container.meminfo.write_text(f"MemTotal: {int(3.8 * GIB)} kB\n")
+    result = container.run(make_settings("lab", {"allowBelowMinimumMemory": True}), NEXUS_CONTAINER_ONLY="jvm")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"-Xms1536m -Xmx1536m -XX:MaxDirectMemorySize=1024m {KEPT_IMAGE_OPTIONS}"
+    assert "WARNING" in result.stderr and "unsupported by Sonatype" in result.stderr
 
 
 def test_firewalld_opens_the_mirror_port_only_when_there_is_a_mirror():

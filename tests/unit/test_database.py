@@ -207,12 +207,12 @@ def test_postgresql_needs_a_nexus_release_that_supports_it_in_community_edition(
 
 def test_switching_a_deployed_h2_stack_to_postgresql_is_refused_without_the_migration_setting():
     with pytest.raises(Exception, match=r"nexus-registry:database.engine: this stack's Nexus keeps its data in H2"):
-        run_stack("dev", {"database": POSTGRESQL}, extra_outputs=deployed(nexusVersion="3.86.2"))
+        run_stack("dev", {"database": POSTGRESQL}, extra_outputs=deployed(nexusVersion="3.93.2"))
     with pytest.raises(Exception, match=r"keeps its data in H2"):
         run_stack("dev", {"database": POSTGRESQL},
-                  extra_outputs=deployed(nexusVersion="3.86.2", nexusDatabase="h2"))
+                  extra_outputs=deployed(nexusVersion="3.93.2", nexusDatabase="h2"))
     migrating = run_stack("dev", {"database": {**POSTGRESQL, "migrateFromH2": True}},
-                          extra_outputs=deployed(nexusVersion="3.86.2", nexusDatabase="h2"))
+                          extra_outputs=deployed(nexusVersion="3.93.2", nexusDatabase="h2"))
     _, text = stdin(migrating, "nexus-server-database")
     args = bundle_files(text)[render_database.MIGRATOR_ARGS_PATH]
     assert "--migration_type=h2_to_postgres" in args and "password=Generated_pw-a1B2" in args
@@ -221,7 +221,7 @@ def test_switching_a_deployed_h2_stack_to_postgresql_is_refused_without_the_migr
 
 def test_going_back_from_postgresql_to_h2_is_refused():
     with pytest.raises(Exception, match=r"keeps its data in postgresql; switching to h2 would start an empty"):
-        run_stack("dev", extra_outputs=deployed(nexusVersion="3.86.2", nexusDatabase="postgresql"))
+        run_stack("dev", extra_outputs=deployed(nexusVersion="3.93.2", nexusDatabase="postgresql"))
 
 
 def test_a_new_stack_and_an_unchanged_engine_pass():

@@ -55,30 +55,29 @@ def test_existing_servers_have_no_cloud_snapshots():
 
 def test_a_version_change_takes_a_fresh_snapshot_and_keeps_the_old_one(prod):
     snapshot = prod.one(SNAPSHOT)
-    assert snapshot.inputs["snapshotName"] == "nexus-registry-prod-pre-3.86.2"
+    assert snapshot.inputs["snapshotName"] == "nexus-registry-prod-pre-3.93.2"
     assert snapshot.inputs["storageId"] == "nexus-host-data-disk-id"
     assert "snapshotName" in snapshot.opts.replace_on_changes
     assert snapshot.opts.retain_on_delete is True
-    upgraded = run_stack("prod", {"nexus": {"version": "3.87.0"}}, extra_outputs=deployed("3.86.2"))
-    assert upgraded.one(SNAPSHOT).inputs["snapshotName"] == "nexus-registry-prod-pre-3.87.0"
+    upgraded = run_stack("prod", {"nexus": {"version": "3.95.2"}}, extra_outputs=deployed("3.93.2"))
+    assert upgraded.one(SNAPSHOT).inputs["snapshotName"] == "nexus-registry-prod-pre-3.95.2"
 
 
 def test_a_downgrade_is_refused_with_the_key_named():
-    with pytest.raises(Exception, match=r"nexus-registry:nexus.version: '3.86.2' is older than the deployed '3.87.0'"):
-        run_stack("prod", extra_outputs=deployed("3.87.0"))
+    with pytest.raises(Exception, match=r"nexus-registry:nexus.version: '3.93.2' is older than the deployed '3.95.0'"):
+        run_stack("prod", extra_outputs=deployed("3.95.0"))
 
 
 def test_a_downgrade_after_a_restore_is_accepted_when_asked_for():
-    run = run_stack("prod", {"nexus": {"version": "3.86.2", "allowDowngrade": True}}, extra_outputs=deployed("3.87.0"))
-    assert run.outputs["nexusVersion"] == "3.86.2"
+    run = run_stack("prod", {"nexus": {"version": "3.93.2", "allowDowngrade": True}}, extra_outputs=deployed("3.95.0"))
+    assert run.outputs["nexusVersion"] == "3.93.2"
 
 
 @pytest.mark.parametrize("deployed_version, desired, allowed", [
-    (None, "3.86.2", True),
+    (None, "3.93.2", True),
     ("3.86.2", "3.86.2", True),
-    ("3.86.2", "3.87.0", True),
-    ("3.86.2", "3.86.2-01", True),
-    ("3.86.2-01", "3.86.2", True),
+    ("3.87.0", "3.93.2", True),
+    ("3.86.2-01", "3.86.2", True),  # an output written when build suffixes were still accepted
     ("3.86.2", "3.86.2-java17", True),
     ("3.86.2", "3.86.1", False),
     ("3.86.2", "3.70.4", False),
@@ -90,6 +89,29 @@ def test_version_change_rules(deployed_version, desired, allowed):
     else:
         with pytest.raises(ValueError, match="do not downgrade"):
             check_version_change(deployed_version, desired)
+
+
+@pytest.mark.parametrize("deployed_version, desired", [("3.86.2", "3.87.0"), ("3.76.1", "3.93.2")])
+def test_crossing_3_87_needs_the_caps_acknowledgement(deployed_version, desired):
+    with pytest.raises(ValueError) as refused:
+        check_version_change(deployed_version, desired)
+    message = str(refused.value)
+    assert message.startswith("nexus-registry:nexus.version: ") and "\n" not in message
+    assert "40,000 components" in message and "nexus.acceptCommunityCaps: true" in message
+    assert check_version_change(deployed_version, desired, accept_community_caps=True) == desired
+    # A new stack has no caps to lose; a stack already past 3.87 crosses nothing.
+    assert check_version_change(None, desired) == desired
+    assert check_version_change("3.87.0", "3.93.2") == "3.93.2"
+
+
+def test_advisories_name_the_cves_of_a_pinned_release():
+    from components.upgrade import advisories
+
+    old = " ".join(advisories("3.86.2"))
+    assert "CVE-2026-3199" in old and "fixed in 3.91.0" in old and "no SSRF protection API" in old
+    assert advisories("3.90.2") and any("CVE-2026-3199" in line for line in advisories("3.90.2"))
+    assert not any("CVE-2026-3199" in line or "SSRF" in line for line in advisories("3.93.2"))
+    assert any("CVE-2026-113369" in line for line in advisories("3.95.2"))
 
 
 def test_version_key_orders_numerically():
@@ -127,7 +149,7 @@ def test_client_setup_follows_the_settings():
 
 
 def test_deployed_version_is_exported_for_the_next_update(prod):
-    assert prod.outputs["nexusVersion"] == "3.86.2"
+    assert prod.outputs["nexusVersion"] == "3.93.2"
 
 
 def test_the_pre_upgrade_snapshot_comes_before_any_nexus_step(prod):

@@ -42,7 +42,7 @@ def test_dev_builds_a_closed_network_around_one_cvm_with_a_data_disk(dev):
     # The zone lookup skips the unavailable zone the mock lists first.
     assert cvm["availabilityZone"] == disk["availabilityZone"] == subnet["availabilityZone"] == "ap-guangzhou-6"
     assert cvm["allocatePublicIp"] is True and cvm["internetMaxBandwidthOut"] == 10
-    assert cvm["instanceType"] == "S5.MEDIUM4"  # looked up from cpu/memory, standard family preferred
+    assert cvm["instanceType"] == "S5.MEDIUM8"  # looked up from cpu/memory, standard family preferred
     assert cvm["imageId"] == "img-487zeit5"
     assert cvm["orderlySecurityGroups"] == ["nexus-host-sg-id"]
     assert cvm["keyIds"] == ["nexus-host-key-pair-id"]
@@ -86,7 +86,7 @@ def test_the_mirror_port_follows_its_setting_allow_list_and_anonymous_pull():
 
 
 def test_every_admin_cidr_gets_ssh_and_nothing_else(dev):
-    server = {"mode": "cvm", "cpu": 2, "memoryGb": 4, "sshAllowedCidrs": ["198.51.100.0/24", "2001:db8::/48"]}
+    server = {"mode": "cvm", "cpu": 2, "memoryGb": 8, "sshAllowedCidrs": ["198.51.100.0/24", "2001:db8::/48"]}
     run = run_stack("dev", {"server": server})
     ssh = [r for r in run.one(RULE_SET).inputs["ingresses"] if r["port"] == "22"]
     assert [r.get("cidrBlock") for r in ssh] == ["198.51.100.0/24", None]
@@ -185,7 +185,7 @@ def test_a_stack_name_with_underscores_gets_a_valid_hostname():
 
 
 def test_resource_names_meet_tencent_constraints(dev, prod):
-    long_stack = run_stack("dev", {"backup": {"retainDays": 3}, "nexus": {"version": "3.86.2-01-java17"}},
+    long_stack = run_stack("dev", {"backup": {"retainDays": 3}, "nexus": {"version": "3.93.2-java17-ubi"}},
                            stack_name="platform-team-registry-staging-eu")
     for run in (dev, prod, long_stack):
         for registered in run.resources:
@@ -204,7 +204,7 @@ def test_resource_names_meet_tencent_constraints(dev, prod):
 
 
 def test_ubuntu_images_log_in_as_ubuntu_others_as_root():
-    rocky = run_stack("dev", {"server": {"mode": "cvm", "cpu": 2, "memoryGb": 4, "image": "rocky-9",
+    rocky = run_stack("dev", {"server": {"mode": "cvm", "cpu": 2, "memoryGb": 8, "image": "rocky-9",
                                          "sshAllowedCidrs": ["203.0.113.0/24"]}})
     assert rocky.outputs["ssh"] == f"ssh root@{FAKE_PUBLIC_IP}"
     image_lookup = [args for token, args in rocky.invokes if token == "tencentcloud:Image/getInstance:getInstance"]

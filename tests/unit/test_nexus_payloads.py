@@ -8,6 +8,14 @@ unchanged: a misspelt key would otherwise pass here and be dropped by Nexus.
 from __future__ import annotations
 
 import copy
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import zipfile
+from importlib.metadata import version
+from pathlib import Path
 
 import pytest
 from nexus_api_client.models.anonymous_access_settings_xo import AnonymousAccessSettingsXO
@@ -17,8 +25,10 @@ from nexus_api_client.models.docker_hosted_repository_api_request import DockerH
 from nexus_api_client.models.docker_proxy_repository_api_request import DockerProxyRepositoryApiRequest
 from nexus_api_client.models.pypi_proxy_repository_api_request import PypiProxyRepositoryApiRequest
 from nexus_api_client.models.role_xo_request import RoleXORequest
+from nexus_api_client.models.ssrf_protection_configuration_xo import SsrfProtectionConfigurationXO
 from nexus_api_client.models.yum_proxy_repository_api_request import YumProxyRepositoryApiRequest
 
+from components import settings as stack_settings
 from components.render import nexus as render
 from components.render import nexus_security
 from components.render.nexus_repositories import (
@@ -30,6 +40,7 @@ from components.render.nexus_repositories import (
     check,
     repositories,
 )
+from tests.harness import ROOT
 from tests.system.fake_nexus import DOCKER_HUB_TOKEN, make_settings
 
 MODELS = {
@@ -77,6 +88,67 @@ def test_anonymous_access_payload_is_valid(variant):
     payload = render.anonymous_payload(settings)
     strictly_valid(AnonymousAccessSettingsXO, payload)
     assert payload["enabled"] is settings.nexus.anonymous_pull
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_ssrf_protection_payload_is_valid_and_lets_only_our_upstreams_through(variant):
+    settings = VARIANTS[variant]()
+    payload = render.ssrf_protection_payload(settings)
+    strictly_valid(SsrfProtectionConfigurationXO, payload)
+    assert payload["enabled"] is True
+    hosts = {re.match(r"^https?://([^/:]+)", u.remote_url).group(1) for u in render.upstreams(settings)}
+    assert set(payload["allowedDomains"]) | set(payload["allowedIPs"]) == hosts
+    assert not any("metadata" in host or host.startswith("169.254.") for host in hosts)
+
+
+def _pinned_client() -> str:
+    for line in (ROOT / "requirements-dev.txt").read_text().splitlines():
+        if line.startswith("nexus-api-client"):
+            return line.split("#")[0].strip()
+    raise AssertionError("requirements-dev.txt does not list nexus-api-client")
+
+
+def test_the_pinned_client_is_the_release_the_stacks_deploy():
+    """nexus-api-client releases follow Nexus releases: pin the one the stacks deploy."""
+    release = ".".join(map(str, stack_settings.release_of(stack_settings.DEFAULT_NEXUS_VERSION)))
+    assert _pinned_client() == f"nexus-api-client=={release}"
+    for stack in ("dev", "prod", "lab"):
+        assert make_settings(stack).nexus.release == stack_settings.release_of(stack_settings.DEFAULT_NEXUS_VERSION)
+
+
+def _pinned_models() -> Path:
+    """The pinned release's package, unpacked once into the CI cache (pip download, no install)."""
+    pinned = _pinned_client().split("==")[1]
+    cache = Path(os.environ.get("NEXUS_REGISTRY_CACHE", "/var/cache/nexus-registry-ci")) / f"nexus-api-client-{pinned}"
+    if not (cache / "nexus_api_client" / "__init__.py").is_file():
+        with tempfile.TemporaryDirectory() as download:
+            subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+                            f"nexus-api-client=={pinned}", "-d", download], check=True, timeout=300)
+            (wheel,) = Path(download).glob("nexus_api_client-*.whl")
+            staging = Path(tempfile.mkdtemp(dir=cache.parent if cache.parent.is_dir() else None))
+            with zipfile.ZipFile(wheel) as archive:
+                archive.extractall(staging)
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            staging.replace(cache)
+    return cache
+
+
+def test_payloads_are_checked_against_the_models_of_the_deployed_release():
+    """Where the environment has another nexus-api-client than the pinned one (a shared
+    development venv), this file's payload checks run again with the pinned release's models."""
+    pinned = _pinned_client().split("==")[1]
+    if os.environ.get("NEXUS_API_CLIENT_PINNED_RUN") or version("nexus-api-client") == pinned:
+        loaded = version("nexus-api-client")  # the first distribution on sys.path: the one imported
+        assert loaded == pinned, f"the payload checks ran with nexus-api-client {loaded}, not {pinned}"
+        return
+    models = _pinned_models()
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, "-k", "not deployed_release"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "PYTHONPATH": f"{models}{os.pathsep}{ROOT}", "NEXUS_API_CLIENT_PINNED_RUN": "1"},
+    )
+    assert result.returncode == 0, f"payloads fail with nexus-api-client {pinned}:\n{result.stdout[-3000:]}"
+    assert "passed" in result.stdout and " failed" not in result.stdout
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

@@ -134,12 +134,12 @@ def test_nginx_certificate_and_dns_settings_touch_no_nexus_step(dev_stdins, over
 
 
 @pytest.mark.parametrize("overrides, changed", [
-    ({"nexus": {"heapMb": 2048}}, {"nexus-container"}),
+    ({"nexus": {"heapMb": 3072}}, {"nexus-container"}),
     # Anonymous pull also decides whether firewalld opens the mirror's port (host preparation).
     ({"nexus": {"anonymousPull": False}}, {"nexus-bootstrap", "nexus-prepare"}),
     ({"registryMirrorPort": 9443}, {"nexus-prepare"}),
     ({"nexus": {"yumProxy": False}}, {"nexus-bootstrap"}),
-    ({"server": {"mode": "cvm", "cpu": 2, "memoryGb": 4, "sshAllowedCidrs": ["203.0.113.0/24"],
+    ({"server": {"mode": "cvm", "cpu": 4, "memoryGb": 16, "sshAllowedCidrs": ["203.0.113.0/24"],
                  "dataDiskGb": 50, "dockerMirror": ""}}, {"nexus-prepare"}),
 ], ids=["heap", "anonymous", "mirror-port", "yum", "mirror"])
 def test_each_setting_re_runs_only_the_step_that_owns_it(dev_stdins, overrides, changed):
@@ -148,7 +148,7 @@ def test_each_setting_re_runs_only_the_step_that_owns_it(dev_stdins, overrides, 
 
 
 def test_secrets_ride_only_in_the_secret_bootstrap_stdin():
-    result = run("dev", {"nexus": {"version": "3.86.2", "dockerHubUsername": "team-bot"}},
+    result = run("dev", {"nexus": {"version": "3.93.2", "dockerHubUsername": "team-bot"}},
                  secrets={"nexus-registry:dockerHubToken": TOKEN})
     secret, text = stdin(result, "nexus-bootstrap")
     assert secret, "the bootstrap stdin carries secret files and must be secret in state"
@@ -186,7 +186,8 @@ def guarded_program():
     host = NexusHost("nexus-host", NexusHostArgs(settings=settings))
     NexusServer("nexus", NexusServerArgs(
         settings=settings, connection=host.connection, ssh_user=host.ssh_user, data_disk_id=host.data_disk_id,
-        nexus_version=guarded_version(settings.nexus.version, settings.nexus.allow_downgrade)))
+        nexus_version=guarded_version(settings.nexus.version, settings.nexus.allow_downgrade,
+                                      accept_community_caps=settings.nexus.accept_community_caps)))
 
 
 def deployed(version: str, registered: list[str]):
@@ -200,11 +201,11 @@ def deployed(version: str, registered: list[str]):
 
 
 def test_the_container_step_waits_for_the_checked_version(dev_stdins):
-    upgraded = run_program("dev", stack_config("dev", {"nexus": {"version": "3.87.0"}}), program=guarded_program,
-                           extra_outputs=deployed("3.86.2", []))
+    upgraded = run_program("dev", stack_config("dev", {"nexus": {"version": "3.95.2"}}), program=guarded_program,
+                           extra_outputs=deployed("3.93.2", []))
     script = bundle_files(stdin(upgraded, "nexus-container")[1])[render.CONTAINER_SCRIPT]
-    assert "NEXUS_IMAGE=${NEXUS_IMAGE-sonatype/nexus3:3.87.0}" in script
-    same = run_program("dev", stack_config("dev"), program=guarded_program, extra_outputs=deployed("3.86.2", []))
+    assert "NEXUS_IMAGE=${NEXUS_IMAGE-sonatype/nexus3:3.95.2}" in script
+    same = run_program("dev", stack_config("dev"), program=guarded_program, extra_outputs=deployed("3.93.2", []))
     for step in STEPS:
         assert stdin(same, step) == dev_stdins[step], "gating on the checked version changes no bundle"
 
@@ -212,6 +213,30 @@ def test_the_container_step_waits_for_the_checked_version(dev_stdins):
 def test_a_refused_downgrade_never_reaches_the_container_step():
     registered: list[str] = []
     with pytest.raises(Exception, match="older than the deployed"):
-        run_program("dev", stack_config("dev"), program=guarded_program, extra_outputs=deployed("3.87.0", registered))
+        run_program("dev", stack_config("dev"), program=guarded_program, extra_outputs=deployed("3.95.0", registered))
     assert "nexus-prepare" in registered
     assert "nexus-container" not in registered and "nexus-bootstrap" not in registered
+
+
+def test_crossing_3_87_reaches_the_host_only_when_acknowledged():
+    registered: list[str] = []
+    with pytest.raises(Exception, match="nexus.acceptCommunityCaps"):
+        run_program("dev", stack_config("dev"), program=guarded_program, extra_outputs=deployed("3.86.2", registered))
+    assert "nexus-container" not in registered
+    accepted = run_program("dev", stack_config("dev", {"nexus": {"acceptCommunityCaps": True}}),
+                           program=guarded_program, extra_outputs=deployed("3.86.2", []))
+    script = bundle_files(stdin(accepted, "nexus-container")[1])[render.CONTAINER_SCRIPT]
+    assert "sonatype/nexus3:3.93.2" in script
+
+
+def test_every_run_warns_about_the_advisories_of_the_pinned_release(monkeypatch):
+    import components.upgrade as upgrade
+
+    warned: list[str] = []
+    monkeypatch.setattr(upgrade.pulumi.log, "warn", lambda message, *args, **kwargs: warned.append(message))
+    run_program("dev", stack_config("dev", {"nexus": {"version": "3.90.2"}}), program=guarded_program)
+    assert any("CVE-2026-3199" in line and "fixed in 3.91.0" in line for line in warned), warned
+    assert any("no SSRF protection API" in line for line in warned), warned
+    warned.clear()
+    run_program("dev", stack_config("dev"), program=guarded_program)
+    assert not any("CVE-2026-3199" in line or "SSRF" in line for line in warned), warned

@@ -9,7 +9,7 @@ from components import settings as stack_settings
 from tests.harness import LAB_HOST_KEY, ROOT, run_stack
 
 NS = "nexus-registry"
-CVM = {"mode": "cvm", "cpu": 2, "memoryGb": 4, "sshAllowedCidrs": ["203.0.113.0/24"]}
+CVM = {"mode": "cvm", "cpu": 2, "memoryGb": 8, "sshAllowedCidrs": ["203.0.113.0/24"]}
 EXISTING = {"mode": "existing", "address": "192.0.2.10", "hostKey": LAB_HOST_KEY}
 
 
@@ -72,8 +72,25 @@ BAD_CONFIGURATIONS = [
     ("dev", {}, {f"{NS}:adminPassword": "short-pw"}, "adminPassword", "at least 12 characters"),
     ("dev", {}, {f"{NS}:adminPassword": "Admin1234567"}, "adminPassword", "well-known default"),
     ("dev", {"nexus": {"version": "latest"}}, {}, "nexus.version", "never 'latest'"),
-    ("dev", {"nexus": {"version": "3"}}, {}, "nexus.version", "not a pinned release"),
+    ("dev", {"nexus": {"version": "3"}}, {}, "nexus.version", "not a sonatype/nexus3 release tag"),
     ("dev", {"nexus": {"heapMb": 256}}, {}, "nexus.heapMb", "1024..65536"),
+    ("dev", {"nexus": {"heapMb": 2048}}, {}, "nexus.heapMb", "below Sonatype's minimum heap of 2703 MB"),
+    ("dev", {"nexus": {"heapMb": 6144}}, {}, "nexus.heapMb", "exceeds two thirds of the server's 8 GB"),
+    ("prod", {"nexus": {"heapMb": 12288}}, {}, "nexus.heapMb", "exceeds two thirds of the server's 16 GB"),
+    ("dev", {"server": cvm(cpu=None, memoryGb=None, instanceType="S5.MEDIUM4")}, {}, "server.instanceType",
+     "4 GB is below Sonatype's minimum of 8 GB"),
+    ("dev", {"server": cvm(memoryGb=4)}, {}, "server.memoryGb", "nexus.allowBelowMinimumMemory: true"),
+    ("dev", {"nexus": {"version": "3.93.2-01"}}, {}, "nexus.version", "no build suffix"),
+    ("dev", {"nexus": {"version": "3.93.2-java21"}}, {}, "nexus.version", "'3.x.y-java17-alpine'"),
+    ("dev", {"nexus": {"version": "3.70.1-java8-alpine"}}, {}, "nexus.version", "not a sonatype/nexus3 release tag"),
+    ("dev", {"nexus": {"version": "2.15.1"}}, {}, "nexus.version", "not a sonatype/nexus3 release tag"),
+    ("dev", {"nexus": {"pypiRemote": "http://169.254.0.23/"}}, {}, "nexus.pypiRemote", "link-local"),
+    ("dev", {"nexus": {"yumRemote": "http://metadata.tencentyun.com/latest/"}}, {}, "nexus.yumRemote",
+     "metadata service"),
+    ("dev", {"nexus": {"dockerHubRemote": "http://[fe80::1]:5000"}}, {}, "nexus.dockerHubRemote", "link-local"),
+    ("dev", {"nexus": {"dockerHubRemote": "http://127.0.0.1:5000"}}, {}, "nexus.dockerHubRemote", "loopback"),
+    ("dev", {"nexus": {"pypiRemote": "http://[::ffff:169.254.0.23]/"}}, {}, "nexus.pypiRemote", "link-local"),
+    ("dev", {"nexus": {"pypiRemote": "http://2852039166/"}}, {}, "nexus.pypiRemote", "numeric host"),
     ("dev", {"nexus": {"anonymousPull": "sometimes"}}, {}, "nexus.anonymousPull", "not true or false"),
     ("dev", {"nexus": {"dockerHubRemote": "registry-1.docker.io"}}, {}, "nexus.dockerHubRemote", "not an http(s) URL"),
     ("dev", {"nexus": {"dockerHubUsername": "robot"}}, {}, "nexus.dockerHubUsername", "dockerHubToken"),
@@ -199,6 +216,54 @@ def test_defaults_follow_the_design_contract():
     assert settings.acme.server == stack_settings.LETSENCRYPT_PRODUCTION
     assert settings.effective_backup.enabled is False
     assert minimal("prod").effective_backup.retain_days == 7
+
+
+@pytest.mark.parametrize("version", [
+    "3.93.2", "3.93.2-ubi", "3.93.2-alpine", "3.68.1-java8", "3.68.1-java11", "3.68.1-java17",
+    "3.70.1-java8-ubi", "3.70.1-java11-ubi", "3.70.1-java17-ubi", "3.70.1-java11-alpine", "3.70.1-java17-alpine",
+])
+def test_every_tag_form_sonatype_publishes_is_accepted(version):
+    assert minimal(nexus={"version": version}).nexus.version == version
+
+
+@pytest.mark.parametrize("region, docker, pypi", [
+    ("ap-guangzhou", stack_settings.TENCENT_DOCKER_MIRROR, stack_settings.TENCENT_PYPI_MIRROR),
+    ("ap-shanghai", stack_settings.TENCENT_DOCKER_MIRROR, stack_settings.TENCENT_PYPI_MIRROR),
+    ("ap-hongkong", "https://registry-1.docker.io", "https://pypi.org/"),
+    ("ap-singapore", "https://registry-1.docker.io", "https://pypi.org/"),
+    ("eu-frankfurt", "https://registry-1.docker.io", "https://pypi.org/"),
+])
+def test_mainland_cvms_default_to_upstreams_they_can_reach(region, docker, pypi):
+    config = {"tencentcloud:region": region, f"{NS}:domain": "example.com",
+              f"{NS}:adminPassword": "Correct-Horse-Battery-9", f"{NS}:server": CVM,
+              f"{NS}:userPasswords": '{"ci": "Ci-Push-Password-17"}'}
+    nexus = stack_settings.from_mapping("dev", config).nexus
+    assert (nexus.docker_hub_remote, nexus.pypi_remote) == (docker, pypi)
+    # What the stack sets always wins.
+    config[f"{NS}:nexus"] = {"dockerHubRemote": "https://hub.example.cn", "pypiRemote": "https://pypi.example.cn/"}
+    nexus = stack_settings.from_mapping("dev", config).nexus
+    assert (nexus.docker_hub_remote, nexus.pypi_remote) == ("https://hub.example.cn", "https://pypi.example.cn/")
+
+
+def test_docker_hub_credentials_keep_docker_hub_as_the_upstream_on_the_mainland():
+    config = {"tencentcloud:region": "ap-guangzhou", f"{NS}:domain": "example.com",
+              f"{NS}:adminPassword": "Correct-Horse-Battery-9", f"{NS}:server": CVM,
+              f"{NS}:userPasswords": '{"ci": "Ci-Push-Password-17"}',
+              f"{NS}:dockerHubToken": "dckr_pat_x", f"{NS}:nexus": {"dockerHubUsername": "team-bot"}}
+    nexus = stack_settings.from_mapping("dev", config).nexus
+    assert nexus.docker_hub_remote == "https://registry-1.docker.io"  # the token never goes to a mirror
+    assert nexus.pypi_remote == stack_settings.TENCENT_PYPI_MIRROR
+
+
+def test_existing_servers_keep_the_public_upstreams_whatever_the_region():
+    lab = stack_settings.from_stack_file(ROOT / "stacks" / "Pulumi.lab.yaml")
+    assert lab.nexus.docker_hub_remote == "https://registry-1.docker.io"
+
+
+def test_memory_below_the_minimum_is_accepted_only_when_acknowledged():
+    small = minimal(server=cvm(memoryGb=4), nexus={"allowBelowMinimumMemory": True, "heapMb": 1536})
+    assert small.nexus.heap_mb == 1536
+    assert minimal(server=cvm(memoryGb=16), nexus={"heapMb": 9216}).nexus.heap_mb == 9216  # 9216 + 1024 <= 10922
 
 
 def test_ssh_from_anywhere_needs_an_explicit_opt_in():

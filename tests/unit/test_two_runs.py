@@ -76,7 +76,7 @@ def test_a_lookup_that_now_answers_differently_is_logged(caplog):
     err = warnings(caplog)
     assert "availability zone ap-guangzhou-6 is no longer offered for new CVMs; this stack stays there" in err
     assert "a new stack would use ap-guangzhou-7" in err
-    assert "instance type S5.MEDIUM4 is not on sale in ap-guangzhou-6 now; this CVM keeps it" in err
+    assert "instance type S5.MEDIUM8 is not on sale in ap-guangzhou-6 now; this CVM keeps it" in err
     assert runs.second.one(tc.INSTANCE).inputs["availabilityZone"] == "ap-guangzhou-6"
 
 
@@ -111,7 +111,7 @@ def test_a_free_certificate_without_the_stored_package_type_is_refused_on_the_ne
 
 def test_an_explicit_zone_moves_the_stack_and_says_what_that_replaces(caplog):
     runs = run_twice("dev", second_overrides={"server": {
-        "mode": "cvm", "cpu": 2, "memoryGb": 4, "dataDiskGb": 50, "sshAllowedCidrs": ["203.0.113.0/24"],
+        "mode": "cvm", "cpu": 2, "memoryGb": 8, "dataDiskGb": 50, "sshAllowedCidrs": ["203.0.113.0/24"],
         "availabilityZone": "ap-guangzhou-7"}})
     assert {type_ for type_, _ in runs.replaced()} >= PRECIOUS
     assert "moves this stack from ap-guangzhou-6 to ap-guangzhou-7" in warnings(caplog)
@@ -131,7 +131,7 @@ def test_an_explicit_instance_type_resizes_and_new_cpu_memory_look_up_again():
 def test_a_moved_cvm_gets_its_data_disk_detached_before_the_new_attachment():
     """The attachment's ids are ForceNew and Create only attaches: replacement must delete first."""
     runs = run_twice("dev", second_overrides={"server": {
-        "mode": "cvm", "cpu": 2, "memoryGb": 4, "dataDiskGb": 50, "sshAllowedCidrs": ["203.0.113.0/24"],
+        "mode": "cvm", "cpu": 2, "memoryGb": 8, "dataDiskGb": 50, "sshAllowedCidrs": ["203.0.113.0/24"],
         "availabilityZone": "ap-guangzhou-7"}})
     attachment = runs.second.one(tc.STORAGE_ATTACHMENT)
     assert (tc.STORAGE_ATTACHMENT, attachment.name) in runs.replaced()
@@ -157,13 +157,13 @@ def test_instance_types_are_looked_up_with_filters_for_the_zone_and_pay_as_you_g
 def test_a_type_sold_only_prepaid_is_never_picked():
     """DescribeZoneInstanceConfigInfos answers a row per charge type; only pay-as-you-go rows count."""
     cloud = tc.TencentCloud(types=[
-        tc.TypeRow("S5.MEDIUM4", "S5", 2, 4, "ap-guangzhou-6", "PREPAID"),
-        tc.TypeRow("S5.MEDIUM4", "S5", 2, 4, "ap-guangzhou-6", "SPOTPAID"),
-        tc.TypeRow("SA2.MEDIUM4", "SA2", 2, 4, "ap-guangzhou-6", "POSTPAID_BY_HOUR"),
-        tc.TypeRow("S6.MEDIUM4", "S6", 2, 4, "ap-guangzhou-6", "POSTPAID_BY_HOUR", status="SOLD_OUT"),
+        tc.TypeRow("S5.MEDIUM8", "S5", 2, 8, "ap-guangzhou-6", "PREPAID"),
+        tc.TypeRow("S5.MEDIUM8", "S5", 2, 8, "ap-guangzhou-6", "SPOTPAID"),
+        tc.TypeRow("SA2.MEDIUM8", "SA2", 2, 8, "ap-guangzhou-6", "POSTPAID_BY_HOUR"),
+        tc.TypeRow("S6.MEDIUM8", "S6", 2, 8, "ap-guangzhou-6", "POSTPAID_BY_HOUR", status="SOLD_OUT"),
     ])
-    runs = run_twice("dev", cloud=cloud)
-    assert runs.first.one(tc.INSTANCE).inputs["instanceType"] == "SA2.MEDIUM4"
+    runs = run_twice("dev", cloud=cloud)  # dev: 2 vCPU, 8 GB
+    assert runs.first.one(tc.INSTANCE).inputs["instanceType"] == "SA2.MEDIUM8"
     # The mocked data source itself refuses the old call shape, as the provider's schema does.
     with pytest.raises(tc.ProviderError, match="conflicts with filter"):
         cloud.invoke(tc.GET_TYPES, {"availabilityZone": "ap-guangzhou-6",
