@@ -28,7 +28,7 @@ VALID_EXAMPLES: dict[str, str] = {
     "certificateValidation": "dns-auto",
     "acme.email": "ops@example.com",
     "server.dockerMirror": "https://mirror.example.com",
-    "server.instanceType": "S5.MEDIUM4",
+    "server.instanceType": "S5.LARGE16",
     "server.availabilityZone": "ap-guangzhou-6",
     "server.sshUser": "ubuntu",
     "server.hostKey": LAB_HOST_KEY,
@@ -184,7 +184,7 @@ def test_the_stack_name_is_checked_too(stack):
 @pytest.mark.parametrize("key, value, words", [
     ("webHost", "nexus\n", "not a DNS label"),
     ("domain", "a\n.example.com", "not a DNS name"),
-    ("nexus.version", "3.86.2\n", "not a pinned release"),
+    ("nexus.version", "3.86.2\n", "not a sonatype/nexus3 release tag"),
     ("server.user", "root\n", "not a Unix user name"),
     ("nexus.dockerHubRemote", "https://user:pw@registry-1.docker.io", "user:password@"),
     ("nexus.dockerHubRemote", "https://registry-1.docker.io/$(id)", "not an http(s) URL"),

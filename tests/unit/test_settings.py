@@ -90,7 +90,7 @@ BAD_CONFIGURATIONS = [
     ("dev", {"nexus": {"dockerHubRemote": "http://[fe80::1]:5000"}}, {}, "nexus.dockerHubRemote", "link-local"),
     ("dev", {"nexus": {"dockerHubRemote": "http://127.0.0.1:5000"}}, {}, "nexus.dockerHubRemote", "loopback"),
     ("dev", {"nexus": {"pypiRemote": "http://[::ffff:169.254.0.23]/"}}, {}, "nexus.pypiRemote", "link-local"),
-    ("dev", {"nexus": {"pypiRemote": "http://2852039166/"}}, {}, "nexus.pypiRemote", "numeric host"),
+    ("dev", {"nexus": {"pypiRemote": "http://2852039166/"}}, {}, "nexus.pypiRemote", "not an http(s) URL"),
     ("dev", {"nexus": {"anonymousPull": "sometimes"}}, {}, "nexus.anonymousPull", "not true or false"),
     ("dev", {"nexus": {"dockerHubRemote": "registry-1.docker.io"}}, {}, "nexus.dockerHubRemote", "not an http(s) URL"),
     ("dev", {"nexus": {"dockerHubUsername": "robot"}}, {}, "nexus.dockerHubUsername", "dockerHubToken"),
