@@ -308,8 +308,12 @@ def _remote_url(value: str) -> str:
 
 
 def release_of(version: str) -> tuple[int, int, int]:
-    """The release of a sonatype/nexus3 tag: '3.93.2-java17-ubi' -> (3, 93, 2)."""
-    major, minor, patch = (int(part) for part in re.match(r"^(\d+)\.(\d+)\.(\d+)", version).groups())
+    """The release of a sonatype/nexus3 tag: '3.93.2-java17-ubi' -> (3, 93, 2); (0, 0, 0) for text that
+    names none (settings refuse such a tag; this only keeps rendering total)."""
+    match = re.match(r"(\d+)\.(\d+)\.(\d+)", version)
+    if match is None:
+        return 0, 0, 0
+    major, minor, patch = (int(part) for part in match.groups())
     return major, minor, patch
 
 
