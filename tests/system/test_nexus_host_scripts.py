@@ -936,9 +936,9 @@ def test_a_pinned_digest_is_pulled_and_run_by_digest(tmp_path, nexus):
     digest = "sha256:" + "0123456789abcdef" * 4
     container = Container(tmp_path, nexus)
     ok(container.run(make_settings("dev", {"imageDigest": digest})))
-    assert container.calls("pull") == [["pull", f"sonatype/nexus3:3.86.2@{digest}"]]
-    assert container.calls("image")[-1][-1] == f"sonatype/nexus3:3.86.2@{digest}"
-    assert container.calls("run")[-1][-1] == f"sonatype/nexus3:3.86.2@{digest}"
+    assert container.calls("pull") == [["pull", f"sonatype/nexus3:3.93.2@{digest}"]]
+    assert container.calls("image")[-1][-1] == f"sonatype/nexus3:3.93.2@{digest}"
+    assert container.calls("run")[-1][-1] == f"sonatype/nexus3:3.93.2@{digest}"
 
 
 def test_a_digest_of_another_release_is_refused_and_the_running_container_kept(tmp_path, nexus):
