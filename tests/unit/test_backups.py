@@ -27,14 +27,14 @@ def test_the_pre_upgrade_snapshot_waits_for_a_consistent_database_backup(prod):
     assert secret, "the step carries the admin password file: its stdin must be secret"
     files = bundle_files(text)
     assert files[nexus_ops.DB_BACKUP_SCRIPT] == nexus_ops.database_backup_files(make_settings("prod"))[0].content
-    assert "sonatype/nexus3:3.86.2" in files["/var/lib/nexus-registry/db-backup-before-upgrade.txt"]
+    assert "sonatype/nexus3:3.93.2" in files["/var/lib/nexus-registry/db-backup-before-upgrade.txt"]
     assert text.rstrip().endswith(f"exec {nexus_ops.DB_BACKUP_SCRIPT}")
 
 
 def test_an_upgrade_reruns_the_database_backup_and_nothing_else_changes_it(prod):
-    upgraded = run_stack("prod", {"nexus": {"version": "3.87.0"}}, extra_outputs=deployed("3.86.2"))
+    upgraded = run_stack("prod", {"nexus": {"version": "3.95.2"}}, extra_outputs=deployed("3.93.2"))
     assert stdin(upgraded, DB_STEP) != stdin(prod, DB_STEP)
-    assert "3.87.0" in bundle_files(stdin(upgraded, DB_STEP)[1])["/var/lib/nexus-registry/db-backup-before-upgrade.txt"]
+    assert "3.95.2" in bundle_files(stdin(upgraded, DB_STEP)[1])["/var/lib/nexus-registry/db-backup-before-upgrade.txt"]
     renamed = run_stack("prod", {"webHost": "repo", "renewBeforeDays": 20, "backup": {"retainDays": 3}})
     assert stdin(renamed, DB_STEP) == stdin(prod, DB_STEP)
 
