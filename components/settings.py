@@ -148,6 +148,19 @@ DEFAULT_MIRROR_PORT = 8443
 # Ports the host already uses (SSH, nginx's own, Nexus's connectors on 127.0.0.1).
 RESERVED_PORTS = frozenset({22, 80, 443, 8001, 8002, 8003, 8081})
 
+# Names and addresses that exist only in documentation.  The shipped stack files
+# use them as placeholders; deploying one builds a billed CVM nobody can reach
+# (or retries SSH to nowhere for minutes), so they are refused up front.
+RESERVED_DOMAINS = ("example.com", "example.net", "example.org")  # RFC 2606 section 3
+RESERVED_TLDS = ("example", "test", "invalid", "localhost")  # RFC 2606 section 2, RFC 6761
+DOCUMENTATION_NETWORKS = tuple(
+    ipaddress.ip_network(network)
+    for network in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24",  # RFC 5737
+                    "2001:db8::/32")  # RFC 3849
+)
+# Stands for the stack's file in a message; ``validate`` fills in the stack name.
+STACK_FILE = "stacks/Pulumi.<stack>.yaml"
+
 
 # How Tencent free certificates prove domain control (components.certificates).
 CertificateValidation = Literal["dns-auto", "dnspod-record", "manual"]
@@ -194,6 +207,45 @@ def _dns_name(value: str) -> str:
     if labels[-1].isdigit():
         raise ValueError(f"{value!r} is not a DNS name (the top-level label cannot be numeric)")
     return name
+
+
+def reserved_name_reason(name: str) -> str | None:
+    """Why ``name`` cannot be a real deployment's name (a documentation placeholder), or None."""
+    labels = name.lower().rstrip(".").split(".")
+    if labels[-1] in RESERVED_TLDS:
+        return f".{labels[-1]} is a reserved top-level domain, RFC 2606/6761"
+    for reserved in RESERVED_DOMAINS:
+        if name.lower().rstrip(".") == reserved or name.lower().rstrip(".").endswith("." + reserved):
+            return f"{reserved} is reserved for documentation, RFC 2606"
+    return None
+
+
+def documentation_network_reason(value: str) -> str | None:
+    """Why an address or CIDR is a documentation placeholder (RFC 5737 / RFC 3849), or None."""
+    try:
+        network = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return None
+    for documentation in DOCUMENTATION_NETWORKS:
+        if network.version == documentation.version and network.subnet_of(documentation):
+            rfc = "RFC 3849" if documentation.version == 6 else "RFC 5737"
+            return f"{documentation} is reserved for documentation, {rfc}"
+    return None
+
+
+def _not_placeholder(value: str, what: str) -> str:
+    reason = reserved_name_reason(value) if not _is_ip_or_network(value) else documentation_network_reason(value)
+    if reason:
+        raise ValueError(f"{value!r} is a placeholder ({reason}): set {what} in {STACK_FILE}")
+    return value
+
+
+def _is_ip_or_network(value: str) -> bool:
+    try:
+        ipaddress.ip_network(value, strict=False)
+        return True
+    except ValueError:
+        return False
 
 
 def _dns_label(value: str) -> str:
@@ -263,6 +315,9 @@ def _url(value: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
         _host_address(parts.hostname.strip("[]"))
     except ValueError:
         raise ValueError(f"{value!r} is not {wanted} (bad host or port)") from None
+    host = parts.hostname.strip("[]")
+    if host != "localhost" and not host.endswith(".localhost"):  # the host itself: a real place for a mirror
+        _not_placeholder(host, "a reachable URL")
     return value
 
 
@@ -323,6 +378,7 @@ def is_mainland_region(region: str | None) -> bool:
 
 
 DnsName = Annotated[str, AfterValidator(_dns_name)]
+ZoneName = Annotated[str, AfterValidator(_dns_name), AfterValidator(lambda v: _not_placeholder(v, "your own zone"))]
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
 Url = Annotated[str, AfterValidator(_url)]
@@ -406,7 +462,9 @@ class CvmServer(_Model):
     system_disk_gb: int = Field(default=50, ge=20, le=1024)
     data_disk_gb: int = Field(default=100, ge=10, le=32000)
     bandwidth_mbps: int = Field(default=10, ge=1, le=100)
-    ssh_allowed_cidrs: list[Cidr] = Field(min_length=1)
+    ssh_allowed_cidrs: list[
+        Annotated[Cidr, AfterValidator(lambda v: _not_placeholder(v, "your admin network(s)"))]
+    ] = Field(min_length=1)
     allow_ssh_from_anywhere: bool = False
     availability_zone: str | None = None
     ssh_user: str | None = None
@@ -487,7 +545,7 @@ class ExistingServer(_Model):
     @field_validator("address")
     @classmethod
     def _address(cls, value: str) -> str:
-        return _host_address(value)
+        return _not_placeholder(_host_address(value), "your server's address")
 
     @field_validator("user")
     @classmethod
@@ -630,6 +688,8 @@ class AcmeSettings(_Model):
     def _email(cls, value: str | None) -> str | None:
         if value is not None and not _EMAIL.fullmatch(value):
             raise ValueError(f"{value!r} is not an e-mail address")
+        if value is not None:
+            _not_placeholder(value.rpartition("@")[2], "your own e-mail address")
         return value
 
     @field_validator("server")
@@ -639,7 +699,9 @@ class AcmeSettings(_Model):
         value = shorthands.get(value, value)
         try:
             return _url(value, ("https",))
-        except ValueError:
+        except ValueError as error:
+            if "is a placeholder" in str(error):
+                raise
             raise ValueError(
                 f"{value!r} is not an ACME directory; use an https:// URL, letsencrypt or letsencrypt-staging"
             ) from None
@@ -748,7 +810,7 @@ class Settings(_Model):
     """Everything one stack needs, validated; secrets are ``SecretStr``."""
 
     stack: str
-    domain: DnsName
+    domain: ZoneName
     web_host: DnsLabel = "nexus"
     registry_host: DnsLabel = "docker-registry"
     dns: Literal["dnspod", "none"] = "dnspod"
@@ -1083,9 +1145,10 @@ def validate(raw: Mapping[str, Any]) -> Settings:
         return Settings.model_validate(dict(raw))
     except ValidationError as exc:
         problems = []
+        stack_file = f"stacks/Pulumi.{raw.get('stack')}.yaml"
         for error in exc.errors(include_url=False):
             loc, message = _describe(error)
-            problems.append(f"{_key_path(loc)}: {message}")
+            problems.append(f"{_key_path(loc)}: {message.replace(STACK_FILE, stack_file)}")
         raise SettingsError(problems) from None
 
 

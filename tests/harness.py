@@ -5,6 +5,11 @@ mock config, executes ``__main__.py`` with ``runpy`` exactly as the Pulumi
 language host would, and returns every registered resource (type, name,
 inputs, options) and every stack output with its secretness resolved.
 Resources are the real SDK classes; the mocks only stand in for the engine.
+
+The shipped stack files keep placeholders the user must edit (``example.com``,
+documentation addresses), which settings refuse.  Tests read the real files with
+one clearly named test override, ``TEST_STAND_INS``: realistic, non-reserved
+values in place of exactly those placeholders (``with_test_stand_ins``).
 """
 
 from __future__ import annotations
@@ -40,9 +45,11 @@ TEST_SECRETS = {
         "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n"
     ),
 }
-__all__ = ["FAKE_PUBLIC_IP", "LAB_HOST_KEY", "ROOT", "TEST_SECRETS", "PriorState", "ProgramRun", "RecordingMocks",
-           "TencentCloud",
-           "is_secret", "resolve", "run_program", "run_stack", "stack_config"]
+# What a user's edited stack file holds where the shipped one has a placeholder.
+TEST_STAND_INS = {"domain": "widgets-inc.cn", "server.address": "10.0.8.15", "server.sshAllowedCidrs": "58.246.10.0/24"}
+__all__ = ["FAKE_PUBLIC_IP", "LAB_HOST_KEY", "ROOT", "TEST_SECRETS", "TEST_STAND_INS", "PriorState", "ProgramRun",
+           "RecordingMocks", "TencentCloud", "is_secret", "resolve", "run_program", "run_stack", "stack_config",
+           "stack_file_config", "stack_settings", "with_test_stand_ins", "write_stack_file"]
 # The lab stack file's example host key (an existing server's public key is a required setting).
 LAB_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMN+7+CmE5Z9m+P1xhMhAjSpeJ3biMmsB515DBVF3aaR"
 
@@ -186,11 +193,53 @@ def _camel(name: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
+def _is_placeholder(value: Any) -> bool:
+    from components.settings import documentation_network_reason, reserved_name_reason
+
+    return isinstance(value, str) and bool(documentation_network_reason(value) or reserved_name_reason(value))
+
+
+def with_test_stand_ins(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` with each placeholder of a shipped stack file replaced by its ``TEST_STAND_INS`` value."""
+    config = dict(config)
+    if _is_placeholder(config.get(f"{PROJECT}:domain")):
+        config[f"{PROJECT}:domain"] = TEST_STAND_INS["domain"]
+    server = config.get(f"{PROJECT}:server")
+    if isinstance(server, dict):
+        server = dict(server)
+        if _is_placeholder(server.get("address")):
+            server["address"] = TEST_STAND_INS["server.address"]
+        if isinstance(server.get("sshAllowedCidrs"), list):
+            server["sshAllowedCidrs"] = [TEST_STAND_INS["server.sshAllowedCidrs"] if _is_placeholder(c) else c
+                                         for c in server["sshAllowedCidrs"]]
+        config[f"{PROJECT}:server"] = server
+    return config
+
+
+def stack_file_config(stack: str) -> dict[str, Any]:
+    """``stacks/Pulumi.<stack>.yaml``'s config section with the test stand-ins (YAML values, no secrets added)."""
+    document = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+    return with_test_stand_ins(dict(document.get("config") or {}))
+
+
+def stack_settings(stack: str):
+    """Settings of a shipped stack file as ``from_stack_file`` reads it, with the test stand-ins."""
+    from components.settings import from_mapping
+
+    return from_mapping(stack, stack_file_config(stack), secret_placeholders=True)
+
+
+def write_stack_file(stack: str, directory: Path) -> Path:
+    """A copy of ``stacks/Pulumi.<stack>.yaml`` with the test stand-ins, for tools that read a file."""
+    path = Path(directory) / f"Pulumi.{stack}.yaml"
+    path.write_text(yaml.safe_dump({"config": stack_file_config(stack)}, sort_keys=False, allow_unicode=True))
+    return path
+
+
 def stack_config(stack: str, overrides: dict[str, Any] | None = None,
                  secrets: dict[str, str | None] | None = None) -> dict[str, str]:
     """A stack file's config as the engine passes it: JSON text for objects, plus test secrets."""
-    document = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
-    config: dict[str, Any] = dict(document.get("config") or {})
+    config = stack_file_config(stack)
     config.update({k: v for k, v in TEST_SECRETS.items()})
     for key, value in (secrets or {}).items():
         if value is None:

@@ -65,7 +65,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import yaml
 from nexus_api_client.models.anonymous_access_settings_xo import AnonymousAccessSettingsXO
 from nexus_api_client.models.api_create_user import ApiCreateUser
 from nexus_api_client.models.api_user import ApiUser
@@ -94,6 +93,7 @@ except ImportError:  # pragma: no cover - depends on the pinned client
 from components import settings as stack_settings
 from components.render import nexus as render
 from components.render.bundle import HostFile
+from tests.harness import stack_file_config
 
 REQUEST_MODELS = {
     ("docker", "proxy"): DockerProxyRepositoryApiRequest,
@@ -825,8 +825,7 @@ USER_PASSWORDS = {"ci": "Ci-Push-Password-17"}
 def make_settings(stack: str = "lab", nexus: dict[str, Any] | None = None, *, token: bool = False,
                   **top: Any) -> stack_settings.Settings:
     """A stack file's settings with real (test) secrets and overrides, validated like the program does."""
-    document = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
-    config: dict[str, Any] = dict(document.get("config") or {})
+    config = stack_file_config(stack)
     prefix = stack_settings.NAMESPACE
     config[f"{prefix}:adminPassword"] = ADMIN_PASSWORD
     config[f"{prefix}:userPasswords"] = json.dumps(USER_PASSWORDS)

@@ -36,7 +36,8 @@ if str(ROOT) not in sys.path:
 
 from components.render import nginx as render_nginx  # noqa: E402
 from components.render.bundle import HostFile, bundle_script  # noqa: E402
-from components.settings import Settings, from_stack_file  # noqa: E402
+from components.settings import Settings  # noqa: E402
+from tests.harness import stack_settings  # noqa: E402
 
 TOOLS = ("nginx", "unshare", "nsenter", "mount", "ip", "openssl", "curl", "skopeo", "docker-registry", "shellcheck")
 PROXY_PORT = 8001
@@ -53,7 +54,7 @@ def require_tools(*tools: str) -> None:
 
 
 def dev_settings() -> Settings:
-    return from_stack_file(ROOT / "stacks" / "Pulumi.dev.yaml")
+    return stack_settings("dev")
 
 
 # --- namespace ---------------------------------------------------------------

@@ -8,10 +8,9 @@ import subprocess
 
 import pytest
 
-from components import settings as stack_settings
 from components.render import stack_files
 from components.render.bundle import HostFile, bundle_script
-from tests.harness import ROOT
+from tests import harness
 
 STACKS = ["dev", "prod", "lab"]
 
@@ -23,7 +22,7 @@ def shellcheck() -> str:
 
 
 def scripts_of(stack: str) -> list[HostFile]:
-    settings = stack_settings.from_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
+    settings = harness.stack_settings(stack)
     return [f for f in stack_files(settings).host_files if f.content.startswith("#!") and "bash" in f.content[:40]]
 
 

@@ -95,7 +95,7 @@ VARIANTS = {
     "dev": lambda: make_settings("dev"),
     "prod": lambda: make_settings("prod"),
     "lab": lambda: make_settings("lab"),
-    "lab-disk": lambda: make_settings("lab", server={"mode": "existing", "address": "192.0.2.10",
+    "lab-disk": lambda: make_settings("lab", server={"mode": "existing", "address": "10.0.8.15",
                                                      "dataDevice": "/dev/disk/by-id/virtio-data01",
                                                      "hostKey": LAB_HOST_KEY}),
     "private-login": lambda: make_settings("dev", {"anonymousPull": False}, token=True),

@@ -19,8 +19,7 @@ from pathlib import Path
 import pytest
 
 from components.render import nginx
-from components.settings import from_stack_file
-from tests.harness import ROOT
+from tests.harness import stack_settings
 from tests.system.registry_env import CertAuthority, Sandbox, deploy_bundle, make_ca, require_tools
 
 STACKS = ["dev", "prod", "lab"]
@@ -86,7 +85,7 @@ http {
 
 
 def settings_of(stack: str):
-    return from_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
+    return stack_settings(stack)
 
 
 @pytest.fixture

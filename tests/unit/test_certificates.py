@@ -44,7 +44,7 @@ TLS_CA = "tls:index/selfSignedCert:SelfSignedCert"
 TLS_CSR = "tls:index/certRequest:CertRequest"
 TLS_CERT = "tls:index/locallySignedCert:LocallySignedCert"
 
-WEB, REGISTRY = "nexus.example.com", "docker-registry.example.com"
+WEB, REGISTRY = "nexus.widgets-inc.cn", "docker-registry.widgets-inc.cn"
 SECRET_SIG = rpc._special_sig_key
 
 
@@ -247,8 +247,8 @@ def test_tencent_timeout_fails_with_what_to_do_next(tencent_api):
     assert time.monotonic() - started < 30
     message = str(failure.value)
     assert "run `pulumi up` again" in message and "same certificate" in message
-    assert "DNSPod" in message and "example.com" in message
-    assert "certs-web-id for nexus.example.com" in message
+    assert "DNSPod" in message and "widgets-inc.cn" in message
+    assert "certs-web-id for nexus.widgets-inc.cn" in message
     assert "console.cloud.tencent.com/ssl/detail/certs-web-id" in message
 
 
@@ -279,7 +279,7 @@ def test_tencent_preview_does_not_wait(tencent_api):
     assert len([call for call in tencent_api.calls if call.get("id")]) <= 2  # one look each, never a loop
 
 
-@pytest.mark.parametrize("dv_key", ["_dnsauth", "_dnsauth.nexus", "_dnsauth.nexus.example.com."])
+@pytest.mark.parametrize("dv_key", ["_dnsauth", "_dnsauth.nexus", "_dnsauth.nexus.widgets-inc.cn."])
 def test_tencent_dnspod_record_mode_creates_the_txt_record_from_dv_auths(tencent_api, dv_key):
     until = datetime.now(UTC) + timedelta(days=90)
     tencent_api.polls["certs-web-id"] = [tencent_api.issued("certs-web-id", until)]
@@ -290,13 +290,13 @@ def test_tencent_dnspod_record_mode_creates_the_txt_record_from_dv_auths(tencent
     records = {r.name: r.inputs for r in run.of_type(RECORD)}
     assert set(records) == {"certs-web-validation", "certs-registry-validation"}
     web = records["certs-web-validation"]
-    assert web["domain"] == "example.com" and web["recordType"] == "TXT" and web["recordLine"] == "默认"
+    assert web["domain"] == "widgets-inc.cn" and web["recordType"] == "TXT" and web["recordLine"] == "默认"
     assert web["value"] == "token-nexus"
-    if dv_key == "_dnsauth" or dv_key.endswith("example.com."):
+    if dv_key == "_dnsauth" or dv_key.endswith("widgets-inc.cn."):
         assert web["subDomain"] == "_dnsauth.nexus"
     else:
         assert web["subDomain"] == dv_key
-    assert run.outputs["webValidation"]["name"] == f"{web['subDomain']}.example.com"
+    assert run.outputs["webValidation"]["name"] == f"{web['subDomain']}.widgets-inc.cn"
     # The wait (and so the PEMs nginx gets) depends on the record: it is created before Tencent is polled.
     for role in ("web", "registry"):
         pair = getattr(BUILT["certs"], role)
@@ -311,12 +311,12 @@ def test_tencent_with_dns_none_asks_for_a_manual_txt_record_and_creates_none(ten
     assert {r.inputs["dvAuthMethod"] for r in run.of_type(FREE_CERT)} == {"DNS"}
     assert not run.of_type(RECORD)
     assert run.outputs["registryValidation"] == {
-        "name": "_dnsauth.docker-registry.example.com", "type": "TXT", "value": "token-docker-registry"}
+        "name": "_dnsauth.docker-registry.widgets-inc.cn", "type": "TXT", "value": "token-docker-registry"}
 
 
 def test_tencent_manual_timeout_names_the_record_to_add(tencent_api):
     only_web_pending(tencent_api)
-    with pytest.raises(Exception, match="add the DNS record _dnsauth.nexus.example.com TXT 'token-nexus'"):
+    with pytest.raises(Exception, match="add the DNS record _dnsauth.nexus.widgets-inc.cn TXT 'token-nexus'"):
         run_certificates("dev", {"dns": "none"}, extra=free_cert_outputs(status=0), issuance_timeout_seconds=0.1)
 
 
@@ -364,7 +364,7 @@ def acme_outputs(type_: str, name: str, inputs: dict) -> dict:
     return {}
 
 
-ACME = {"certificate": "acme", "acme": {"email": "ops@example.com", "server": "letsencrypt-staging"},
+ACME = {"certificate": "acme", "acme": {"email": "ops@widgets-inc.cn", "server": "letsencrypt-staging"},
         "renewBeforeDays": 21}
 
 
@@ -373,7 +373,7 @@ def test_acme_registers_an_account_and_one_san_certificate_over_tencent_dns():
     account_key = run.named("certs-acme-account-key")
     assert account_key.type == TLS_KEY and account_key.inputs["algorithm"] == "ECDSA"
     registration = run.one(ACME_REG).inputs
-    assert registration["emailAddress"] == "ops@example.com"
+    assert registration["emailAddress"] == "ops@widgets-inc.cn"
     assert unwrap_secret(registration["accountKeyPem"]) == (True, pem("PRIVATE KEY", "certs-acme-account-key"))
     certificate = run.one(ACME_CERT)
     assert certificate.inputs["commonName"] == WEB
@@ -411,13 +411,13 @@ def tls_outputs(type_: str, name: str, inputs: dict) -> dict:
 
 
 def test_self_signed_builds_a_ca_and_a_server_certificate_for_both_hostnames_and_the_host_ip():
-    run = run_certificates("lab", {"renewBeforeDays": 20}, extra=tls_outputs, public_ip="192.0.2.10")
+    run = run_certificates("lab", {"renewBeforeDays": 20}, extra=tls_outputs, public_ip="10.0.8.15")
     ca = run.one(TLS_CA).inputs
     assert ca["isCaCertificate"] is True and "cert_signing" in ca["allowedUses"]
     assert unwrap_secret(ca["privateKeyPem"]) == (True, pem("PRIVATE KEY", "certs-ca-key"))
     csr = run.one(TLS_CSR).inputs
     assert csr["dnsNames"] == ["nexus.nexushub.lab", "docker-registry.nexushub.lab"]
-    assert csr["ipAddresses"] == ["192.0.2.10"]
+    assert csr["ipAddresses"] == ["10.0.8.15"]
     assert unwrap_secret(csr["privateKeyPem"]) == (True, pem("PRIVATE KEY", "certs-server-key"))
     server = run.one(TLS_CERT).inputs
     assert server["caCertPem"] == pem("CERTIFICATE", "lab-ca")
@@ -447,7 +447,7 @@ def test_self_signed_puts_a_host_name_address_among_the_dns_names():
     ({"certificate": "acme", "acme": None}, "nexus-registry:acme.email"),
     ({"certificate": "acme", "acme": {"server": "letsencrypt"}}, "nexus-registry:acme.email"),
     ({"certificate": "letsencrypt"}, "nexus-registry:certificate"),
-    ({"certificate": "acme", "acme": {"email": "ops@example.com", "server": "http://ca.example/dir"}},
+    ({"certificate": "acme", "acme": {"email": "ops@widgets-inc.cn", "server": "http://ca.example/dir"}},
      "nexus-registry:acme.server"),
     ({"acme": {"email": "not-an-address"}}, "nexus-registry:acme.email"),
     ({"renewBeforeDays": 0}, "nexus-registry:renewBeforeDays"),

@@ -120,11 +120,11 @@ def test_version_key_orders_numerically():
 
 def test_client_setup_outputs_are_ready_to_paste_and_plain(prod):
     outputs, secret = prod.outputs, prod.secret_outputs
-    assert outputs["dockerLogin"] == "docker login docker-registry.example.com --username ci --password-stdin"
-    assert json.loads(outputs["dockerDaemonJson"]) == {"registry-mirrors": ["https://docker-registry.example.com:8443"]}
-    assert outputs["pipIndexUrl"] == "https://nexus.example.com/repository/pypi-proxy/simple"
+    assert outputs["dockerLogin"] == "docker login docker-registry.widgets-inc.cn --username ci --password-stdin"
+    assert json.loads(outputs["dockerDaemonJson"]) == {"registry-mirrors": ["https://docker-registry.widgets-inc.cn:8443"]}
+    assert outputs["pipIndexUrl"] == "https://nexus.widgets-inc.cn/repository/pypi-proxy/simple"
     repo = outputs["yumRepo"]
-    assert "baseurl=https://nexus.example.com/repository/yum-proxy/$releasever/BaseOS/$basearch/os/" in repo
+    assert "baseurl=https://nexus.widgets-inc.cn/repository/yum-proxy/$releasever/BaseOS/$basearch/os/" in repo
     assert "gpgcheck=1" in repo
     assert "dockerCaPath" not in outputs
     for name in ("dockerLogin", "dockerDaemonJson", "pipIndexUrl", "yumRepo", "webUrl", "registryHost"):
@@ -137,13 +137,13 @@ def test_client_setup_follows_the_settings():
     run = run_stack("dev", {"registryHost": "cr", "nexus": {"pypiProxy": False, "yumProxy": False},
                             "users": [{"name": "reader", "role": "pull"}, {"name": "builder", "role": "push"}],
                             "userPasswords": {"reader": "Reader-Password-1", "builder": "Builder-Password-2"}})
-    assert run.outputs["dockerLogin"] == "docker login cr.example.com --username builder --password-stdin"
+    assert run.outputs["dockerLogin"] == "docker login cr.widgets-inc.cn --username builder --password-stdin"
     assert "pipIndexUrl" not in run.outputs and "yumRepo" not in run.outputs
     assert "Builder-Password-2" not in json.dumps(run.outputs)
     private = run_stack("dev", {"nexus": {"anonymousPull": False}, "registryMirrorPort": 5443})
     assert "dockerDaemonJson" not in private.outputs  # no anonymous mirror: the daemon has no way in
     mirror = run_stack("dev", {"registryMirrorPort": 5443})
-    assert json.loads(mirror.outputs["dockerDaemonJson"]) == {"registry-mirrors": ["https://docker-registry.example.com:5443"]}
+    assert json.loads(mirror.outputs["dockerDaemonJson"]) == {"registry-mirrors": ["https://docker-registry.widgets-inc.cn:5443"]}
     lab = run_stack("lab")
     assert lab.outputs["dockerCaPath"] == "/etc/docker/certs.d/docker-registry.nexushub.lab/ca.crt"
 

@@ -63,7 +63,7 @@ def test_security_group_rules_are_exactly_ssh_from_admins_and_web_from_anywhere(
     rules = dev.one(RULE_SET).inputs
     ingress = sorted((r["action"], r["protocol"], r["port"], r["cidrBlock"]) for r in rules["ingresses"])
     assert ingress == sorted([
-        ("ACCEPT", "TCP", "22", "203.0.113.0/24"),
+        ("ACCEPT", "TCP", "22", "58.246.10.0/24"),
         ("ACCEPT", "TCP", "80", "0.0.0.0/0"),
         ("ACCEPT", "TCP", "443", "0.0.0.0/0"),
         ("ACCEPT", "TCP", "8443", "0.0.0.0/0"),  # the anonymous Docker Hub mirror (registryMirrorPort)
@@ -86,18 +86,18 @@ def test_the_mirror_port_follows_its_setting_allow_list_and_anonymous_pull():
 
 
 def test_every_admin_cidr_gets_ssh_and_nothing_else(dev):
-    server = {"mode": "cvm", "cpu": 2, "memoryGb": 8, "sshAllowedCidrs": ["198.51.100.0/24", "2001:db8::/48"]}
+    server = {"mode": "cvm", "cpu": 2, "memoryGb": 8, "sshAllowedCidrs": ["101.33.7.0/24", "240e:3b7:1234::/48"]}
     run = run_stack("dev", {"server": server})
     ssh = [r for r in run.one(RULE_SET).inputs["ingresses"] if r["port"] == "22"]
-    assert [r.get("cidrBlock") for r in ssh] == ["198.51.100.0/24", None]
-    assert [r.get("ipv6CidrBlock") for r in ssh] == [None, "2001:db8::/48"]
+    assert [r.get("cidrBlock") for r in ssh] == ["101.33.7.0/24", None]
+    assert [r.get("ipv6CidrBlock") for r in ssh] == [None, "240e:3b7:1234::/48"]
 
 
 def test_dns_records_point_both_hostnames_at_the_host(dev):
     records = {r.inputs["subDomain"]: r.inputs for r in dev.of_type(RECORD)}
     assert set(records) == {"nexus", "docker-registry"}
     for record in records.values():
-        assert record["domain"] == "example.com" and record["recordType"] == "A"
+        assert record["domain"] == "widgets-inc.cn" and record["recordType"] == "A"
         assert record["value"] == FAKE_PUBLIC_IP
     assert dev.outputs["publicIp"] == FAKE_PUBLIC_IP
 
@@ -105,7 +105,7 @@ def test_dns_records_point_both_hostnames_at_the_host(dev):
 def test_custom_host_labels_are_used_for_records():
     run = run_stack("dev", {"webHost": "repo", "registryHost": "cr"})
     assert {r.inputs["subDomain"] for r in run.of_type(RECORD)} == {"repo", "cr"}
-    assert run.outputs["webUrl"] == "https://repo.example.com"
+    assert run.outputs["webUrl"] == "https://repo.widgets-inc.cn"
 
 
 def test_dns_none_creates_no_record():
@@ -139,16 +139,16 @@ def test_generated_private_key_is_secret_in_state_and_outputs(dev):
 def test_lab_registers_no_tencent_resource(lab):
     assert [r.type for r in lab.resources if r.type.startswith(TENCENT)] == []
     assert lab.invokes == []
-    assert lab.outputs["publicIp"] == "192.0.2.10"
-    assert lab.outputs["ssh"] == "ssh root@192.0.2.10"
+    assert lab.outputs["publicIp"] == "10.0.8.15"
+    assert lab.outputs["ssh"] == "ssh root@10.0.8.15"
 
 
 def test_existing_server_key_and_port_reach_the_connection():
-    run = run_stack("lab", {"server": {"mode": "existing", "address": "192.0.2.20", "port": 2222, "user": "deploy",
+    run = run_stack("lab", {"server": {"mode": "existing", "address": "10.0.8.20", "port": 2222, "user": "deploy",
                                    "hostKey": LAB_HOST_KEY}})
     host = run.one("nexus-registry:host:NexusHost").resource
     assert is_secret(host.connection.private_key)
-    assert run.outputs["ssh"] == "ssh -p 2222 deploy@192.0.2.20"
+    assert run.outputs["ssh"] == "ssh -p 2222 deploy@10.0.8.20"
     assert TEST_SECRETS["nexus-registry:sshPrivateKey"] not in str(run.outputs)
 
 
@@ -205,7 +205,7 @@ def test_resource_names_meet_tencent_constraints(dev, prod):
 
 def test_ubuntu_images_log_in_as_ubuntu_others_as_root():
     rocky = run_stack("dev", {"server": {"mode": "cvm", "cpu": 2, "memoryGb": 8, "image": "rocky-9",
-                                         "sshAllowedCidrs": ["203.0.113.0/24"]}})
+                                         "sshAllowedCidrs": ["58.246.10.0/24"]}})
     assert rocky.outputs["ssh"] == f"ssh root@{FAKE_PUBLIC_IP}"
     image_lookup = [args for token, args in rocky.invokes if token == "tencentcloud:Image/getInstance:getInstance"]
     assert image_lookup and image_lookup[0]["imageNameRegex"].startswith("^Rocky")

@@ -104,7 +104,7 @@ def test_existing_servers_use_the_configured_device_or_the_root_disk():
     assert "NEXUS_DATA_DISK_KIND=${NEXUS_DATA_DISK_KIND-none}" in lab
     assert "DOCKER_MIRROR=${DOCKER_MIRROR-''}" in lab
     device = "/dev/disk/by-id/virtio-data01"
-    server = {"mode": "existing", "address": "192.0.2.10", "user": "root", "dataDevice": device,
+    server = {"mode": "existing", "address": "10.0.8.15", "user": "root", "dataDevice": device,
               "hostKey": LAB_HOST_KEY}
     with_disk = bundle_files(stdin(run("lab", {"server": server}), "nexus-prepare")[1])[render.PREPARE_SCRIPT]
     assert "NEXUS_DATA_DISK_KIND=${NEXUS_DATA_DISK_KIND-device}" in with_disk
@@ -123,7 +123,7 @@ def test_a_new_nexus_version_changes_the_container_step_only(dev_stdins):
 @pytest.mark.parametrize("overrides", [
     {"webMaxUploadSize": "5g"},
     {"certificate": "self-signed"},
-    {"certificate": "acme", "acme": {"email": "ops@example.com"}},
+    {"certificate": "acme", "acme": {"email": "ops@widgets-inc.cn"}},
     {"renewBeforeDays": 20},
     {"dns": "none"},
 ], ids=lambda o: ",".join(o))
@@ -139,7 +139,7 @@ def test_nginx_certificate_and_dns_settings_touch_no_nexus_step(dev_stdins, over
     ({"nexus": {"anonymousPull": False}}, {"nexus-bootstrap", "nexus-prepare"}),
     ({"registryMirrorPort": 9443}, {"nexus-prepare"}),
     ({"nexus": {"yumProxy": False}}, {"nexus-bootstrap"}),
-    ({"server": {"mode": "cvm", "cpu": 4, "memoryGb": 16, "sshAllowedCidrs": ["203.0.113.0/24"],
+    ({"server": {"mode": "cvm", "cpu": 4, "memoryGb": 16, "sshAllowedCidrs": ["58.246.10.0/24"],
                  "dataDiskGb": 50, "dockerMirror": ""}}, {"nexus-prepare"}),
 ], ids=["heap", "anonymous", "mirror-port", "yum", "mirror"])
 def test_each_setting_re_runs_only_the_step_that_owns_it(dev_stdins, overrides, changed):

@@ -12,14 +12,13 @@ import pytest
 
 from components.render import nginx
 from components.render.__main__ import main as render_cli
-from components.settings import from_stack_file
-from tests.harness import ROOT
+from tests.harness import stack_settings
 
 STACKS = ["dev", "prod", "lab"]
 
 
 def settings_of(stack: str):
-    return from_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
+    return stack_settings(stack)
 
 
 @pytest.fixture(scope="module")

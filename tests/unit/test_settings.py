@@ -7,10 +7,11 @@ import yaml
 
 from components import settings as stack_settings
 from tests.harness import LAB_HOST_KEY, ROOT, run_stack
+from tests.harness import stack_settings as stack_settings_of
 
 NS = "nexus-registry"
-CVM = {"mode": "cvm", "cpu": 2, "memoryGb": 8, "sshAllowedCidrs": ["203.0.113.0/24"]}
-EXISTING = {"mode": "existing", "address": "192.0.2.10", "hostKey": LAB_HOST_KEY}
+CVM = {"mode": "cvm", "cpu": 2, "memoryGb": 8, "sshAllowedCidrs": ["58.246.10.0/24"]}
+EXISTING = {"mode": "existing", "address": "10.0.8.15", "hostKey": LAB_HOST_KEY}
 
 
 def cvm(**changes):
@@ -29,9 +30,9 @@ BAD_CONFIGURATIONS = [
     ("dev", {"dns": "route53"}, {}, "dns", "'dnspod' or 'none'"),
     ("dev", {"certificate": "letsencrypt"}, {}, "certificate", "expected 'tencent', 'acme' or 'self-signed'"),
     ("dev", {"certificate": "acme"}, {}, "acme.email", "required when certificate is acme"),
-    ("dev", {"certificate": "acme", "acme": {"email": "ops-at-example.com"}}, {}, "acme.email", "not an e-mail"),
-    ("dev", {"acme": {"email": "ops@example.com", "server": "http://insecure/dir"}}, {}, "acme.server", "https://"),
-    ("dev", {"acme": {"email": "ops@example.com", "sever": "letsencrypt"}}, {}, "acme.sever", "not a known setting"),
+    ("dev", {"certificate": "acme", "acme": {"email": "ops-at-widgets-inc.cn"}}, {}, "acme.email", "not an e-mail"),
+    ("dev", {"acme": {"email": "ops@widgets-inc.cn", "server": "http://insecure/dir"}}, {}, "acme.server", "https://"),
+    ("dev", {"acme": {"email": "ops@widgets-inc.cn", "sever": "letsencrypt"}}, {}, "acme.sever", "not a known setting"),
     ("dev", {"server": None}, {}, "server", "required"),
     ("dev", {"server": {"cpu": 2}}, {}, "server.mode", "'cvm' or 'existing'"),
     ("dev", {"server": {"mode": "vm"}}, {}, "server.mode", "'cvm' or 'existing'"),
@@ -41,7 +42,7 @@ BAD_CONFIGURATIONS = [
     ("dev", {"server": cvm(systemDiskGb=4096)}, {}, "server.systemDiskGb", "20..1024"),
     ("dev", {"server": cvm(bandwidthMbps=0)}, {}, "server.bandwidthMbps", "1..100"),
     ("dev", {"server": cvm(bandwidthMbps="fast")}, {}, "server.bandwidthMbps", "not a whole number"),
-    ("dev", {"server": {"mode": "cvm", "sshAllowedCidrs": ["203.0.113.0/24"]}}, {}, "server",
+    ("dev", {"server": {"mode": "cvm", "sshAllowedCidrs": ["58.246.10.0/24"]}}, {}, "server",
      "instanceType, or both cpu and memoryGb"),
     ("dev", {"server": cvm(instanceType="S5.MEDIUM4")}, {}, "server", "not both"),
     ("dev", {"server": {**CVM, "cpu": None, "memoryGb": None, "instanceType": "s5 medium"}}, {}, "server.instanceType",
@@ -53,7 +54,7 @@ BAD_CONFIGURATIONS = [
     ("dev", {"server": cvm(sshAllowedCidrs=["0.0.0.0/0"])}, {}, "server.sshAllowedCidrs[0]", "allowSshFromAnywhere"),
     ("dev", {"server": cvm(sshAllowedCidrs=[])}, {}, "server.sshAllowedCidrs", "must not be empty"),
     ("dev", {"server": cvm(availabilityZone="guangzhou")}, {}, "server.availabilityZone", "not an availability zone"),
-    ("dev", {"server": cvm(sshAlowedCidrs=["203.0.113.0/24"])}, {}, "server.sshAlowedCidrs", "not a known setting"),
+    ("dev", {"server": cvm(sshAlowedCidrs=["58.246.10.0/24"])}, {}, "server.sshAlowedCidrs", "not a known setting"),
     ("dev", {"server": cvm(dockerMirror="mirror.ccs.tencentyun.com")}, {}, "server.dockerMirror", "not an http(s) URL"),
     ("lab", {"server": {"mode": "existing", "hostKey": LAB_HOST_KEY}}, {}, "server.address", "required"),
     ("lab", {"server": {**EXISTING, "port": 70000}}, {}, "server.port", "1..65535"),
@@ -65,7 +66,7 @@ BAD_CONFIGURATIONS = [
     ("lab", {}, {f"{NS}:sshPrivateKey": None}, "sshPrivateKey", "required when server.mode is existing"),
     ("lab", {}, {f"{NS}:sshPrivateKey": "ssh-ed25519 AAAA public"}, "sshPrivateKey",
      "not a PEM or OpenSSH private key"),
-    ("lab", {"dns": "dnspod", "server": {**EXISTING, "address": "nexus.example.net"}}, {}, "server.address",
+    ("lab", {"dns": "dnspod", "server": {**EXISTING, "address": "nexus.widgets-inc.cn"}}, {}, "server.address",
      "must be an IP address when dns is dnspod"),
     ("lab", {"backup": {"retainDays": 7}}, {}, "backup.retainDays", "need server.mode cvm"),
     ("dev", {}, {f"{NS}:adminPassword": None}, "adminPassword", "required"),
@@ -156,9 +157,22 @@ def test_several_bad_values_are_reported_together():
     assert keys == [f"{NS}:dns", f"{NS}:nexus.version", f"{NS}:server.cpu"]
 
 
+@pytest.mark.parametrize("stack, placeholders", [
+    ("dev", ["domain", "server.sshAllowedCidrs[0]"]),
+    ("prod", ["domain", "server.sshAllowedCidrs[0]"]),
+    ("lab", ["server.address"]),
+])
+def test_shipped_stacks_refuse_their_placeholders_saying_what_to_edit(stack, placeholders):
+    with pytest.raises(stack_settings.SettingsError) as caught:
+        stack_settings.from_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
+    assert [line.split(": ")[0] for line in caught.value.problems] == [f"{NS}:{key}" for key in placeholders]
+    for line in caught.value.problems:
+        assert "is a placeholder (" in line and line.endswith(f"in stacks/Pulumi.{stack}.yaml"), line
+
+
 @pytest.mark.parametrize("stack", ["dev", "prod", "lab"])
-def test_shipped_stacks_validate_from_their_files(stack):
-    settings = stack_settings.from_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
+def test_shipped_stacks_validate_once_their_placeholders_are_edited(stack):
+    settings = stack_settings_of(stack)
     assert settings.stack == stack
     assert settings.web_fqdn != settings.registry_fqdn
     assert stack_settings.is_placeholder(settings.admin_password)
@@ -167,7 +181,7 @@ def test_shipped_stacks_validate_from_their_files(stack):
 def test_user_passwords_set_with_path_secrets_read_from_the_stack_file(tmp_path):
     # What `pulumi config set --secret --path 'userPasswords.ci'` writes: each leaf encrypted.
     document = {"config": {
-        f"{NS}:domain": "example.org", f"{NS}:dns": "none", f"{NS}:certificate": "self-signed",
+        f"{NS}:domain": "widgets-inc.cn", f"{NS}:dns": "none", f"{NS}:certificate": "self-signed",
         f"{NS}:server": EXISTING, f"{NS}:users": [{"name": "ci", "role": "push"}, {"name": "bob", "role": "pull"}],
         f"{NS}:userPasswords": {"ci": {"secure": "v1:AAAA"}, "bob": {"secure": "v1:BBBB"}},
     }}
@@ -184,7 +198,7 @@ def test_users_default_to_one_ci_push_user_whose_password_is_required():
     assert [(user.name, user.role) for user in settings.users] == [("ci", "push")]
     assert settings.user_passwords["ci"].get_secret_value() == "Ci-Push-Password-17"
     with pytest.raises(stack_settings.SettingsError) as caught:
-        stack_settings.from_mapping("dev", {"tencentcloud:region": "ap-guangzhou", f"{NS}:domain": "example.com",
+        stack_settings.from_mapping("dev", {"tencentcloud:region": "ap-guangzhou", f"{NS}:domain": "widgets-inc.cn",
                                             f"{NS}:adminPassword": "Correct-Horse-Battery-9", f"{NS}:server": CVM})
     assert caught.value.problems == [
         f"{NS}:userPasswords.ci: is required for user 'ci': pulumi config set --secret --path 'userPasswords.ci'"]
@@ -198,9 +212,49 @@ def test_shipped_stacks_hold_no_plaintext_secret():
             assert f"{NS}:{key}:" not in text or "secure:" in text.split(f"{NS}:{key}:")[1].splitlines()[0], path
 
 
+@pytest.mark.parametrize("overrides, key, words", [
+    ({"domain": "example.org"}, "domain", "example.org is reserved for documentation, RFC 2606"),
+    ({"domain": "corp.example.net"}, "domain", "example.net is reserved"),
+    ({"domain": "nexus.test"}, "domain", ".test is a reserved top-level domain"),
+    ({"domain": "registry.invalid"}, "domain", ".invalid is a reserved top-level domain"),
+    ({"domain": "team.localhost"}, "domain", ".localhost is a reserved top-level domain"),
+    ({"domain": "acme.example"}, "domain", ".example is a reserved top-level domain"),
+    ({"server": cvm(sshAllowedCidrs=["10.0.0.0/8", "198.51.100.0/25"])}, "server.sshAllowedCidrs[1]",
+     "198.51.100.0/24 is reserved for documentation, RFC 5737"),
+    ({"server": cvm(sshAllowedCidrs=["2001:db8:1::/48"])}, "server.sshAllowedCidrs[0]", "RFC 3849"),
+    ({"nexus": {"dockerHubRemote": "https://mirror.example.com/"}}, "nexus.dockerHubRemote", "a reachable URL"),
+    ({"certificate": "acme", "acme": {"email": "ops@example.com"}}, "acme.email", "your own e-mail address"),
+])
+def test_documentation_placeholders_are_refused(overrides, key, words):
+    with pytest.raises(stack_settings.SettingsError) as caught:
+        run_stack("dev", overrides)
+    assert len(caught.value.problems) == 1, caught.value.problems
+    assert caught.value.problems[0].startswith(f"{NS}:{key}: "), caught.value.problems
+    assert words in caught.value.problems[0] and "stacks/Pulumi.dev.yaml" in caught.value.problems[0]
+
+
+@pytest.mark.parametrize("address, words", [
+    ("203.0.113.10", "203.0.113.0/24 is reserved"), ("2001:db8::10", "RFC 3849"),
+    ("nexus.example.com", "example.com is reserved"),
+])
+def test_a_documentation_server_address_is_refused(address, words):
+    with pytest.raises(stack_settings.SettingsError) as caught:
+        run_stack("lab", {"server": {**EXISTING, "address": address}})
+    assert caught.value.problems == [
+        f"{NS}:server.address: {address!r} is a placeholder ({caught.value.problems[0].split('(')[1].split(')')[0]}): "
+        "set your server's address in stacks/Pulumi.lab.yaml"]
+    assert words in caught.value.problems[0]
+
+
+def test_ranges_that_merely_contain_a_documentation_range_and_local_mirrors_are_accepted():
+    settings = minimal(server=cvm(sshAllowedCidrs=["192.0.0.0/8", "0.0.0.0/0"], allowSshFromAnywhere=True,
+                                  dockerMirror="http://localhost:5000"))
+    assert settings.server.ssh_allowed_cidrs == ["192.0.0.0/8", "0.0.0.0/0"]
+
+
 def minimal(stack="dev", **settings):
     """The smallest valid config of a cvm stack, as Pulumi passes it, plus ``settings``."""
-    config = {"tencentcloud:region": "ap-guangzhou", f"{NS}:domain": "example.com",
+    config = {"tencentcloud:region": "ap-guangzhou", f"{NS}:domain": "widgets-inc.cn",
               f"{NS}:adminPassword": "Correct-Horse-Battery-9", f"{NS}:server": CVM,
               f"{NS}:userPasswords": '{"ci": "Ci-Push-Password-17"}'}
     config.update({f"{NS}:{key}": value for key, value in settings.items()})
@@ -208,8 +262,8 @@ def minimal(stack="dev", **settings):
 
 
 def test_defaults_follow_the_design_contract():
-    settings = minimal(domain="Example.COM.")
-    assert (settings.web_fqdn, settings.registry_fqdn) == ("nexus.example.com", "docker-registry.example.com")
+    settings = minimal(domain="Widgets-Inc.CN.")
+    assert (settings.web_fqdn, settings.registry_fqdn) == ("nexus.widgets-inc.cn", "docker-registry.widgets-inc.cn")
     assert (settings.dns, settings.certificate, settings.protect) == ("dnspod", "tencent", False)
     assert settings.renew_before_days == 30 and settings.web_max_upload_size == "1g"
     assert settings.nexus.anonymous_pull and settings.nexus.pypi_proxy and settings.nexus.yum_proxy
@@ -316,4 +370,4 @@ def test_the_region_may_come_from_the_environment_and_lab_needs_none(monkeypatch
     monkeypatch.setenv("TENCENTCLOUD_REGION", "ap-guangzhou")
     assert run_stack("prod", {"tencentcloud:region": None}).one("tencentcloud:Instance/instance:Instance")
     monkeypatch.delenv("TENCENTCLOUD_REGION")
-    assert stack_settings.from_stack_file(ROOT / "stacks" / "Pulumi.lab.yaml").stack == "lab"
+    assert stack_settings_of("lab").stack == "lab"
