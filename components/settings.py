@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import difflib
 import ipaddress
 import json
 import os
 import re
 import typing
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -1167,12 +1168,54 @@ def _parse(value: Any) -> Any:
     return value
 
 
+# Settings of the Tencent provider (tencentcloud_iac_pulumi.config), so a typo there is caught too.
+TENCENTCLOUD_KEYS = frozenset({
+    "allowedAccountIds", "assumeRole", "assumeRoleWithSaml", "assumeRoleWithWebIdentity", "camRoleName",
+    "cosDomain", "domain", "forbiddenAccountIds", "mfaCertification", "profile", "protocol", "region",
+    "secretId", "secretKey", "securityToken", "sharedCredentialsDir",
+})
+# Namespaces a stack may set; None: any key (Pulumi's own).  Anything else is a typo.
+CONFIG_NAMESPACES: dict[str, frozenset[str] | None] = {
+    NAMESPACE: None, "tencentcloud": TENCENTCLOUD_KEYS, "pulumi": None,
+}
+
+
+def _nearest(word: str, candidates: Iterable[str]) -> str:
+    match = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean {match[0]}?)" if match else ""
+
+
+def _is_flat_key(key: str) -> bool:
+    """``server.address`` set without ``--path``: Pulumi stores it as one literal key."""
+    return "." in key or "[" in key
+
+
+def config_key_problems(config: Mapping[str, Any]) -> list[str]:
+    """Keys no setting reads: a misspelt namespace or provider key, or a nested key set without ``--path``."""
+    problems = []
+    for full_key in config:
+        namespace, colon, key = full_key.partition(":")
+        if not colon:
+            problems.append(f"{full_key}: is not a namespaced key; use {NAMESPACE}:<key> (see README: Stack settings)")
+        elif namespace not in CONFIG_NAMESPACES:
+            problems.append(f"{full_key}: {namespace!r} is not a namespace this project reads"
+                            f"{_nearest(namespace, CONFIG_NAMESPACES)}; use {', '.join(CONFIG_NAMESPACES)}")
+        elif namespace == NAMESPACE and _is_flat_key(key):
+            problems.append(f"{full_key}: a nested setting stored as one flat key; set it with "
+                            f"`pulumi config set --path '{key}' <value>` and remove this one with "
+                            f"`pulumi config rm '{key}'`")
+        elif (known := CONFIG_NAMESPACES[namespace]) is not None and key not in known:
+            problems.append(f"{full_key}: is not a {namespace} provider setting{_nearest(key, known)}")
+    return problems
+
+
 def from_mapping(stack: str, config: Mapping[str, Any], secret_placeholders: bool = False) -> Settings:
-    """Build settings from ``{"nexus-registry:key": value}``; other namespaces are ignored."""
+    """Build settings from ``{"nexus-registry:key": value}``; keys of no known setting are reported."""
+    key_problems = config_key_problems(config)
     raw: dict[str, Any] = {"stack": stack}
     for full_key, value in config.items():
         namespace, _, key = full_key.partition(":")
-        if namespace != NAMESPACE or not key:
+        if namespace != NAMESPACE or not key or _is_flat_key(key):
             continue
         if isinstance(value, Mapping) and set(value) == {"secure"}:
             value = f"{PLACEHOLDER_PREFIX}{key}>" if secret_placeholders else None
@@ -1205,8 +1248,11 @@ def from_mapping(stack: str, config: Mapping[str, Any], secret_placeholders: boo
     region = config.get(REGION_KEY) or os.environ.get("TENCENTCLOUD_REGION")
     region = region if isinstance(region, str) else None
     _apply_regional_defaults(raw, region)
-    settings = validate(raw)
-    problems = region_problems(settings, region)
+    try:
+        settings = validate(raw)
+    except SettingsError as error:
+        raise SettingsError(key_problems + error.problems) from None
+    problems = key_problems + region_problems(settings, region)
     if problems:
         raise SettingsError(problems)
     return settings

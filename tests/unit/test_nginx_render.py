@@ -12,7 +12,7 @@ import pytest
 
 from components.render import nginx
 from components.render.__main__ import main as render_cli
-from tests.harness import stack_settings
+from tests.harness import stack_settings, write_stack_file
 
 STACKS = ["dev", "prod", "lab"]
 
@@ -249,7 +249,9 @@ def test_rendering_is_deterministic(dev):
 
 
 def test_render_cli_writes_the_nginx_files_where_they_land_on_the_host(tmp_path):
-    assert render_cli(["--stack", "lab", "--out", str(tmp_path)]) == 0
+    out = tmp_path / "out"
+    assert render_cli(["--stack-file", str(write_stack_file("lab", tmp_path)), "--out", str(out)]) == 0
+    tmp_path = out
     conf = tmp_path / "etc/nginx/conf.d/nexus-registry.conf"
     assert "server_name docker-registry.nexushub.lab;" in conf.read_text()
     assert (tmp_path / "opt/nexus-registry/bin/deploy-nginx.sh").stat().st_mode & 0o777 == 0o755

@@ -1,0 +1,92 @@
+"""The manifest of a stack's host: every path the program puts there, rendered or not.
+
+``python -m components.render`` writes the rendered files themselves; a
+reviewer also needs what cannot be rendered without a deploy (secret files,
+certificates, the fstab line, the merged ``daemon.json``, the nginx ``active``
+link, the scripts' own state), its mode and owner, and whether it is secret.
+``MANIFEST.txt`` in the output directory lists all of it, a placeholder in place
+of every value that exists only on the host.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from components.render import nexus, nginx
+from components.render.bundle import HostFile
+from components.settings import Settings
+
+ROOT_OWNER = "root:root"
+MANIFEST_NAME = "MANIFEST.txt"
+# Written by NginxProxy next to the deploy step: the digest of the bundle it deployed.
+NGINX_DEPLOYED_DIGEST = f"{nginx.STATE_DIR}/deployed-bundle.sha256"
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """One host path: ``content`` is ``rendered`` (written beside the manifest) or a placeholder."""
+
+    path: str
+    mode: str
+    owner: str
+    secret: bool
+    content: str
+
+    @property
+    def rendered(self) -> bool:
+        return self.content == "rendered"
+
+
+def host_manifest(settings: Settings, rendered: list[HostFile]) -> list[ManifestEntry]:
+    """``rendered`` plus everything only a deploy produces, sorted by host path."""
+    entries = [ManifestEntry(f.path, f.mode, ROOT_OWNER, False, "rendered") for f in rendered]
+    entries += unrendered_entries(settings)
+    return sorted(entries, key=lambda entry: entry.path)
+
+
+def unrendered_entries(settings: Settings) -> list[ManifestEntry]:
+    """What lands on the host but cannot be written by ``render``: secrets, certificates, host state."""
+    entries = [
+        ManifestEntry(nexus.ADMIN_PASSWORD_PATH, "0600", ROOT_OWNER, True, "<secret:adminPassword>"),
+        ManifestEntry(f"{nexus.STATE_DIR}/admin-password.applied", "0600", ROOT_OWNER, True,
+                      "<the admin password the bootstrap applied last: written on the host>"),
+        ManifestEntry(nexus.DATA_DIR, "0750", f"{nexus.NEXUS_UID}:{nexus.NEXUS_UID}", False,
+                      "<directory: Nexus data, created on the host>"),
+        ManifestEntry(f"{nginx.SNIPPET_DIR}/active", "link", ROOT_OWNER, False,
+                      "<symlink to one of " + ", ".join(v.name for v in nginx.VARIANTS)
+                      + ": chosen on the host from nginx -v>"),
+        ManifestEntry(NGINX_DEPLOYED_DIGEST, "0644", ROOT_OWNER, False,
+                      "<sha256 of the deployed nginx bundle: known after deploy>"),
+    ]
+    if settings.docker_hub_token is not None:
+        entries.append(ManifestEntry(nexus.DOCKER_HUB_TOKEN_PATH, "0600", ROOT_OWNER, True,
+                                     "<secret:dockerHubToken>"))
+    for fqdn, paths in nginx.default_cert_paths(settings).items():
+        entries.append(ManifestEntry(paths.crt, "0644", ROOT_OWNER, False,
+                                     f"<certificate chain of {fqdn} ({settings.certificate}): known after deploy>"))
+        entries.append(ManifestEntry(paths.key, "0600", ROOT_OWNER, True,
+                                     f"<private key of {fqdn} ({settings.certificate}): known after deploy>"))
+    if nexus.data_disk_kind(settings) != "none":
+        entries.append(ManifestEntry(
+            "/etc/fstab", "0644", ROOT_OWNER, False,
+            f"<one line added, others kept: UUID=<data disk filesystem> {nexus.MOUNT_POINT} <fstype> "
+            "defaults,nofail 0 2>"))
+    if nexus.docker_mirror(settings):
+        entries.append(ManifestEntry(
+            "/etc/docker/daemon.json", "0644", ROOT_OWNER, False,
+            f'<merged on the host, other keys kept: "registry-mirrors": ["{nexus.docker_mirror(settings)}", ...]>'))
+    return entries
+
+
+def manifest_text(stack: str, entries: list[ManifestEntry]) -> str:
+    """A fixed-width table, one host path per line."""
+    header = ("path", "mode", "owner", "secret", "content")
+    rows = [(e.path, e.mode, e.owner, "yes" if e.secret else "no", e.content) for e in entries]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+    lines = [
+        f"# Every path the stack {stack!r} puts on its host.  'rendered' files are in this directory at the",
+        "# same path; <...> marks what exists only after deploy.  Regenerate: make render STACK=" + stack,
+    ]
+    for row in [header, *rows]:
+        lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4])
+    return "\n".join(line.rstrip() for line in lines) + "\n"
