@@ -3,7 +3,6 @@
 import pulumi
 import pulumiverse_acme as acme
 
-from components import settings as stack_settings
 from components.backup import DataDiskBackups, DataDiskBackupsArgs
 from components.certificates import Certificates, CertificatesArgs, acme_server_url
 from components.client_setup import client_setup
@@ -19,9 +18,10 @@ from components.dns import DnsRecords, DnsRecordsArgs
 from components.host import NexusHost, NexusHostArgs
 from components.nexus_server import NexusServer, NexusServerArgs
 from components.nginx import NginxProxy, NginxProxyArgs
+from components.program import load_settings
 from components.upgrade import VERSION_OUTPUT, guarded_version
 
-settings = stack_settings.from_pulumi()
+settings = load_settings()
 
 nexus_version = guarded_version(
     settings.nexus.version,
@@ -75,6 +75,8 @@ pulumi.export("registryHost", settings.registry_fqdn)
 pulumi.export("publicIp", host.public_ip)
 pulumi.export("ssh", host.ssh_command)
 pulumi.export("sshKnownHosts", host.known_hosts)
+if host.generated_private_key is not None:
+    pulumi.export("sshPrivateKey", host.generated_private_key)  # secret: make ssh STACK=... uses it
 pulumi.export(VERSION_OUTPUT, nexus_version)
 pulumi.export(DATABASE_OUTPUT, database_engine)
 if data_disk_gb is not None:

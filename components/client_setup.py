@@ -37,9 +37,17 @@ def pip_index_url(settings: Settings) -> str:
 
 
 def yum_repo(settings: Settings) -> str:
-    """A .repo file for /etc/yum.repos.d/ (the default remote is a Rocky Linux mirror)."""
+    """A .repo file for /etc/yum.repos.d/ (the default remote is a Rocky Linux mirror).
+
+    Rocky's signing key comes through the proxy, not from /etc/pki/rpm-gpg (only Rocky
+    ships it there), so EL clients of other vendors verify the same packages.  Their
+    ``$releasever`` is not the EL major (TencentOS Server 3 is EL 8), hence the header.
+    """
     base = f"https://{settings.web_fqdn}/repository/yum-proxy"
-    sections = []
+    sections = [
+        "# Rocky Linux 8/9: use as is.  CentOS Stream, AlmaLinux, TencentOS Server 3/4, OpenCloudOS 8/9:\n"
+        "# replace $releasever with the EL major version, 8 or 9 (README: Using the registry from a client).\n"
+    ]
     for repo in ("BaseOS", "AppStream"):
         sections.append(
             f"[nexus-{repo.lower()}]\n"
@@ -47,9 +55,9 @@ def yum_repo(settings: Settings) -> str:
             f"baseurl={base}/$releasever/{repo}/$basearch/os/\n"
             "enabled=1\n"
             "gpgcheck=1\n"
-            "gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-Rocky-$releasever\n"
+            f"gpgkey={base}/RPM-GPG-KEY-Rocky-$releasever\n"
         )
-    return "\n".join(sections)
+    return sections[0] + "\n".join(sections[1:])
 
 
 def docker_ca_path(settings: Settings) -> str:

@@ -188,6 +188,8 @@ class NexusHost(pulumi.ComponentResource):
     """The CVM's VPC, subnet, zone and security group; None for an existing server."""
     decisions: dict[str, pulumi.Output[Any]]
     """Stack outputs the next update reads back (``components.deployed``); export each under its key."""
+    generated_private_key: pulumi.Output[str] | None
+    """cvm: the SSH private key this stack generated (secret), for ``make ssh``; None on existing."""
 
     def __init__(self, name: str, args: NexusHostArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("nexus-registry:host:NexusHost", name, None, opts)
@@ -197,8 +199,10 @@ class NexusHost(pulumi.ComponentResource):
         self.data_disk = None
         self.network = None
         self.decisions = {}
+        self.generated_private_key = None
         if isinstance(server, CvmServer):
             private_key, host_key = self._build_cvm(name, settings, server, args.data_disk_gb)
+            self.generated_private_key = pulumi.Output.secret(private_key)
             self.ssh_user = server.ssh_user or DEFAULT_SSH_USER.get(server.image, "root")
             port = 22
         else:

@@ -1,7 +1,21 @@
 #!/usr/bin/env bash
-# Deploy one stack from a fresh machine: venv, requirements, a pinned Pulumi CLI
-# when none is on PATH, a local file:// state backend unless one is chosen,
-# the stack selected or created, missing secrets prompted for, then pulumi up.
+# `make up|preview|ssh STACK=<stack>`: deploy one stack from a fresh machine.
+#
+# Order matters, cheapest check first:
+#   1. the stack file is checked (pydantic + PyYAML only, about a second): a
+#      placeholder or a typo stops here, before anything is installed or asked;
+#   2. .venv with requirements.txt (re-installed only when the file changes);
+#   3. the pinned Pulumi CLI when none is on PATH: the release tarball, checked
+#      against the SHA-256 committed in scripts/pulumi-cli.sha256;
+#   4. the state backend: PULUMI_BACKEND_URL, else the one you are logged into
+#      (read from Pulumi's credentials file, no command that could prompt), else
+#      local state in .pulumi-state/;
+#   5. the passphrase of the stack's secrets (local/S3/COS backends): from
+#      PULUMI_CONFIG_PASSPHRASE(_FILE), else asked here, visibly, once;
+#   6. the secrets the stack file does not hold yet, asked here, visibly;
+#   7. pulumi up / preview (or, for ssh, a shell on the host).
+# Nothing waits on a prompt it hides: every question is printed, and each has
+# an environment variable that answers it instead (see README: Questions make up asks).
 set -euo pipefail
 
 PULUMI_VERSION=3.272.0
@@ -9,61 +23,184 @@ cd "$(dirname "$0")/.."
 
 stack=${1:-}
 action=${2:-up}
+say() { printf '==> %s\n' "$*"; }
+fail() { printf 'make %s: %s\n' "$action" "$*" >&2; exit 2; }
+stacks() { find stacks -name 'Pulumi.*.yaml' | sed 's/.*Pulumi\.\(.*\)\.yaml/\1/' | sort | xargs; }
+
 if [[ -z "$stack" ]]; then
-  echo "usage: make up STACK=<stack>   (stacks: $(find stacks -name 'Pulumi.*.yaml' | sed 's/.*Pulumi\.\(.*\)\.yaml/\1/' | sort | xargs))" >&2
+  echo "usage: make up STACK=<stack>   (stacks: $(stacks); a new one: make init STACK=<name>)" >&2
   exit 2
 fi
-if [[ ! -f "stacks/Pulumi.$stack.yaml" ]]; then
-  echo "note: stacks/Pulumi.$stack.yaml does not exist yet; Pulumi will create it and validation will name what is missing" >&2
+stack_file="stacks/Pulumi.$stack.yaml"
+if [[ ! -f "$stack_file" ]]; then
+  fail "there is no stack '$stack' ($stack_file does not exist; stacks: $(stacks)).
+  To create it: make init STACK=$stack FROM=<dev|prod|lab>, edit $stack_file, then make $action STACK=$stack"
 fi
 
+# --- 1. the stack file, before anything else -------------------------------------
 python=${PYTHON:-python3}
 if [[ ! -x .venv/bin/python ]]; then
-  echo "==> creating .venv with $($python --version)"
+  say "creating .venv with $($python --version)"
   "$python" -m venv .venv
 fi
-# Exact versions and file hashes (scripts/lock.sh): anything else on the index is refused.
-.venv/bin/python -m pip install --quiet --require-hashes -r requirements-build.lock
-.venv/bin/python -m pip install --quiet --require-hashes --no-build-isolation -r requirements.lock
+if ! .venv/bin/python -c 'import pydantic, yaml' 2>/dev/null; then
+  # Only what the check needs, with the versions requirements.txt allows.
+  mapfile -t check_requirements < <(grep -Ei '^(pydantic|PyYAML)[<>=!~ ]' requirements.txt)
+  .venv/bin/python -m pip install --quiet "${check_requirements[@]}"
+fi
+if ! .venv/bin/python -m components.stack_check "$stack_file"; then
+  echo "make $action: fix the lines above in $stack_file (nested keys: pulumi config set --path), then re-run" >&2
+  exit 2
+fi
 
+sha256() { if command -v sha256sum >/dev/null; then sha256sum "$1"; else shasum -a 256 "$1"; fi | cut -d' ' -f1; }
+
+# --- 2. the program's requirements, re-installed only when requirements.txt changes -
+requirements_stamp=.venv/.nexus-registry-requirements.sha256
+if [[ "$(cat "$requirements_stamp" 2>/dev/null)" != "$(sha256 requirements.txt)" ]]; then
+  say "installing requirements.txt into .venv"
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -r requirements.txt
+  sha256 requirements.txt > "$requirements_stamp"
+fi
+
+# --- 3. the Pulumi CLI ---------------------------------------------------------------
+cli_dir="$HOME/.pulumi/bin"
+cli_platform() {
+  local os arch
+  case "$(uname -s)" in Linux) os=linux ;; Darwin) os=darwin ;; *) os=unsupported ;; esac
+  case "$(uname -m)" in x86_64|amd64) arch=x64 ;; aarch64|arm64) arch=arm64 ;; *) arch=unsupported ;; esac
+  echo "$os-$arch"
+}
+install_cli() {
+  local tarball expected actual work url
+  tarball="pulumi-v$PULUMI_VERSION-$(cli_platform).tar.gz"
+  url="https://get.pulumi.com/releases/sdk/$tarball"
+  expected=$(awk -v f="$tarball" '$2 == f { print $1 }' scripts/pulumi-cli.sha256)
+  by_hand() {
+    cat >&2 <<EOF
+make $action: the Pulumi CLI could not be installed: $1
+Install it by hand, then re-run make $action STACK=$stack:
+  curl -fLO $url        # on any machine that can reach get.pulumi.com
+  sha256sum $tarball    # must equal ${expected:-the linux-x64 line of https://get.pulumi.com/releases/sdk/pulumi-$PULUMI_VERSION-checksums.txt}
+  mkdir -p ~/.pulumi/bin && tar -xzf $tarball --strip-components=1 -C ~/.pulumi/bin
+or point make at the tarball you downloaded (it is checked the same way):
+  PULUMI_CLI_TARBALL=/path/to/$tarball make $action STACK=$stack
+or install any Pulumi 3 CLI as https://www.pulumi.com/docs/iac/download-install/ describes, so that pulumi is on PATH.
+EOF
+    exit 1
+  }
+  [[ -n "$expected" ]] || by_hand "scripts/pulumi-cli.sha256 has no checksum for $tarball"
+  work=$(mktemp -d)
+  # shellcheck disable=SC2064 # expand now: the directory is fixed
+  trap "rm -rf '$work'" EXIT
+  if [[ -n "${PULUMI_CLI_TARBALL:-}" ]]; then
+    say "installing the Pulumi CLI from $PULUMI_CLI_TARBALL into ~/.pulumi/bin"
+    cp "$PULUMI_CLI_TARBALL" "$work/$tarball" || by_hand "cannot read $PULUMI_CLI_TARBALL"
+  else
+    say "no pulumi CLI on PATH: downloading Pulumi $PULUMI_VERSION ($tarball) into ~/.pulumi/bin"
+    curl -fsSL --retry 2 -o "$work/$tarball" "$url" || by_hand "downloading $url failed (see the curl error above)"
+  fi
+  actual=$(sha256 "$work/$tarball")
+  [[ "$actual" == "$expected" ]] || by_hand "$tarball has SHA-256 $actual, expected $expected (scripts/pulumi-cli.sha256)"
+  tar -xzf "$work/$tarball" -C "$work" || by_hand "$tarball is not a readable tar.gz"
+  [[ -x "$work/pulumi/pulumi" ]] || by_hand "$tarball holds no pulumi/pulumi"
+  mkdir -p "$cli_dir"
+  cp -f "$work"/pulumi/* "$cli_dir/"
+  rm -rf "$work"
+  trap - EXIT
+}
+cli_added_to_path=""
 if ! command -v pulumi >/dev/null 2>&1; then
-  if [[ ! -x "$HOME/.pulumi/bin/pulumi" ]]; then
-    echo "==> no pulumi CLI on PATH: installing Pulumi $PULUMI_VERSION with the official installer into ~/.pulumi"
-    curl -fsSL https://get.pulumi.com | sh -s -- --version "$PULUMI_VERSION"
-  fi
-  export PATH="$HOME/.pulumi/bin:$PATH"
+  [[ -x "$cli_dir/pulumi" ]] || install_cli
+  export PATH="$cli_dir:$PATH"
+  cli_added_to_path=yes
 fi
+path_hint() {
+  if [[ -n "$cli_added_to_path" ]]; then
+    say "pulumi is in ~/.pulumi/bin; for the pulumi commands in README run first: export PATH=\"\$HOME/.pulumi/bin:\$PATH\""
+  fi
+}
 
-if [[ -z "${PULUMI_BACKEND_URL:-}" ]] && ! pulumi whoami >/dev/null 2>&1; then
+# --- 4. the state backend --------------------------------------------------------------
+pulumi_home=${PULUMI_HOME:-$HOME/.pulumi}
+backend=${PULUMI_BACKEND_URL:-}
+if [[ -z "$backend" && -f "$pulumi_home/credentials.json" ]]; then
+  # What `pulumi whoami` would report, read without running a command that may start a login prompt.
+  backend=$(.venv/bin/python -c 'import json, sys; print(json.load(open(sys.argv[1])).get("current") or "")' \
+    "$pulumi_home/credentials.json" 2>/dev/null || true)
+  [[ -z "$backend" ]] || say "using the state backend you are logged into: $backend (PULUMI_BACKEND_URL chooses another)"
+fi
+if [[ -z "$backend" ]]; then
   mkdir -p .pulumi-state
-  echo "==> no state backend chosen: using local state in $PWD/.pulumi-state (set PULUMI_BACKEND_URL to use another)"
-  pulumi login "file://$PWD/.pulumi-state"
+  backend="file://$PWD/.pulumi-state"
+  say "no state backend chosen: using local state in $PWD/.pulumi-state (PULUMI_BACKEND_URL chooses another)"
+  pulumi login "$backend" </dev/null
 fi
 
-pulumi stack select "$stack" --create
-
-config_has() { pulumi config get --stack "$stack" "$1" >/dev/null 2>&1; }
-if ! config_has adminPassword; then
-  echo "==> the Nexus admin password is not set (at least 12 characters)"
-  pulumi config set --stack "$stack" --secret adminPassword
-fi
-if grep -Eq '^\s*mode:\s*existing' "stacks/Pulumi.$stack.yaml" 2>/dev/null && ! config_has sshPrivateKey; then
-  read -r -p "==> path of the SSH private key for the existing server: " key_path
-  pulumi config set --stack "$stack" --secret sshPrivateKey < "${key_path/#\~/$HOME}"
-fi
-if grep -Eq '^\s*dockerHubUsername:' "stacks/Pulumi.$stack.yaml" 2>/dev/null && ! config_has dockerHubToken; then
-  echo "==> nexus.dockerHubUsername is set: enter the Docker Hub access token"
-  pulumi config set --stack "$stack" --secret dockerHubToken
+# --- 5. the passphrase of the stack's secrets -------------------------------------------
+# Pulumi Cloud (https://) encrypts secrets itself; so does a stack whose file names a KMS
+# secretsprovider.  Everything else uses a passphrase, which pulumi would otherwise ask for
+# inside commands whose output is hidden or whose stdin is a file.
+secrets_provider=$(sed -n 's/^secretsprovider:[[:space:]]*//p' "$stack_file")
+if [[ "$backend" != https://* && ( -z "$secrets_provider" || "$secrets_provider" == passphrase ) \
+      && -z "${PULUMI_CONFIG_PASSPHRASE:-}" && -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]]; then
+  printf '==> passphrase that encrypts the secrets of stack %s (a new stack: choose one; or export PULUMI_CONFIG_PASSPHRASE): ' "$stack"
+  IFS= read -r -s PULUMI_CONFIG_PASSPHRASE || true
+  echo
+  [[ -n "$PULUMI_CONFIG_PASSPHRASE" ]] || fail "no passphrase given; export PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) and re-run"
+  export PULUMI_CONFIG_PASSPHRASE
 fi
 
-# Each entry of `users` has its own password (userPasswords.<name>); `ci` when the stack lists none.
-users=$(sed -nE 's/^[[:space:]]*-[[:space:]]*name:[[:space:]]*([a-z][a-z0-9._-]*)[[:space:]]*(#.*)?$/\1/p' \
-  "stacks/Pulumi.$stack.yaml" 2>/dev/null || true)
-for user in ${users:-ci}; do
-  if ! pulumi config get --stack "$stack" --path "userPasswords.$user" >/dev/null 2>&1; then
-    echo "==> the password of the Nexus user $user is not set (at least 12 characters, not the admin password)"
-    pulumi config set --stack "$stack" --secret --path "userPasswords.$user"
+# The stack file exists (checked above), so creating the stack in the backend is no accident.
+pulumi stack select "$stack" --create </dev/null
+
+if [[ "$action" == ssh ]]; then
+  # A shell on the host with the key the stack generated (cvm), or your own key (existing).
+  target=$(pulumi stack output --stack "$stack" ssh </dev/null) \
+    || fail "stack $stack has no ssh output yet: deploy it first with make up STACK=$stack"
+  read -r -a ssh_command <<<"$target"
+  key_file=$(mktemp)
+  # shellcheck disable=SC2064 # expand now: the file is fixed
+  trap "rm -f '$key_file'" EXIT
+  chmod 0600 "$key_file"
+  if pulumi stack output --stack "$stack" --show-secrets sshPrivateKey >"$key_file" </dev/null 2>/dev/null \
+      && [[ -s "$key_file" ]]; then
+    ssh_command=("${ssh_command[0]}" -i "$key_file" -o IdentitiesOnly=yes "${ssh_command[@]:1}")
   fi
+  status=0
+  "${ssh_command[@]}" || status=$?
+  rm -f "$key_file"
+  exit "$status"
+fi
+
+# --- 6. secrets the stack file does not hold yet -----------------------------------------
+ask_secret() {  # ask_secret KEY QUESTION: read a hidden value from stdin, hand it to pulumi on stdin
+  local key=$1 value
+  printf '==> %s: ' "$2"
+  IFS= read -r -s value || true
+  echo
+  [[ -n "$value" ]] || fail "no value for nexus-registry:$key; set it with: pulumi config set --stack $stack --secret $key"
+  printf '%s' "$value" | pulumi config set --stack "$stack" --secret "$key"
+}
+for key in $(.venv/bin/python -m components.stack_check --missing-secrets "$stack_file"); do
+  case "$key" in
+    adminPassword)
+      ask_secret adminPassword "the Nexus admin password is not set: enter one (at least 12 characters)" ;;
+    sshPrivateKey)
+      key_path=${SSH_KEY_FILE:-}
+      if [[ -z "$key_path" ]]; then
+        printf '==> path of the SSH private key for the existing server (or export SSH_KEY_FILE): '
+        IFS= read -r key_path || true
+        echo
+      fi
+      key_path=${key_path/#\~/$HOME}
+      [[ -r "$key_path" ]] || fail "cannot read the SSH private key '${key_path}'"
+      pulumi config set --stack "$stack" --secret sshPrivateKey <"$key_path" ;;
+    dockerHubToken)
+      ask_secret dockerHubToken "nexus.dockerHubUsername is set: enter the Docker Hub access token" ;;
+  esac
 done
 
+path_hint
 exec pulumi "$action" --stack "$stack"

@@ -1,89 +1,388 @@
-"""``make up STACK=...`` (scripts/up.sh) drives the Pulumi CLI in the order a fresh machine needs.
+"""``make up / init / ssh / render`` (scripts/*.sh) drive the tools in the order a fresh machine needs.
 
-A stand-in ``pulumi`` on PATH records its arguments and answers like the CLI
-on a machine that is not logged in, for a stack whose secrets are not set, so
-the script's decisions are checked without a Pulumi CLI or a backend.
+Stand-in ``pulumi``, ``curl`` and ``ssh`` executables on PATH record their
+arguments (and what arrived on stdin and in the environment), so the scripts'
+decisions are checked without a Pulumi CLI, a backend or a network.  Each test
+runs the scripts in a copy of the repository whose stack files hold the test
+stand-ins (``tests.harness.write_stack_file``), except where the shipped
+placeholders themselves are the point.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 import os
+import shutil
 import stat
 import subprocess
+import tarfile
+import time
+from pathlib import Path
 
-from tests.harness import ROOT
+import pytest
 
-FAKE_PULUMI = """#!/usr/bin/env bash
-echo "$*" >> "$PULUMI_CALLS"
+from tests.harness import ROOT, write_stack_file
+
+FAKE_PULUMI = r"""#!/usr/bin/env bash
+echo "$*" >> "$FAKE_LOG"
 case "$1 $2" in
-  "whoami ") exit 1 ;;                 # not logged in anywhere yet
-  "config get") exit 1 ;;              # no secret set yet
-  "config set") read -r value || true  # the value arrives on stdin (a prompt or a file), never as an argument
-                echo "${value:0:30}" >> "$PULUMI_CALLS.values" ;;
+  "config set") value=$(cat)   # the value arrives on stdin (asked by up.sh, or a file), never as an argument
+                echo "${6} ${value:0:30} passphrase=${PULUMI_CONFIG_PASSPHRASE:-unset}" >> "$FAKE_LOG.values" ;;
+  "stack output")
+    case "$*" in
+      *--show-secrets*sshPrivateKey*) [[ -n "${FAKE_STACK_KEY:-}" ]] || exit 1; printf '%s' "$FAKE_STACK_KEY" ;;
+      *ssh) [[ -n "${FAKE_SSH_OUTPUT:-}" ]] || exit 1; echo "$FAKE_SSH_OUTPUT" ;;
+    esac ;;
 esac
 exit 0
 """
 
+FAKE_CURL = r"""#!/usr/bin/env bash
+echo "curl $*" >> "$FAKE_LOG"
+out=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in -o) out=$2; shift 2 ;; *) url=$1; shift ;; esac
+done
+if [[ -z "${FAKE_TARBALL:-}" ]]; then
+  echo "curl: (6) Could not resolve host: ${url#https://}" >&2
+  exit 6
+fi
+cp "$FAKE_TARBALL" "$out"
+"""
 
-def run_up(tmp_path, stack, *args, env_extra=None, stdin=""):
-    bin_dir = tmp_path / "bin"
+FAKE_SSH = r"""#!/usr/bin/env bash
+echo "ssh $*" >> "$FAKE_LOG"
+while [[ $# -gt 0 ]]; do
+  if [[ "$1" == -i ]]; then
+    echo "key $2 mode=$(stat -c %a "$2") $(head -c 30 "$2")" >> "$FAKE_LOG"
+  fi
+  shift
+done
+"""
+
+PASSPHRASE = "stack-passphrase-for-tests"
+PASSWORD = "Correct-Horse-Battery-9"
+OPENSSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbg==\n-----END OPENSSH PRIVATE KEY-----\n"
+
+
+def _executable(path: Path, text: str) -> None:
+    path.write_text(text)
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+
+
+@pytest.fixture
+def repo(tmp_path):
+    """A copy of the repository (scripts, components, stacks with the test stand-ins) and a venv wrapper."""
+    copy = tmp_path / "repo"
+    copy.mkdir()
+    for name in ("scripts", "components", "stacks"):
+        shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("requirements.txt", "Pulumi.yaml", "__main__.py"):
+        shutil.copy(ROOT / name, copy / name)
+    for stack in ("dev", "prod", "lab"):
+        write_stack_file(stack, copy / "stacks")
+    venv_bin = copy / ".venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    # The shared venv already holds requirements.txt; the stamp says so, so nothing is installed.
+    _executable(venv_bin / "python", f'#!/bin/sh\nexec "{ROOT / ".venv/bin/python"}" "$@"\n')
+    (copy / ".venv" / ".nexus-registry-requirements.sha256").write_text(
+        hashlib.sha256((copy / "requirements.txt").read_bytes()).hexdigest() + "\n")
+    return copy
+
+
+def run(repo_dir: Path, script: str, *args, stdin="", env_extra=None, with_pulumi=True):
+    home = repo_dir.parent / "home"
+    home.mkdir(exist_ok=True)
+    bin_dir = repo_dir.parent / "bin"
     bin_dir.mkdir(exist_ok=True)
-    fake = bin_dir / "pulumi"
-    fake.write_text(FAKE_PULUMI)
-    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    calls = tmp_path / "calls"
-    env = {k: v for k, v in os.environ.items() if k != "PULUMI_BACKEND_URL"}
-    env.update({"PATH": f"{bin_dir}:{env['PATH']}", "PULUMI_CALLS": str(calls), "HOME": str(tmp_path)})
+    _executable(bin_dir / "curl", FAKE_CURL)
+    _executable(bin_dir / "ssh", FAKE_SSH)
+    if with_pulumi:
+        _executable(bin_dir / "pulumi", FAKE_PULUMI)
+    elif (bin_dir / "pulumi").exists():
+        (bin_dir / "pulumi").unlink()
+    log = repo_dir.parent / "calls"
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PULUMI_", "TENCENTCLOUD_")) and k not in ("SSH_KEY_FILE",)}
+    env.update({"PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin", "FAKE_LOG": str(log), "HOME": str(home)})
     env.update(env_extra or {})
-    result = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "up.sh"), stack, *args], cwd=tmp_path, env=env,
-        input=stdin, capture_output=True, text=True, timeout=600,
-    )
-    lines = calls.read_text().splitlines() if calls.exists() else []
-    return result, lines
+    started = time.monotonic()
+    result = subprocess.run(["bash", str(repo_dir / "scripts" / script), *args], cwd=repo_dir.parent, env=env,
+                            input=stdin, capture_output=True, text=True, timeout=300)
+    result.seconds = time.monotonic() - started
+    result.calls = log.read_text().splitlines() if log.exists() else []
+    values = Path(f"{log}.values")
+    result.values = values.read_text().splitlines() if values.exists() else []
+    return result
 
 
-def test_fresh_machine_logs_in_locally_creates_the_stack_asks_for_secrets_then_deploys(tmp_path):
-    result, calls = run_up(tmp_path, "dev", "up", stdin="Correct-Horse-Battery-9\nCi-Push-Password-17\n")
-    assert result.returncode == 0, result.stderr
-    # Each user of the stack file's `users` gets its own password, set by --path.
-    assert calls[-3:-1] == ["config get --stack dev --path userPasswords.ci",
-                            "config set --stack dev --secret --path userPasswords.ci"]
-    assert (tmp_path / "calls.values").read_text().splitlines() == ["Correct-Horse-Battery-9", "Ci-Push-Password-17"]
-    assert calls[:5] == [
-        "whoami",
-        f"login file://{ROOT / '.pulumi-state'}",
-        "stack select dev --create",
-        "config get --stack dev adminPassword",
-        "config set --stack dev --secret adminPassword",
+# --- the stack file comes first ----------------------------------------------------------
+
+
+def test_the_shipped_placeholders_stop_make_up_in_under_two_seconds_before_anything_else(tmp_path):
+    log = tmp_path / "calls"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, text in (("pulumi", FAKE_PULUMI), ("curl", FAKE_CURL)):
+        _executable(bin_dir / name, text)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "FAKE_LOG": str(log), "HOME": str(tmp_path)}
+    started = time.monotonic()
+    result = subprocess.run(["bash", str(ROOT / "scripts/up.sh"), "dev", "up"], env=env, input="",
+                            capture_output=True, text=True, timeout=60)
+    seconds = time.monotonic() - started
+    assert result.returncode == 2
+    assert seconds < 2, f"the check took {seconds:.1f} s"
+    assert not log.exists(), "pulumi or curl ran before the stack file was checked"
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("nexus-registry:domain: 'example.com' is a placeholder")
+    assert lines[1].startswith("nexus-registry:server.sshAllowedCidrs[0]: '203.0.113.0/24' is a placeholder")
+    assert all("stacks/Pulumi.dev.yaml" in line for line in lines)
+
+
+def test_yaml_errors_misspelt_namespaces_and_flat_keys_are_reported_one_line_each(repo):
+    stack_file = repo / "stacks" / "Pulumi.dev.yaml"
+    text = stack_file.read_text()
+    stack_file.write_text(text.replace("config:\n", "config:\n  nexus-regsitry:webHost: ui\n"
+                                       "  tencentcloud:regoin: ap-guangzhou\n"
+                                       "  nexus-registry:server.address: 10.0.0.1\n", 1))
+    result = run(repo, "up.sh", "dev")
+    assert result.returncode == 2 and result.calls == []
+    problems = result.stderr.splitlines()[:-1]
+    assert problems == [
+        "nexus-regsitry:webHost: 'nexus-regsitry' is not a namespace this project reads (did you mean "
+        "nexus-registry?); use nexus-registry, tencentcloud, pulumi",
+        "tencentcloud:regoin: is not a tencentcloud provider setting (did you mean region?)",
+        "nexus-registry:server.address: a nested setting stored as one flat key; set it with "
+        "`pulumi config set --path 'server.address' <value>` and remove this one with "
+        "`pulumi config rm 'server.address'`",
     ]
-    assert calls[-1] == "up --stack dev"
-    assert "using local state" in result.stdout
-    # dev is a cvm stack without Docker Hub credentials: no other secret is asked for.
-    assert not any("sshPrivateKey" in c or "dockerHubToken" in c for c in calls)
-    assert not any("Correct-Horse" in c or "Ci-Push" in c for c in calls)  # passwords are never arguments
+    stack_file.write_text(text + "  nexus-registry:webHost nexus\n   broken: [\n")
+    result = run(repo, "up.sh", "dev")
+    assert result.returncode == 2 and result.calls == []
+    assert result.stderr.startswith(f"stacks/Pulumi.dev.yaml:{len(text.splitlines()) + 2}:"), result.stderr
+    assert "YAML syntax error" in result.stderr.splitlines()[0]
 
 
-def test_an_existing_server_stack_reads_the_ssh_key_from_the_file_named(tmp_path):
-    key = tmp_path / "id_ed25519"
-    key.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n")
-    result, calls = run_up(tmp_path, "lab", "preview", stdin=f"Correct-Horse-Battery-9\n{key}\nCi-Push-Password-17\n")
-    assert result.returncode == 0, result.stderr
-    assert "config set --stack lab --secret sshPrivateKey" in calls
-    values = (tmp_path / "calls.values").read_text().splitlines()
-    assert values == ["Correct-Horse-Battery-9", "-----BEGIN OPENSSH PRIVATE KEY", "Ci-Push-Password-17"]
-    assert calls[-1] == "preview --stack lab"
+def test_a_stack_without_a_file_is_not_created_but_explained(repo):
+    result = run(repo, "up.sh", "prd")
+    assert result.returncode == 2 and result.calls == []
+    assert "there is no stack 'prd'" in result.stderr
+    assert "make init STACK=prd FROM=<dev|prod|lab>" in result.stderr
+    assert "dev lab prod" in result.stderr
 
 
-def test_a_chosen_backend_is_respected(tmp_path):
-    result, calls = run_up(tmp_path, "prod", "up", env_extra={"PULUMI_BACKEND_URL": "s3://bucket/state"},
-                           stdin="Correct-Horse-Battery-9\n")
-    assert result.returncode == 0, result.stderr
-    assert not any(c.startswith(("login", "whoami")) for c in calls)
-    assert calls[-1] == "up --stack prod"
-
-
-def test_no_stack_prints_usage_with_the_shipped_stacks(tmp_path):
+def test_no_stack_prints_usage_with_the_shipped_stacks():
     result = subprocess.run(["bash", str(ROOT / "scripts" / "up.sh")], capture_output=True, text=True)
     assert result.returncode == 2
     assert "usage: make up STACK=<stack>" in result.stderr and "dev lab prod" in result.stderr
+
+
+# --- backend, passphrase, secrets: every question visible, or answered by the environment ---------
+
+
+def test_fresh_machine_logs_in_locally_asks_visibly_then_deploys(repo):
+    result = run(repo, "up.sh", "dev", "up", stdin=f"{PASSPHRASE}\n{PASSWORD}\n")
+    assert result.returncode == 0, result.stderr
+    assert result.calls == [
+        f"login file://{repo / '.pulumi-state'}",
+        "stack select dev --create",
+        "config set --stack dev --secret adminPassword",
+        "up --stack dev",
+    ]
+    assert not any(call.startswith(("whoami", "config get")) for call in result.calls)
+    # Both questions were printed; the answers reached pulumi on stdin and through the environment.
+    assert "passphrase that encrypts the secrets of stack dev" in result.stdout
+    assert "the Nexus admin password is not set" in result.stdout
+    assert result.values == [f"adminPassword {PASSWORD} passphrase={PASSPHRASE}"]
+    assert "using local state" in result.stdout
+
+
+def test_answers_from_the_environment_ask_nothing_and_a_logged_in_backend_is_kept(repo):
+    credentials = repo.parent / "home" / ".pulumi" / "credentials.json"
+    credentials.parent.mkdir(parents=True)
+    credentials.write_text(json.dumps({"current": "s3://team-state?region=ap-guangzhou&endpoint=cos.ap-guangzhou"
+                                                  ".myqcloud.com", "accounts": {}}))
+    stack_file = repo / "stacks" / "Pulumi.dev.yaml"
+    stack_file.write_text(stack_file.read_text().replace(
+        "config:\n", "config:\n  nexus-registry:adminPassword:\n    secure: v1:abcd\n", 1))
+    result = run(repo, "up.sh", "dev", "preview", env_extra={"PULUMI_CONFIG_PASSPHRASE": PASSPHRASE})
+    assert result.returncode == 0, result.stderr
+    assert result.calls == ["stack select dev --create", "preview --stack dev"]
+    assert "using the state backend you are logged into: s3://team-state" in result.stdout
+    assert "passphrase" not in result.stdout
+
+
+def test_pulumi_cloud_needs_no_passphrase(repo):
+    result = run(repo, "up.sh", "prod", "up", stdin=f"{PASSWORD}\n",
+                 env_extra={"PULUMI_BACKEND_URL": "https://api.pulumi.com"})
+    assert result.returncode == 0, result.stderr
+    assert result.calls[0] == "stack select prod --create" and result.calls[-1] == "up --stack prod"
+    assert result.values == [f"adminPassword {PASSWORD} passphrase=unset"]
+
+
+def test_with_no_answer_on_stdin_make_up_stops_and_says_which_variable_answers(repo):
+    result = run(repo, "up.sh", "dev", stdin="")
+    assert result.returncode == 2
+    assert "export PULUMI_CONFIG_PASSPHRASE" in result.stderr
+    assert not any(call.startswith(("stack", "config", "up")) for call in result.calls)
+    result = run(repo, "up.sh", "dev", stdin="", env_extra={"PULUMI_CONFIG_PASSPHRASE": PASSPHRASE})
+    assert result.returncode == 2
+    assert "no value for nexus-registry:adminPassword; set it with: pulumi config set --stack dev --secret " \
+           "adminPassword" in result.stderr
+    assert not any(call.startswith("up") for call in result.calls)
+
+
+def test_an_existing_server_stack_reads_the_ssh_key_from_the_file_named(repo, tmp_path):
+    key = tmp_path / "id_ed25519"
+    key.write_text(OPENSSH_KEY)
+    asked = run(repo, "up.sh", "lab", "preview", stdin=f"{PASSPHRASE}\n{PASSWORD}\n{key}\n")
+    assert asked.returncode == 0, asked.stderr
+    assert "path of the SSH private key for the existing server (or export SSH_KEY_FILE)" in asked.stdout
+    assert asked.values == [f"adminPassword {PASSWORD} passphrase={PASSPHRASE}",
+                            f"sshPrivateKey {OPENSSH_KEY[:30]} passphrase={PASSPHRASE}"]
+    assert asked.calls[-1] == "preview --stack lab"
+
+
+def test_the_ssh_key_path_may_come_from_the_environment(repo, tmp_path):
+    key = tmp_path / "id_ed25519"
+    key.write_text(OPENSSH_KEY)
+    result = run(repo, "up.sh", "lab", "preview", stdin=f"{PASSWORD}\n",
+                 env_extra={"SSH_KEY_FILE": str(key), "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE})
+    assert result.returncode == 0, result.stderr
+    assert "path of the SSH private key" not in result.stdout
+    assert result.values[-1].startswith("sshPrivateKey -----BEGIN OPENSSH")
+
+
+# --- the Pulumi CLI: a pinned tarball checked against a committed SHA-256 -----------------------
+
+
+def _cli_tarball(path: Path) -> Path:
+    """A release-shaped tarball (pulumi/pulumi, pulumi/pulumi-language-python) holding stand-ins."""
+    with tarfile.open(path, "w:gz") as archive:
+        for name, text in (("pulumi/pulumi", FAKE_PULUMI), ("pulumi/pulumi-language-python", "#!/bin/sh\n")):
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o755
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def _pin_checksum(repo: Path, tarball: Path) -> str:
+    version = next(line.split("=")[1] for line in (repo / "scripts/up.sh").read_text().splitlines()
+                   if line.startswith("PULUMI_VERSION="))
+    name = f"pulumi-v{version}-linux-x64.tar.gz"
+    digest = hashlib.sha256(tarball.read_bytes()).hexdigest()
+    with open(repo / "scripts/pulumi-cli.sha256", "a") as checksums:
+        checksums.write(f"{digest}  {name}\n")
+    return name
+
+
+def test_a_missing_cli_is_downloaded_checked_and_put_where_readme_says(repo, tmp_path):
+    tarball = _cli_tarball(tmp_path / "release.tar.gz")
+    name = _pin_checksum(repo, tarball)
+    result = run(repo, "up.sh", "dev", stdin=f"{PASSPHRASE}\n{PASSWORD}\n", with_pulumi=False,
+                 env_extra={"FAKE_TARBALL": str(tarball)})
+    assert result.returncode == 0, result.stderr
+    assert result.calls[0] == f"curl -fsSL --retry 2 -o {result.calls[0].split(' -o ')[1].split()[0]} " \
+                              f"https://get.pulumi.com/releases/sdk/{name}"
+    installed = repo.parent / "home" / ".pulumi" / "bin"
+    assert (installed / "pulumi").is_file() and (installed / "pulumi-language-python").is_file()
+    assert result.calls[-1] == "up --stack dev"  # the installed CLI ran the deployment
+    assert 'export PATH="$HOME/.pulumi/bin:$PATH"' in result.stdout
+    readme = (ROOT / "README.md").read_text()
+    assert 'export PATH="$HOME/.pulumi/bin:$PATH"' in readme
+
+
+def test_a_downloaded_tarball_is_used_and_a_wrong_checksum_refused(repo, tmp_path):
+    tarball = _cli_tarball(tmp_path / "release.tar.gz")
+    _pin_checksum(repo, tarball)
+    result = run(repo, "up.sh", "dev", stdin=f"{PASSPHRASE}\n{PASSWORD}\n", with_pulumi=False,
+                 env_extra={"PULUMI_CLI_TARBALL": str(tarball)})
+    assert result.returncode == 0, result.stderr
+    assert not any(call.startswith("curl") for call in result.calls)
+    shutil.rmtree(repo.parent / "home" / ".pulumi")
+    tampered = _cli_tarball(tmp_path / "tampered.tar.gz")
+    with open(tampered, "ab") as extra:
+        extra.write(b"\0")
+    result = run(repo, "up.sh", "dev", with_pulumi=False, env_extra={"PULUMI_CLI_TARBALL": str(tampered)})
+    assert result.returncode == 1
+    assert "expected" in result.stderr and "Install it by hand" in result.stderr
+    assert not (repo.parent / "home" / ".pulumi" / "bin" / "pulumi").exists()
+
+
+def test_a_failed_download_says_how_to_install_by_hand(repo, tmp_path):
+    _pin_checksum(repo, _cli_tarball(tmp_path / "release.tar.gz"))
+    result = run(repo, "up.sh", "dev", with_pulumi=False)
+    assert result.returncode == 1
+    assert "curl: (6) Could not resolve host" in result.stderr
+    advice = result.stderr[result.stderr.index("the Pulumi CLI could not be installed"):]
+    assert "curl -fLO https://get.pulumi.com/releases/sdk/pulumi-v" in advice
+    assert "tar -xzf" in advice and "PULUMI_CLI_TARBALL=/path/to/" in advice
+    assert "re-run make up STACK=dev" in advice
+
+
+def test_the_committed_checksums_are_well_formed():
+    for line in (ROOT / "scripts/pulumi-cli.sha256").read_text().splitlines():
+        if line and not line.startswith("#"):
+            digest, name = line.split("  ")
+            assert len(digest) == 64 and int(digest, 16) >= 0
+            assert name.startswith("pulumi-v") and name.endswith((".tar.gz", ".zip"))
+
+
+# --- make init, make ssh, make render ----------------------------------------------------------
+
+
+def test_make_init_creates_a_stack_file_from_a_template_and_lists_what_to_edit(repo):
+    template = repo / "stacks" / "Pulumi.prod.yaml"
+    template.write_text("encryptionsalt: v1:salt\n" + template.read_text().replace(
+        "config:\n", "config:\n  nexus-registry:adminPassword:\n    secure: v1:prod-only\n", 1))
+    shutil.copy(ROOT / "stacks" / "Pulumi.prod.yaml", repo / "stacks" / "Pulumi.shipped-prod.yaml")
+    result = run(repo, "init-stack.sh", "staging", "shipped-prod")
+    assert result.returncode == 0, result.stderr
+    created = (repo / "stacks" / "Pulumi.staging.yaml").read_text()
+    assert "nexus-registry:domain: example.com" in created
+    assert "nexus-registry:domain: 'example.com' is a placeholder" in result.stderr
+    assert "edit what the lines above name in stacks/Pulumi.staging.yaml, then: make up STACK=staging" in result.stdout
+    result = run(repo, "init-stack.sh", "qa", "prod")
+    assert result.returncode == 0, result.stderr
+    created = (repo / "stacks" / "Pulumi.qa.yaml").read_text()
+    assert "secure" not in created and "encryptionsalt" not in created
+    assert "is ready: make up STACK=qa" in result.stdout
+    again = run(repo, "init-stack.sh", "qa", "dev")
+    assert again.returncode == 2 and "exists already" in again.stderr
+    assert result.calls == []
+
+
+def test_make_ssh_uses_the_generated_key_from_a_0600_file_it_removes(repo):
+    result = run(repo, "up.sh", "dev", "ssh", env_extra={
+        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE, "FAKE_SSH_OUTPUT": "ssh ubuntu@101.33.7.9",
+        "FAKE_STACK_KEY": OPENSSH_KEY})
+    assert result.returncode == 0, result.stderr
+    ssh_call = next(call for call in result.calls if call.startswith("ssh "))
+    key_path = ssh_call.split(" -i ")[1].split()[0]
+    assert ssh_call == f"ssh -i {key_path} -o IdentitiesOnly=yes ubuntu@101.33.7.9"
+    assert f"key {key_path} mode=600 {OPENSSH_KEY[:30]}" in result.calls
+    assert not Path(key_path).exists()
+    assert "stack output --stack dev --show-secrets sshPrivateKey" in result.calls
+
+
+def test_make_ssh_on_an_existing_server_uses_your_own_key(repo):
+    result = run(repo, "up.sh", "lab", "ssh", env_extra={
+        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE, "FAKE_SSH_OUTPUT": "ssh -p 2222 deploy@10.0.8.15"})
+    assert result.returncode == 0, result.stderr
+    assert "ssh -p 2222 deploy@10.0.8.15" in result.calls
+
+
+def test_make_render_needs_neither_pulumi_nor_the_network_and_replaces_its_output(repo):
+    out = repo / "out" / "dev"
+    first = run(repo, "render.sh", "dev")
+    assert first.returncode == 0, first.stderr
+    stale = out / "etc/nginx/conf.d/stale.conf"
+    stale.write_text("server {}\n")
+    second = run(repo, "render.sh", "dev")
+    assert second.returncode == 0, second.stderr
+    assert not stale.exists() and (out / "MANIFEST.txt").is_file()
+    assert "/etc/nexus-registry/secrets/nexus-admin-password" in (out / "MANIFEST.txt").read_text()
+    assert first.calls == [] and second.calls == []  # neither pulumi nor curl

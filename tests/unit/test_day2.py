@@ -126,10 +126,16 @@ def test_client_setup_outputs_are_ready_to_paste_and_plain(prod):
     repo = outputs["yumRepo"]
     assert "baseurl=https://nexus.widgets-inc.cn/repository/yum-proxy/$releasever/BaseOS/$basearch/os/" in repo
     assert "gpgcheck=1" in repo
+    # Any EL client verifies with Rocky's key fetched through the proxy (only Rocky ships it locally).
+    assert "gpgkey=https://nexus.widgets-inc.cn/repository/yum-proxy/RPM-GPG-KEY-Rocky-$releasever" in repo
+    assert "file:///etc/pki" not in repo and "TencentOS Server 3/4, OpenCloudOS 8/9" in repo
+    el9 = repo.replace("$releasever", "9")  # README's substitution for non-Rocky clients
+    assert "baseurl=https://nexus.widgets-inc.cn/repository/yum-proxy/9/AppStream/$basearch/os/" in el9
     assert "dockerCaPath" not in outputs
     for name in ("dockerLogin", "dockerDaemonJson", "pipIndexUrl", "yumRepo", "webUrl", "registryHost"):
         assert name not in secret, name
-    everything = json.dumps(outputs)
+    everything = json.dumps({k: v for k, v in outputs.items() if k not in secret})
+    assert secret == {"sshPrivateKey"}  # the generated key, for make ssh; nothing else
     assert "Correct-Horse-Battery-9" not in everything and "PRIVATE KEY" not in everything
 
 

@@ -132,8 +132,11 @@ def test_generated_private_key_is_secret_in_state_and_outputs(dev):
     assert (key.inputs["algorithm"], key.inputs["rsaBits"]) == ("RSA", 4096)
     # The key pair imported into Tencent gets only the public half.
     assert dev.one("tencentcloud:Key/pair:Pair").inputs["publicKey"].startswith("ssh-rsa ")
+    # Only the sshPrivateKey output (for make ssh) holds it, and as a secret.
+    assert is_secret(host.generated_private_key)
+    assert "sshPrivateKey" in dev.secret_outputs
     for name, value in dev.outputs.items():
-        assert "PRIVATE KEY" not in str(value), name
+        assert "PRIVATE KEY" not in str(value) or name == "sshPrivateKey", name
 
 
 def test_lab_registers_no_tencent_resource(lab):

@@ -151,3 +151,35 @@ def test_the_manifest_lists_every_path_a_deploy_puts_on_the_host(stack, override
     assert ("/etc/fstab" in manifest) == bool(has_disk)
     assert ("/etc/docker/daemon.json" in manifest) == (stack != "lab")
     assert manifest["/srv/nexus/nexus-data"][1] == "200:200"
+
+
+DOC_REFERENCE = re.compile(
+    r"\b(?P<doc>[\w./-]+\.md)\b"
+    r"(?:,?\s+(?:\"(?P<section>[^\"]+)\"|Pitfalls?\s+(?P<numbers>\d+(?:\s*(?:,|and)\s*\d+)*)))?"
+)
+
+
+@pytest.mark.parametrize("stack", ["dev", "lab"])
+def test_every_reference_in_a_rendered_file_resolves_inside_the_repository(stack, tmp_path):
+    out = tmp_path / "out"
+    assert render(write_stack_file(stack, tmp_path), out).returncode == 0
+    checked = 0
+    for path in out.rglob("*"):
+        if not path.is_file() or path.name == MANIFEST_NAME:
+            continue
+        for line in path.read_text().splitlines():
+            assert "DESIGN.md" not in line, f"{path}: {line}"
+            if re.search(r"\bPitfalls?\s+\d", line):
+                assert DOC_REFERENCE.search(line) and DOC_REFERENCE.search(line)["numbers"], \
+                    f"{path}: a pitfall cited without the document that lists it: {line}"
+            for match in DOC_REFERENCE.finditer(line):
+                document = ROOT / match["doc"]
+                assert document.is_file(), f"{path}: {match['doc']} is not in the repository"
+                text = document.read_text()
+                if match["section"]:
+                    assert re.search(rf"^#+ {re.escape(match['section'])}", text, re.M), (path, match[0])
+                for number in re.findall(r"\d+", match["numbers"] or ""):
+                    pitfalls = text[text.index("## Pitfalls"):]
+                    assert re.search(rf"^{number}\. ", pitfalls, re.M), (path, match[0])
+                checked += 1
+    assert checked >= 3  # the routing table and the pitfalls cited by the host scripts

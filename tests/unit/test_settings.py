@@ -371,3 +371,36 @@ def test_the_region_may_come_from_the_environment_and_lab_needs_none(monkeypatch
     assert run_stack("prod", {"tencentcloud:region": None}).one("tencentcloud:Instance/instance:Instance")
     monkeypatch.delenv("TENCENTCLOUD_REGION")
     assert stack_settings_of("lab").stack == "lab"
+
+
+def test_under_pulumi_up_bad_settings_are_logged_one_line_each_and_stop_without_a_traceback(monkeypatch):
+    import pulumi
+
+    from components.program import InvalidStackConfiguration
+
+    logged = []
+    monkeypatch.setattr(pulumi.log, "error", lambda message, *args, **kwargs: logged.append(message))
+    with pytest.raises(stack_settings.SettingsError) as caught:
+        run_stack("dev", {"dns": "bind", "nexus-regsitry:domain": "widgets-inc.cn"})
+    # pulumi.RunError is what the language host reports without a traceback.
+    assert isinstance(caught.value, InvalidStackConfiguration) and isinstance(caught.value, pulumi.RunError)
+    assert logged == caught.value.problems == [
+        "nexus-regsitry:domain: 'nexus-regsitry' is not a namespace this project reads "
+        "(did you mean nexus-registry?); use nexus-registry, tencentcloud, pulumi",
+        "nexus-registry:dns: 'bind' is not allowed; expected 'dnspod' or 'none'",
+    ]
+    assert str(caught.value) == "the stack configuration has 2 problems, listed above"
+    assert caught.value.program_run.resources == []
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("tencentcloud:regoin", "ap-guangzhou", "tencentcloud:regoin: is not a tencentcloud provider setting "
+                                            "(did you mean region?)"),
+    ("nexus-registry:server.address", "10.0.0.9", "nexus-registry:server.address: a nested setting stored as one "
+                                                  "flat key; set it with `pulumi config set --path 'server.address'"),
+    ("aws:region", "us-east-1", "aws:region: 'aws' is not a namespace this project reads; use nexus-registry"),
+])
+def test_keys_no_setting_reads_are_reported(key, value, expected):
+    with pytest.raises(stack_settings.SettingsError) as caught:
+        run_stack("dev", {key: value})
+    assert len(caught.value.problems) == 1 and caught.value.problems[0].startswith(expected), caught.value.problems
