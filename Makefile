@@ -20,6 +20,7 @@ preview:
 
 status:
 	@scripts/status.sh "$(STACK)"
+
 ssh:
 	@scripts/up.sh "$(STACK)" ssh
 
