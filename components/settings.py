@@ -708,6 +708,27 @@ class AcmeSettings(_Model):
             ) from None
 
 
+_SSL_CERTIFICATE_ID = re.compile(r"^[A-Za-z0-9]{6,16}$")
+
+
+class SslConsoleSettings(_Model):
+    """``certificate: ssl-console``: which certificate of Tencent's SSL console serves each hostname.
+
+    Unset: the newest issued, unexpired certificate (with its private key) that covers the
+    hostname, looked up on every ``pulumi up``, so a renewal in the console is picked up.
+    """
+
+    web_certificate_id: str | None = None
+    registry_certificate_id: str | None = None
+
+    @field_validator("web_certificate_id", "registry_certificate_id")
+    @classmethod
+    def _certificate_id(cls, value: str | None) -> str | None:
+        if value is not None and not _SSL_CERTIFICATE_ID.match(value):
+            raise ValueError(f"{value!r} is not an SSL console certificate id (e.g. a1B2c3D4, from the console's list)")
+        return value
+
+
 class BackupSettings(_Model):
     retain_days: int = Field(default=7, ge=0, le=365)
     hour: int = Field(default=3, ge=0, le=23)
@@ -815,9 +836,10 @@ class Settings(_Model):
     web_host: DnsLabel = "nexus"
     registry_host: DnsLabel = "docker-registry"
     dns: Literal["dnspod", "none"] = "dnspod"
-    certificate: Literal["tencent", "acme", "self-signed"] = "tencent"
+    certificate: Literal["tencent", "acme", "self-signed", "ssl-console"] = "tencent"
     certificate_validation: CertificateValidation | None = None
     acme: AcmeSettings = AcmeSettings()
+    ssl_console: SslConsoleSettings = SslConsoleSettings()
     server: Server
     nexus: NexusSettings = NexusSettings()
     admin_password: SecretStr
@@ -896,6 +918,8 @@ class Settings(_Model):
                 ("sshPrivateKey",),
                 "required when server.mode is existing (pulumi config set --secret sshPrivateKey < key)",
             )
+        if self.certificate != "ssl-console" and self.ssl_console != SslConsoleSettings():
+            raise _KeyedError(("sslConsole",), "applies only with certificate: ssl-console; remove it or set that")
         if self.certificate == "acme" and self.acme.email is None:
             raise _KeyedError(("acme", "email"), "required when certificate is acme")
         if self.certificate == "tencent" and self.renew_before_days >= 90:
@@ -1282,7 +1306,8 @@ def _apply_regional_defaults(raw: dict[str, Any], region: str | None) -> None:
 
 def uses_tencent_provider(settings: Settings) -> bool:
     """Whether any tencentcloud resource or lookup is registered (the lab stack needs none)."""
-    return isinstance(settings.server, CvmServer) or settings.dns == "dnspod" or settings.certificate == "tencent"
+    return (isinstance(settings.server, CvmServer) or settings.dns == "dnspod"
+            or settings.certificate in ("tencent", "ssl-console"))
 
 
 def region_problems(settings: Settings, region: str | None) -> list[str]:

@@ -28,7 +28,7 @@ BAD_CONFIGURATIONS = [
     ("dev", {"registryHost": "-registry"}, {}, "registryHost", "not a DNS label"),
     ("dev", {"webHost": "registry", "registryHost": "registry"}, {}, "registryHost", "must differ from webHost"),
     ("dev", {"dns": "route53"}, {}, "dns", "'dnspod' or 'none'"),
-    ("dev", {"certificate": "letsencrypt"}, {}, "certificate", "expected 'tencent', 'acme' or 'self-signed'"),
+    ("dev", {"certificate": "letsencrypt"}, {}, "certificate", "expected 'tencent', 'acme', 'self-signed' or 'ssl-console'"),
     ("dev", {"certificate": "acme"}, {}, "acme.email", "required when certificate is acme"),
     ("dev", {"certificate": "acme", "acme": {"email": "ops-at-widgets-inc.cn"}}, {}, "acme.email", "not an e-mail"),
     ("dev", {"acme": {"email": "ops@widgets-inc.cn", "server": "http://insecure/dir"}}, {}, "acme.server", "https://"),
