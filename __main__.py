@@ -3,6 +3,7 @@
 import pulumi
 import pulumiverse_acme as acme
 
+from components import settings as stack_settings
 from components.backup import DataDiskBackups, DataDiskBackupsArgs
 from components.certificates import Certificates, CertificatesArgs, acme_server_url
 from components.client_setup import client_setup

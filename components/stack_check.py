@@ -89,6 +89,8 @@ def missing_secrets(path: Path) -> list[str]:
         needed.append("sshPrivateKey")
     if settings.nexus.docker_hub_username:
         needed.append("dockerHubToken")
+    if isinstance(settings.server, stack_settings.ExistingServer) and settings.database.postgresql:
+        needed.append("databasePassword")  # a cvm stack generates its own when unset
     return [key for key in needed if f"{ns}:{key}" not in config]
 
 

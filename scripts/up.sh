@@ -199,6 +199,8 @@ for key in $(.venv/bin/python -m components.stack_check --missing-secrets "$stac
       pulumi config set --stack "$stack" --secret sshPrivateKey <"$key_path" ;;
     dockerHubToken)
       ask_secret dockerHubToken "nexus.dockerHubUsername is set: enter the Docker Hub access token" ;;
+    databasePassword)
+      ask_secret databasePassword "database.engine is postgresql: enter the password of the database user" ;;
   esac
 done
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 import re
 
 import pytest
-import yaml
 
 from components.database import GENERATED_PASSWORD_SYMBOLS
 from components.deployed import check_data_disk_size, check_database_change
 from components.render import nexus as render
 from components.render import nexus_database as render_database
 from components.settings import POSTGRESQL_PASSWORD_SYMBOLS, database_password_problem
-from tests.harness import ROOT, TEST_SECRETS, is_secret, run_stack
+from tests.harness import TEST_SECRETS, is_secret, run_stack, stack_file_config
 from tests.unit.test_nexus_server import bundle_files, stdin
 
 PG = "tencentcloud:Postgresql/instance:Instance"
@@ -263,7 +262,7 @@ def test_shrinking_the_data_disk_is_refused_with_the_key_named():
 
 
 def _dev_with_disk(size: int, deployed_gb: int):
-    server = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())["config"]["nexus-registry:server"]
+    server = stack_file_config("dev")["nexus-registry:server"]
     return run_stack("dev", {"server": {**server, "dataDiskGb": size}}, extra_outputs=deployed(dataDiskGb=deployed_gb))
 
 
