@@ -156,21 +156,27 @@ fi
 pulumi stack select "$stack" --create </dev/null
 
 if [[ "$action" == ssh ]]; then
-  # A shell on the host with the key the stack generated (cvm), or your own key (existing).
+  # A shell on the host with the key the stack generated (cvm), or your own key (existing);
+  # the host key is checked against the stack's sshKnownHosts output when it has one.
   target=$(pulumi stack output --stack "$stack" ssh </dev/null) \
     || fail "stack $stack has no ssh output yet: deploy it first with make up STACK=$stack"
   read -r -a ssh_command <<<"$target"
-  key_file=$(mktemp)
-  # shellcheck disable=SC2064 # expand now: the file is fixed
-  trap "rm -f '$key_file'" EXIT
-  chmod 0600 "$key_file"
-  if pulumi stack output --stack "$stack" --show-secrets sshPrivateKey >"$key_file" </dev/null 2>/dev/null \
-      && [[ -s "$key_file" ]]; then
-    ssh_command=("${ssh_command[0]}" -i "$key_file" -o IdentitiesOnly=yes "${ssh_command[@]:1}")
+  work=$(mktemp -d)
+  # shellcheck disable=SC2064 # expand now: the directory is fixed
+  trap "rm -rf '$work'" EXIT
+  chmod 0700 "$work"
+  options=()
+  if (umask 077 && pulumi stack output --stack "$stack" --show-secrets sshPrivateKey >"$work/key" </dev/null 2>/dev/null) \
+      && [[ -s "$work/key" ]]; then
+    options+=(-i "$work/key" -o IdentitiesOnly=yes)
+  fi
+  if pulumi stack output --stack "$stack" sshKnownHosts >"$work/known_hosts" </dev/null 2>/dev/null \
+      && [[ -s "$work/known_hosts" ]]; then
+    options+=(-o "UserKnownHostsFile=$work/known_hosts" -o StrictHostKeyChecking=yes)
   fi
   status=0
-  "${ssh_command[@]}" || status=$?
-  rm -f "$key_file"
+  "${ssh_command[0]}" "${options[@]}" "${ssh_command[@]:1}" || status=$?
+  rm -rf "$work"
   exit "$status"
 fi
 

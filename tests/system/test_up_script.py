@@ -33,6 +33,7 @@ case "$1 $2" in
   "stack output")
     case "$*" in
       *--show-secrets*sshPrivateKey*) [[ -n "${FAKE_STACK_KEY:-}" ]] || exit 1; printf '%s' "$FAKE_STACK_KEY" ;;
+      *sshKnownHosts) [[ -n "${FAKE_KNOWN_HOSTS:-}" ]] || exit 1; echo "$FAKE_KNOWN_HOSTS" ;;
       *ssh) [[ -n "${FAKE_SSH_OUTPUT:-}" ]] || exit 1; echo "$FAKE_SSH_OUTPUT" ;;
     esac ;;
 esac
@@ -57,6 +58,9 @@ echo "ssh $*" >> "$FAKE_LOG"
 while [[ $# -gt 0 ]]; do
   if [[ "$1" == -i ]]; then
     echo "key $2 mode=$(stat -c %a "$2") $(head -c 30 "$2")" >> "$FAKE_LOG"
+  fi
+  if [[ "$1" == -o && "$2" == UserKnownHostsFile=* ]]; then
+    echo "known_hosts $(cat "${2#UserKnownHostsFile=}")" >> "$FAKE_LOG"
   fi
   shift
 done
@@ -356,15 +360,19 @@ def test_make_init_creates_a_stack_file_from_a_template_and_lists_what_to_edit(r
 
 
 def test_make_ssh_uses_the_generated_key_from_a_0600_file_it_removes(repo):
+    known = "101.33.7.9 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheStack"
     result = run(repo, "up.sh", "dev", "ssh", env_extra={
         "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE, "FAKE_SSH_OUTPUT": "ssh ubuntu@101.33.7.9",
-        "FAKE_STACK_KEY": OPENSSH_KEY})
+        "FAKE_STACK_KEY": OPENSSH_KEY, "FAKE_KNOWN_HOSTS": known})
     assert result.returncode == 0, result.stderr
     ssh_call = next(call for call in result.calls if call.startswith("ssh "))
     key_path = ssh_call.split(" -i ")[1].split()[0]
-    assert ssh_call == f"ssh -i {key_path} -o IdentitiesOnly=yes ubuntu@101.33.7.9"
+    hosts_path = ssh_call.split("UserKnownHostsFile=")[1].split()[0]
+    assert ssh_call == (f"ssh -i {key_path} -o IdentitiesOnly=yes -o UserKnownHostsFile={hosts_path} "
+                        "-o StrictHostKeyChecking=yes ubuntu@101.33.7.9")
     assert f"key {key_path} mode=600 {OPENSSH_KEY[:30]}" in result.calls
-    assert not Path(key_path).exists()
+    assert f"known_hosts {known}" in result.calls  # the host key the stack pinned, checked strictly
+    assert not Path(key_path).exists() and not Path(hosts_path).exists()
     assert "stack output --stack dev --show-secrets sshPrivateKey" in result.calls
 
 
