@@ -152,8 +152,13 @@ if [[ "$backend" != https://* && ( -z "$secrets_provider" || "$secrets_provider"
   export PULUMI_CONFIG_PASSPHRASE
 fi
 
-# The stack file exists (checked above), so creating the stack in the backend is no accident.
-pulumi stack select "$stack" --create </dev/null
+# The stack file exists (checked above), so creating the stack in the backend is no accident;
+# make ssh only ever selects a deployed one.
+if [[ "$action" == ssh ]]; then
+  pulumi stack select "$stack" </dev/null || fail "stack $stack is not in the backend $backend: deploy it first with make up STACK=$stack"
+else
+  pulumi stack select "$stack" --create </dev/null
+fi
 
 if [[ "$action" == ssh ]]; then
   # A shell on the host with the key the stack generated (cvm), or your own key (existing);

@@ -374,6 +374,7 @@ def test_make_ssh_uses_the_generated_key_from_a_0600_file_it_removes(repo):
     assert f"known_hosts {known}" in result.calls  # the host key the stack pinned, checked strictly
     assert not Path(key_path).exists() and not Path(hosts_path).exists()
     assert "stack output --stack dev --show-secrets sshPrivateKey" in result.calls
+    assert "stack select dev" in result.calls and "stack select dev --create" not in result.calls
 
 
 def test_make_ssh_on_an_existing_server_uses_your_own_key(repo):
