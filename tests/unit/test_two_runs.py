@@ -111,7 +111,7 @@ def test_a_free_certificate_without_the_stored_package_type_is_refused_on_the_ne
 
 def test_an_explicit_zone_moves_the_stack_and_says_what_that_replaces(caplog):
     runs = run_twice("dev", second_overrides={"server": {
-        "mode": "cvm", "cpu": 2, "memoryGb": 8, "dataDiskGb": 50, "sshAllowedCidrs": ["203.0.113.0/24"],
+        "mode": "cvm", "cpu": 2, "memoryGb": 8, "dataDiskGb": 50, "sshAllowedCidrs": ["58.246.10.0/24"],
         "availabilityZone": "ap-guangzhou-7"}})
     assert {type_ for type_, _ in runs.replaced()} >= PRECIOUS
     assert "moves this stack from ap-guangzhou-6 to ap-guangzhou-7" in warnings(caplog)
@@ -119,7 +119,7 @@ def test_an_explicit_zone_moves_the_stack_and_says_what_that_replaces(caplog):
 
 
 def test_an_explicit_instance_type_resizes_and_new_cpu_memory_look_up_again():
-    server = {"mode": "cvm", "dataDiskGb": 50, "sshAllowedCidrs": ["203.0.113.0/24"]}
+    server = {"mode": "cvm", "dataDiskGb": 50, "sshAllowedCidrs": ["58.246.10.0/24"]}
     explicit = run_twice("dev", second_overrides={"server": {**server, "instanceType": "SA2.MEDIUM8"}})
     bigger = run_twice("dev", second_overrides={"server": {**server, "cpu": 4, "memoryGb": 16}})
     for runs, wanted in ((explicit, "SA2.MEDIUM8"), (bigger, "S5.LARGE16")):
@@ -131,7 +131,7 @@ def test_an_explicit_instance_type_resizes_and_new_cpu_memory_look_up_again():
 def test_a_moved_cvm_gets_its_data_disk_detached_before_the_new_attachment():
     """The attachment's ids are ForceNew and Create only attaches: replacement must delete first."""
     runs = run_twice("dev", second_overrides={"server": {
-        "mode": "cvm", "cpu": 2, "memoryGb": 8, "dataDiskGb": 50, "sshAllowedCidrs": ["203.0.113.0/24"],
+        "mode": "cvm", "cpu": 2, "memoryGb": 8, "dataDiskGb": 50, "sshAllowedCidrs": ["58.246.10.0/24"],
         "availabilityZone": "ap-guangzhou-7"}})
     attachment = runs.second.one(tc.STORAGE_ATTACHMENT)
     assert (tc.STORAGE_ATTACHMENT, attachment.name) in runs.replaced()
@@ -177,7 +177,7 @@ def test_a_region_with_no_zone_on_sale_names_the_setting():
 
 
 def test_an_fsi_zone_is_accepted_with_its_region():
-    server = {"mode": "cvm", "instanceType": "S5.LARGE16", "dataDiskGb": 50, "sshAllowedCidrs": ["203.0.113.0/24"],
+    server = {"mode": "cvm", "instanceType": "S5.LARGE16", "dataDiskGb": 50, "sshAllowedCidrs": ["58.246.10.0/24"],
               "availabilityZone": "ap-shanghai-fsi-1"}
     runs = run_twice("dev", {"tencentcloud:region": "ap-shanghai-fsi", "server": server})
     assert runs.second.one(tc.SUBNET).inputs["availabilityZone"] == "ap-shanghai-fsi-1"
@@ -188,7 +188,7 @@ def test_offered_types_keep_only_pay_as_you_go_rows_on_sale_with_the_exact_size(
     from components.host import offered_types
     from components.settings import CvmServer
 
-    server = CvmServer(mode="cvm", cpu=2, memory_gb=4, ssh_allowed_cidrs=["203.0.113.0/24"])
+    server = CvmServer(mode="cvm", cpu=2, memory_gb=4, ssh_allowed_cidrs=["58.246.10.0/24"])
     rows = tc.TencentCloud().invoke(tc.GET_TYPES, {"filters": [{"name": "zone", "values": ["ap-guangzhou-6"]}]})
     assert {r["instanceChargeType"] for r in rows["instanceTypes"]} == {"POSTPAID_BY_HOUR", "PREPAID", "SPOTPAID"}
     # BF1.MEDIUM4 exists here only prepaid; S5 is a preferred family.
