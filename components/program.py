@@ -24,8 +24,17 @@ class InvalidStackConfiguration(stack_settings.SettingsError, pulumi.RunError):
 
 
 def load_settings() -> stack_settings.Settings:
-    """The running stack's settings; on bad config, stop with only the problem lines (no traceback)."""
+    """The running stack's settings; on bad config, stop with only the problem lines (no traceback).
+
+    Settings that name something in the cloud are checked here too, before any resource:
+    ``certificate: ssl-console`` reads the SSL console (``certificates.ssl_console.resolve``).
+    """
     try:
-        return stack_settings.from_pulumi()
+        settings = stack_settings.from_pulumi()
+        if settings.certificate == "ssl-console":
+            from components.certificates import ssl_console
+
+            ssl_console.resolve(settings)
+        return settings
     except stack_settings.SettingsError as error:
         raise InvalidStackConfiguration(error.problems) from None

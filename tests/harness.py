@@ -33,7 +33,7 @@ from tests.mocks import acme as acme_mocks
 from tests.mocks import random as random_mocks
 from tests.mocks import tls as tls_mocks
 from tests.mocks.pulumi_builtins import STACK_REFERENCE, stack_reference_outputs
-from tests.mocks.tencentcloud import FAKE_PUBLIC_IP, TencentCloud
+from tests.mocks.tencentcloud import FAKE_PUBLIC_IP, ProviderError, TencentCloud
 from tests.provider_rules import Step, plan
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -178,7 +178,12 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         self.run.invokes.append((args.token, dict(args.args)))
-        answer = self.cloud.invoke(args.token, dict(args.args))
+        try:
+            answer = self.cloud.invoke(args.token, dict(args.args))
+        except ProviderError as error:
+            # The engine hands a data source's error to the program as that invoke's failure, which the
+            # caller can catch; raised here it would crash the mock monitor's RPC instead.
+            return {}, [("", str(error))]
         return answer if answer is not None else {}
 
 

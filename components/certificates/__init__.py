@@ -8,6 +8,7 @@ came from.  Each source lives in its own module, with its rules in its docstring
 ``tencent``      ``components.certificates.tencent``: one Tencent free DV certificate per hostname.
 ``acme``         ``components.certificates.acme``: one SAN certificate from an ACME CA (DNS-01).
 ``self-signed``  ``components.certificates.self_signed``: a private CA and one server certificate.
+``ssl-console``  ``components.certificates.ssl_console``: certificates already in Tencent's SSL console.
 
 A source is a module with ``build(component, name, args) -> SourceResult``;
 ``SOURCES`` maps the setting's value to it.  Every resource a source registers
@@ -25,6 +26,7 @@ import pulumi
 
 from components.certificates import acme as acme_source
 from components.certificates import self_signed as self_signed_source
+from components.certificates import ssl_console as ssl_console_source
 from components.certificates import tencent as tencent_source
 from components.certificates.acme import acme_server_url
 from components.certificates.pem_text import full_chain, normalise_pem, rfc3339, split_host_address
@@ -83,6 +85,7 @@ SOURCES: dict[str, Callable[[Certificates, str, CertificatesArgs], SourceResult]
     "tencent": tencent_source.build,
     "acme": acme_source.build,
     "self-signed": self_signed_source.build,
+    "ssl-console": ssl_console_source.build,
 }
 
 

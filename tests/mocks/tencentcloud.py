@@ -87,6 +87,10 @@ class Certificate:
     cert: str = ""
     key: str = ""
     dv_auths: list[dict[str, str]] = field(default_factory=list)
+    # Certificates in the SSL console that this stack did not apply for (certificate: ssl-console):
+    subject_names: list[str] | None = None  # SubjectAltName; the provider sets subject_names only when non-empty
+    certificate_type: str = "SVR"           # CertificateType: SVR (server) or CA (an uploaded CA)
+    product: str = "TrustAsia C1 DV Free"   # ProductZhName
 
 
 # What Tencent does with a new application before the program's first poll.
@@ -323,19 +327,21 @@ class TencentCloud:
         """ssl/data_source_tc_ssl_certificates.go: DescribeCertificates(SearchKey = id or name), then every
         entry with a null alias, begin time or end time (a pending or rejected application) is skipped."""
         key = args.get("id") or args.get("name") or ""
+        # ``type`` goes to DescribeCertificates as CertificateType.
         matches = [c for c in self.certificates.values()
-                   if not key or key in (c.id, c.domain) or (c.alias and key in c.alias)]
+                   if (not key or key in (c.id, c.domain) or (c.alias and key in c.alias))
+                   and args.get("type") in (None, c.certificate_type)]
         for cert in matches:
             self._poll(cert)
         listed = []
         for c in matches:
             if c.alias is None or c.begin_time is None or c.end_time is None:
                 continue
-            entry = {"id": c.id, "name": c.alias, "type": "SVR", "projectId": 0,
-                     "productZhName": "TrustAsia C1 DV Free", "domain": c.domain, "status": c.status,
+            entry = {"id": c.id, "name": c.alias, "type": c.certificate_type, "projectId": 0,
+                     "productZhName": c.product, "domain": c.domain, "status": c.status,
                      "beginTime": c.begin_time, "endTime": c.end_time, "createTime": CREATED_BEIJING,
-                     "ownerUin": "100000000001", "validityPeriod": c.validity_period, "subjectNames": [c.domain],
-                     "orderId": f"order-{c.id}"}
+                     "ownerUin": "100000000001", "validityPeriod": c.validity_period,
+                     "subjectNames": c.subject_names or [c.domain], "orderId": f"order-{c.id}"}
             if c.cert:
                 entry.update(cert=c.cert, key=c.key)
             if c.dv_auths:
