@@ -8,7 +8,8 @@ keys in a misspelt namespace, nested keys stored flat, and every settings
 problem exactly as ``pulumi up`` would report it.  Exit status 2 on problems.
 
 ``--missing-secrets`` prints, one per line, the secrets this stack needs that
-its file does not hold yet (for ``make up`` to ask for).  ``--new-from
+its file does not hold yet (for ``make up`` to ask for; ``userPasswords.<name>`` is
+set with ``--path``).  ``--new-from
 TEMPLATE`` writes the (absent) stack file from another stack's file, for
 ``make init``: creating a stack is an explicit act, never a typo's side effect.
 """
@@ -91,7 +92,11 @@ def missing_secrets(path: Path) -> list[str]:
         needed.append("dockerHubToken")
     if isinstance(settings.server, stack_settings.ExistingServer) and settings.database.postgresql:
         needed.append("databasePassword")  # a cvm stack generates its own when unset
-    return [key for key in needed if f"{ns}:{key}" not in config]
+    missing = [key for key in needed if f"{ns}:{key}" not in config]
+    # Each Nexus user's password is a leaf set with --path (userPasswords.<name>).
+    held = config.get(f"{ns}:userPasswords")
+    held = held if isinstance(held, Mapping) else {}
+    return missing + [f"userPasswords.{user.name}" for user in settings.users if user.name not in held]
 
 
 # Lines bound to the template's own encryption: another stack cannot decrypt them.

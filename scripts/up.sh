@@ -187,12 +187,13 @@ fi
 
 # --- 6. secrets the stack file does not hold yet -----------------------------------------
 ask_secret() {  # ask_secret KEY QUESTION: read a hidden value from stdin, hand it to pulumi on stdin
-  local key=$1 value
+  local key=$1 value path=()
+  [[ "$key" != *.* ]] || path=(--path)  # a leaf of an object, e.g. userPasswords.ci
   printf '==> %s: ' "$2"
   IFS= read -r -s value || true
   echo
-  [[ -n "$value" ]] || fail "no value for nexus-registry:$key; set it with: pulumi config set --stack $stack --secret $key"
-  printf '%s' "$value" | pulumi config set --stack "$stack" --secret "$key"
+  [[ -n "$value" ]] || fail "no value for nexus-registry:$key; set it with: pulumi config set --stack $stack --secret ${path[*]:+--path }$key"
+  printf '%s' "$value" | pulumi config set --stack "$stack" --secret "${path[@]}" "$key"
 }
 for key in $(.venv/bin/python -m components.stack_check --missing-secrets "$stack_file"); do
   case "$key" in
@@ -212,6 +213,8 @@ for key in $(.venv/bin/python -m components.stack_check --missing-secrets "$stac
       ask_secret dockerHubToken "nexus.dockerHubUsername is set: enter the Docker Hub access token" ;;
     databasePassword)
       ask_secret databasePassword "database.engine is postgresql: enter the password of the database user" ;;
+    userPasswords.*)
+      ask_secret "$key" "the password of the Nexus user ${key#userPasswords.} is not set: enter one (at least 12 characters, not the admin password)" ;;
   esac
 done
 

@@ -58,6 +58,8 @@ def unrendered_entries(settings: Settings) -> list[ManifestEntry]:
         ManifestEntry(NGINX_DEPLOYED_DIGEST, "0644", ROOT_OWNER, False,
                       "<sha256 of the deployed nginx bundle: known after deploy>"),
     ]
+    for user, path in nexus.user_password_paths(settings).items():
+        entries.append(ManifestEntry(path, "0600", ROOT_OWNER, True, f"<secret:userPasswords.{user}>"))
     if settings.docker_hub_token is not None:
         entries.append(ManifestEntry(nexus.DOCKER_HUB_TOKEN_PATH, "0600", ROOT_OWNER, True,
                                      "<secret:dockerHubToken>"))

@@ -21,7 +21,7 @@ repository (``nx-repository-view-<format>-<repository>-<action>``):
 A Nexus group reads whatever its members hold: read on ``docker-group`` is read
 on ``docker-hosted``.  So the anonymous role never names the group unless team
 images are meant to be public, and the mirror endpoint is served by the
-``docker-proxy`` connector, not the group (README: Registry routing).
+``docker-proxy`` connector, not the group (README: Who can read and write).
 
 Users come from ``users`` in the settings; a push user also holds the pull role
 (a push reads manifests through the group, and a CI job pulls its base images).

@@ -17,12 +17,11 @@ import sys
 import time
 
 import pytest
-import yaml
 
 from components import client_setup
 from components import settings as stack_settings
 from components.render import nginx
-from tests.harness import ROOT
+from tests.harness import stack_file_config
 from tests.system.registry_env import PROXY_PORT, STUB, require_tools, start_environment, write_oci_image
 
 # Neither list holds 127.0.0.1, the address the host's own smoke check uses.
@@ -32,8 +31,7 @@ OUTSIDE = "127.0.0.100"  # inside loopback, outside both lists
 
 
 def access_settings() -> stack_settings.Settings:
-    document = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
-    config = dict(document["config"])
+    config = stack_file_config("dev")
     config["nexus-registry:webAllowedCidrs"] = WEB_ALLOWED
     config["nexus-registry:registryAllowedCidrs"] = ["127.0.0.0/8", "::1/128"]
     config["nexus-registry:registryMirrorAllowedCidrs"] = MIRROR_ALLOWED

@@ -29,7 +29,7 @@ FAKE_PULUMI = r"""#!/usr/bin/env bash
 echo "$*" >> "$FAKE_LOG"
 case "$1 $2" in
   "config set") value=$(cat)   # the value arrives on stdin (asked by up.sh, or a file), never as an argument
-                echo "${6} ${value:0:30} passphrase=${PULUMI_CONFIG_PASSPHRASE:-unset}" >> "$FAKE_LOG.values" ;;
+                echo "${!#} ${value:0:30} passphrase=${PULUMI_CONFIG_PASSPHRASE:-unset}" >> "$FAKE_LOG.values" ;;
   "stack output")
     case "$*" in
       *--show-secrets*sshPrivateKey*) [[ -n "${FAKE_STACK_KEY:-}" ]] || exit 1; printf '%s' "$FAKE_STACK_KEY" ;;
@@ -68,6 +68,7 @@ done
 
 PASSPHRASE = "stack-passphrase-for-tests"
 PASSWORD = "Correct-Horse-Battery-9"
+CI_PASSWORD = "Ci-Push-Password-17"  # userPasswords.ci: the shipped stacks list the user ci
 OPENSSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbg==\n-----END OPENSSH PRIVATE KEY-----\n"
 
 
@@ -187,19 +188,23 @@ def test_no_stack_prints_usage_with_the_shipped_stacks():
 
 
 def test_fresh_machine_logs_in_locally_asks_visibly_then_deploys(repo):
-    result = run(repo, "up.sh", "dev", "up", stdin=f"{PASSPHRASE}\n{PASSWORD}\n")
+    result = run(repo, "up.sh", "dev", "up", stdin=f"{PASSPHRASE}\n{PASSWORD}\n{CI_PASSWORD}\n")
     assert result.returncode == 0, result.stderr
     assert result.calls == [
         f"login file://{repo / '.pulumi-state'}",
         "stack select dev --create",
         "config set --stack dev --secret adminPassword",
+        "config set --stack dev --secret --path userPasswords.ci",
         "up --stack dev",
     ]
     assert not any(call.startswith(("whoami", "config get")) for call in result.calls)
     # Both questions were printed; the answers reached pulumi on stdin and through the environment.
     assert "passphrase that encrypts the secrets of stack dev" in result.stdout
     assert "the Nexus admin password is not set" in result.stdout
-    assert result.values == [f"adminPassword {PASSWORD} passphrase={PASSPHRASE}"]
+    assert "the password of the Nexus user ci is not set" in result.stdout
+    assert result.values == [f"adminPassword {PASSWORD} passphrase={PASSPHRASE}",
+                             f"userPasswords.ci {CI_PASSWORD} passphrase={PASSPHRASE}"]
+    assert not any(PASSWORD in call or CI_PASSWORD in call for call in result.calls)  # never an argument
     assert "using local state" in result.stdout
 
 
@@ -210,7 +215,8 @@ def test_answers_from_the_environment_ask_nothing_and_a_logged_in_backend_is_kep
                                                   ".myqcloud.com", "accounts": {}}))
     stack_file = repo / "stacks" / "Pulumi.dev.yaml"
     stack_file.write_text(stack_file.read_text().replace(
-        "config:\n", "config:\n  nexus-registry:adminPassword:\n    secure: v1:abcd\n", 1))
+        "config:\n", "config:\n  nexus-registry:adminPassword:\n    secure: v1:abcd\n"
+                      "  nexus-registry:userPasswords:\n    ci:\n      secure: v1:efgh\n", 1))
     result = run(repo, "up.sh", "dev", "preview", env_extra={"PULUMI_CONFIG_PASSPHRASE": PASSPHRASE})
     assert result.returncode == 0, result.stderr
     assert result.calls == ["stack select dev --create", "preview --stack dev"]
@@ -219,11 +225,12 @@ def test_answers_from_the_environment_ask_nothing_and_a_logged_in_backend_is_kep
 
 
 def test_pulumi_cloud_needs_no_passphrase(repo):
-    result = run(repo, "up.sh", "prod", "up", stdin=f"{PASSWORD}\n",
+    result = run(repo, "up.sh", "prod", "up", stdin=f"{PASSWORD}\n{CI_PASSWORD}\n",
                  env_extra={"PULUMI_BACKEND_URL": "https://api.pulumi.com"})
     assert result.returncode == 0, result.stderr
     assert result.calls[0] == "stack select prod --create" and result.calls[-1] == "up --stack prod"
-    assert result.values == [f"adminPassword {PASSWORD} passphrase=unset"]
+    assert result.values == [f"adminPassword {PASSWORD} passphrase=unset",
+                             f"userPasswords.ci {CI_PASSWORD} passphrase=unset"]
 
 
 def test_with_no_answer_on_stdin_make_up_stops_and_says_which_variable_answers(repo):
@@ -241,22 +248,23 @@ def test_with_no_answer_on_stdin_make_up_stops_and_says_which_variable_answers(r
 def test_an_existing_server_stack_reads_the_ssh_key_from_the_file_named(repo, tmp_path):
     key = tmp_path / "id_ed25519"
     key.write_text(OPENSSH_KEY)
-    asked = run(repo, "up.sh", "lab", "preview", stdin=f"{PASSPHRASE}\n{PASSWORD}\n{key}\n")
+    asked = run(repo, "up.sh", "lab", "preview", stdin=f"{PASSPHRASE}\n{PASSWORD}\n{key}\n{CI_PASSWORD}\n")
     assert asked.returncode == 0, asked.stderr
     assert "path of the SSH private key for the existing server (or export SSH_KEY_FILE)" in asked.stdout
     assert asked.values == [f"adminPassword {PASSWORD} passphrase={PASSPHRASE}",
-                            f"sshPrivateKey {OPENSSH_KEY[:30]} passphrase={PASSPHRASE}"]
+                            f"sshPrivateKey {OPENSSH_KEY[:30]} passphrase={PASSPHRASE}",
+                            f"userPasswords.ci {CI_PASSWORD} passphrase={PASSPHRASE}"]
     assert asked.calls[-1] == "preview --stack lab"
 
 
 def test_the_ssh_key_path_may_come_from_the_environment(repo, tmp_path):
     key = tmp_path / "id_ed25519"
     key.write_text(OPENSSH_KEY)
-    result = run(repo, "up.sh", "lab", "preview", stdin=f"{PASSWORD}\n",
+    result = run(repo, "up.sh", "lab", "preview", stdin=f"{PASSWORD}\n{CI_PASSWORD}\n",
                  env_extra={"SSH_KEY_FILE": str(key), "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE})
     assert result.returncode == 0, result.stderr
     assert "path of the SSH private key" not in result.stdout
-    assert result.values[-1].startswith("sshPrivateKey -----BEGIN OPENSSH")
+    assert result.values[1].startswith("sshPrivateKey -----BEGIN OPENSSH")
 
 
 # --- the Pulumi CLI: a pinned tarball checked against a committed SHA-256 -----------------------
@@ -286,7 +294,7 @@ def _pin_checksum(repo: Path, tarball: Path) -> str:
 def test_a_missing_cli_is_downloaded_checked_and_put_where_readme_says(repo, tmp_path):
     tarball = _cli_tarball(tmp_path / "release.tar.gz")
     name = _pin_checksum(repo, tarball)
-    result = run(repo, "up.sh", "dev", stdin=f"{PASSPHRASE}\n{PASSWORD}\n", with_pulumi=False,
+    result = run(repo, "up.sh", "dev", stdin=f"{PASSPHRASE}\n{PASSWORD}\n{CI_PASSWORD}\n", with_pulumi=False,
                  env_extra={"FAKE_TARBALL": str(tarball)})
     assert result.returncode == 0, result.stderr
     assert result.calls[0] == f"curl -fsSL --retry 2 -o {result.calls[0].split(' -o ')[1].split()[0]} " \
@@ -302,7 +310,7 @@ def test_a_missing_cli_is_downloaded_checked_and_put_where_readme_says(repo, tmp
 def test_a_downloaded_tarball_is_used_and_a_wrong_checksum_refused(repo, tmp_path):
     tarball = _cli_tarball(tmp_path / "release.tar.gz")
     _pin_checksum(repo, tarball)
-    result = run(repo, "up.sh", "dev", stdin=f"{PASSPHRASE}\n{PASSWORD}\n", with_pulumi=False,
+    result = run(repo, "up.sh", "dev", stdin=f"{PASSPHRASE}\n{PASSWORD}\n{CI_PASSWORD}\n", with_pulumi=False,
                  env_extra={"PULUMI_CLI_TARBALL": str(tarball)})
     assert result.returncode == 0, result.stderr
     assert not any(call.startswith("curl") for call in result.calls)

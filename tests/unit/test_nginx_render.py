@@ -12,7 +12,7 @@ import pytest
 
 from components.render import nginx
 from components.render.__main__ import main as render_cli
-from tests.harness import stack_settings, write_stack_file
+from tests.harness import stack_file_config, stack_settings, write_stack_file
 
 STACKS = ["dev", "prod", "lab"]
 
@@ -261,12 +261,9 @@ def test_render_cli_writes_the_nginx_files_where_they_land_on_the_host(tmp_path)
 
 def variant_settings(**config):
     """The dev stack file with ``config`` on top (placeholders for secrets), validated."""
-    import yaml
-
     from components import settings as stack_settings
 
-    document = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
-    merged = dict(document["config"])
+    merged = stack_file_config("dev")
     merged.update({f"nexus-registry:{key}": value for key, value in config.items()})
     return stack_settings.from_mapping("dev", merged, secret_placeholders=True)
 
