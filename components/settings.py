@@ -316,9 +316,7 @@ def _url(value: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
         _host_address(parts.hostname.strip("[]"))
     except ValueError:
         raise ValueError(f"{value!r} is not {wanted} (bad host or port)") from None
-    host = parts.hostname.strip("[]")
-    if host != "localhost" and not host.endswith(".localhost"):  # the host itself: a real place for a mirror
-        _not_placeholder(host, "a reachable URL")
+    _not_placeholder(parts.hostname.strip("[]"), "a reachable URL")
     return value
 
 

@@ -11,12 +11,10 @@ if [[ -z "$stack" ]]; then
   echo "usage: make init STACK=<new stack> [FROM=<dev|prod|lab|...>]" >&2
   exit 2
 fi
-python=${PYTHON:-python3}
-[[ -x .venv/bin/python ]] || "$python" -m venv .venv
-if ! .venv/bin/python -c 'import pydantic, yaml' 2>/dev/null; then
-  mapfile -t check_requirements < <(grep -Ei '^(pydantic|PyYAML)[<>=!~ ]' requirements.txt)
-  .venv/bin/python -m pip install --quiet "${check_requirements[@]}"
-fi
+# shellcheck source=scripts/python-env.sh
+source scripts/python-env.sh
+ensure_venv
+install_locked_subset pydantic yaml -- "${CHECK_PACKAGES[@]}"
 stack_file="stacks/Pulumi.$stack.yaml"
 if [[ -e "$stack_file" ]]; then
   echo "make init: $stack_file exists already; edit it, or choose another name" >&2

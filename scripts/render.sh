@@ -9,13 +9,9 @@ if [[ -z "$stack" ]]; then
   echo "usage: make render STACK=<stack>" >&2
   exit 2
 fi
-python=${PYTHON:-python3}
-if [[ ! -x .venv/bin/python ]]; then
-  "$python" -m venv .venv
-fi
-if ! .venv/bin/python -c 'import jinja2, pydantic, yaml' 2>/dev/null; then
-  # Rendering needs only these; the Pulumi SDK and providers are not imported.
-  mapfile -t render_requirements < <(grep -Ei '^(pydantic|PyYAML|Jinja2)[<>=!~ ]' requirements.txt)
-  .venv/bin/python -m pip install --quiet "${render_requirements[@]}"
-fi
+# shellcheck source=scripts/python-env.sh
+source scripts/python-env.sh
+ensure_venv
+# Rendering needs only these (hash-checked from requirements.lock); the Pulumi SDK is not imported.
+install_locked_subset jinja2 pydantic yaml -- "${RENDER_PACKAGES[@]}"
 exec .venv/bin/python -m components.render --stack "$stack" --out "out/$stack"

@@ -4,7 +4,7 @@
 # Order matters, cheapest check first:
 #   1. the stack file is checked (pydantic + PyYAML only, about a second): a
 #      placeholder or a typo stops here, before anything is installed or asked;
-#   2. .venv with requirements.txt (re-installed only when the file changes);
+#   2. .venv from the hash-checked requirements.lock (re-installed only when it changes);
 #   3. the pinned Pulumi CLI when none is on PATH: the release tarball, checked
 #      against the SHA-256 committed in scripts/pulumi-cli.sha256;
 #   4. the state backend: PULUMI_BACKEND_URL, else the one you are logged into
@@ -38,16 +38,10 @@ if [[ ! -f "$stack_file" ]]; then
 fi
 
 # --- 1. the stack file, before anything else -------------------------------------
-python=${PYTHON:-python3}
-if [[ ! -x .venv/bin/python ]]; then
-  say "creating .venv with $($python --version)"
-  "$python" -m venv .venv
-fi
-if ! .venv/bin/python -c 'import pydantic, yaml' 2>/dev/null; then
-  # Only what the check needs, with the versions requirements.txt allows.
-  mapfile -t check_requirements < <(grep -Ei '^(pydantic|PyYAML)[<>=!~ ]' requirements.txt)
-  .venv/bin/python -m pip install --quiet "${check_requirements[@]}"
-fi
+# shellcheck source=scripts/python-env.sh
+source scripts/python-env.sh
+ensure_venv
+install_locked_subset pydantic yaml -- "${CHECK_PACKAGES[@]}"
 if ! .venv/bin/python -m components.stack_check "$stack_file"; then
   echo "make $action: fix the lines above in $stack_file (nested keys: pulumi config set --path), then re-run" >&2
   exit 2
@@ -55,13 +49,15 @@ fi
 
 sha256() { if command -v sha256sum >/dev/null; then sha256sum "$1"; else shasum -a 256 "$1"; fi | cut -d' ' -f1; }
 
-# --- 2. the program's requirements, re-installed only when requirements.txt changes -
+# --- 2. the program's requirements, re-installed only when a lock file changes ---------
+# Exact versions and file hashes (scripts/lock.sh): anything else on the index is refused.
 requirements_stamp=.venv/.nexus-registry-requirements.sha256
-if [[ "$(cat "$requirements_stamp" 2>/dev/null)" != "$(sha256 requirements.txt)" ]]; then
-  say "installing requirements.txt into .venv"
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -r requirements.txt
-  sha256 requirements.txt > "$requirements_stamp"
+locks_digest="$(sha256 requirements-build.lock) $(sha256 requirements.lock)"
+if [[ "$(cat "$requirements_stamp" 2>/dev/null)" != "$locks_digest" ]]; then
+  say "installing requirements.lock into .venv (hashes checked)"
+  .venv/bin/python -m pip install --quiet --require-hashes -r requirements-build.lock
+  .venv/bin/python -m pip install --quiet --require-hashes --no-build-isolation -r requirements.lock
+  echo "$locks_digest" > "$requirements_stamp"
 fi
 
 # --- 3. the Pulumi CLI ---------------------------------------------------------------

@@ -84,16 +84,17 @@ def repo(tmp_path):
     copy.mkdir()
     for name in ("scripts", "components", "stacks"):
         shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("requirements.txt", "Pulumi.yaml", "__main__.py"):
+    for name in ("requirements.txt", "requirements.lock", "requirements-build.lock", "Pulumi.yaml", "__main__.py"):
         shutil.copy(ROOT / name, copy / name)
     for stack in ("dev", "prod", "lab"):
         write_stack_file(stack, copy / "stacks")
     venv_bin = copy / ".venv" / "bin"
     venv_bin.mkdir(parents=True)
-    # The shared venv already holds requirements.txt; the stamp says so, so nothing is installed.
+    # The shared venv already holds the locked requirements; the stamp says so, so nothing is installed.
     _executable(venv_bin / "python", f'#!/bin/sh\nexec "{ROOT / ".venv/bin/python"}" "$@"\n')
-    (copy / ".venv" / ".nexus-registry-requirements.sha256").write_text(
-        hashlib.sha256((copy / "requirements.txt").read_bytes()).hexdigest() + "\n")
+    digests = [hashlib.sha256((copy / lock).read_bytes()).hexdigest()
+               for lock in ("requirements-build.lock", "requirements.lock")]
+    (copy / ".venv" / ".nexus-registry-requirements.sha256").write_text(" ".join(digests) + "\n")
     return copy
 
 

@@ -111,8 +111,7 @@ def test_checkouts_keep_no_token_on_disk():
                 assert step["with"]["persist-credentials"] is False, f"{name}:{job_name}"
 
 
-INSTALLERS = [".github/workflows/preview.yml", ".github/workflows/up.yml", "scripts/test.sh", "scripts/up.sh",
-              "Makefile"]
+INSTALLERS = [".github/workflows/preview.yml", ".github/workflows/up.yml", "scripts/test.sh", "scripts/up.sh"]
 
 
 @pytest.mark.parametrize("path", INSTALLERS)
@@ -184,3 +183,16 @@ def test_the_preview_key_policy_is_read_only():
         for action in statement["action"]:
             service, _, verb = action.partition(":")
             assert service and verb.startswith(READ_ONLY_VERBS), action
+
+
+def test_the_quick_installs_of_check_and_render_take_hashed_entries_of_the_lock_only():
+    """make up's first check, make init and make render install a few packages before (or without) the
+    whole lock: the entries of requirements.lock for those packages, hashes required, nothing else."""
+    helper = (ROOT / "scripts/python-env.sh").read_text()
+    lines = [line for line in helper.splitlines() if re.search(r"\bpip install\b", line)]
+    assert len(lines) == 1 and "--require-hashes" in lines[0] and "--no-deps" in lines[0], lines
+    assert "requirements.lock >\"$subset\"" in helper
+    for path in ("scripts/up.sh", "scripts/init-stack.sh", "scripts/render.sh", "Makefile"):
+        text = (ROOT / path).read_text()
+        assert not [line for line in text.splitlines() if re.search(r"\bpip install\b", line)
+                    and "--require-hashes" not in line], path

@@ -15,28 +15,29 @@ import typing
 from typing import Any
 
 import pytest
-import yaml
 from pydantic import BaseModel, SecretStr
 
 from components import settings as stack_settings
-from tests.harness import LAB_HOST_KEY, ROOT, TEST_SECRETS
+from tests.harness import LAB_HOST_KEY, TEST_SECRETS, stack_file_config
 
 NS = "nexus-registry"
 
 # A valid value for every string setting whose default is not a string.
 VALID_EXAMPLES: dict[str, str] = {
     "certificateValidation": "dns-auto",
-    "acme.email": "ops@example.com",
-    "server.dockerMirror": "https://mirror.example.com",
+    "acme.email": "ops@widgets-inc.cn",
+    "server.dockerMirror": "https://mirror.widgets-inc.cn",
     "server.instanceType": "S5.LARGE16",
     "server.availabilityZone": "ap-guangzhou-6",
     "server.sshUser": "ubuntu",
     "server.hostKey": LAB_HOST_KEY,
-    "server.address": "192.0.2.10",
+    "server.address": "10.0.8.15",
     "server.dataDevice": "/dev/disk/by-id/virtio-data01",
     "nexus.dockerHubUsername": "robotuser",
     "nexus.imageDigest": "sha256:" + "ab" * 32,
-    "domain": "example.com",
+    "domain": "widgets-inc.cn",
+    "sslConsole.webCertificateId": "a1B2c3D4",
+    "sslConsole.registryCertificateId": "a1B2c3D4",
     "database.host": "10.0.0.5",
     "users[].name": "ci",
     "users[].role": "push",
@@ -108,9 +109,10 @@ def _with(container: dict | None, parts: list[str], value: Any, done: str = "") 
 def _config(key: str, model: Any, value: Any) -> dict[str, str]:
     # prod sets instanceType and availabilityZone, lab is the existing-server stack.
     stack = "lab" if model is stack_settings.ExistingServer else "prod"
-    document = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
-    config: dict[str, Any] = dict(document["config"])
+    config: dict[str, Any] = stack_file_config(stack)
     config.update(TEST_SECRETS)
+    if key.startswith("sslConsole."):
+        config[f"{NS}:certificate"] = "ssl-console"
     if key == "nexus.dockerHubUsername":
         config[f"{NS}:dockerHubToken"] = "dckr_pat_example"
     top = key.split(".")[0].removesuffix("[]")
@@ -127,7 +129,7 @@ def _valid(key: str, default: Any, model: Any = None) -> str:
     if key == "server.mode":
         return "existing" if model is stack_settings.ExistingServer else "cvm"
     if key.endswith("Cidrs[]"):
-        return "203.0.113.0/24"
+        return "58.246.10.0/24"
     if key in VALID_EXAMPLES:
         return VALID_EXAMPLES[key]
     assert isinstance(default, str) and default, f"{key}: add a valid example to VALID_EXAMPLES"
@@ -170,8 +172,7 @@ def test_hostile_text_is_refused_with_one_line_naming_the_key(key, model, defaul
 
 @pytest.mark.parametrize("stack", ["dev", "a\nb", "x;id", "$(id)", "nexus registry"])
 def test_the_stack_name_is_checked_too(stack):
-    document = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
-    config = {k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in document["config"].items()}
+    config = {k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in stack_file_config("dev").items()}
     config.update(TEST_SECRETS)
     if stack == "dev":
         assert stack_settings.from_mapping(stack, config).stack == "dev"

@@ -73,7 +73,7 @@ def test_no_secret_appears_outside_a_secret_input_or_output(any_stack):
 
 def test_a_cvm_stack_exports_the_key_it_generated_as_a_secret_for_make_ssh():
     run = run_stack("dev")
-    key = run.one("tls:index/privateKey:PrivateKey")
+    key = run.named("nexus-host-ssh-key")
     assert run.outputs["sshPrivateKey"].startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
     assert key.name in run.outputs["sshPrivateKey"]  # the mock's key for exactly that resource
     assert "sshPrivateKey" in run.secret_outputs

@@ -11,7 +11,7 @@ import pytest
 
 from components.render import stack_files
 from components.render.manifest import MANIFEST_NAME
-from tests.harness import ROOT, TEST_SECRETS, run_stack, stack_settings, write_stack_file
+from tests.harness import LAB_HOST_KEY, ROOT, TEST_SECRETS, run_stack, stack_settings, write_stack_file
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 
@@ -117,7 +117,8 @@ def _bundled(run):
 
 @pytest.mark.parametrize("stack, overrides", [
     ("dev", {}), ("prod", {}), ("lab", {}),
-    ("lab", {"server": {"mode": "existing", "address": "10.0.8.15", "dataDevice": "/dev/disk/by-id/virtio-nx"}}),
+    ("lab", {"server": {"mode": "existing", "address": "10.0.8.15", "dataDevice": "/dev/disk/by-id/virtio-nx",
+                        "hostKey": LAB_HOST_KEY}}),
 ])
 def test_the_manifest_lists_every_path_a_deploy_puts_on_the_host(stack, overrides, tmp_path):
     out = tmp_path / "out"

@@ -247,9 +247,9 @@ def test_a_documentation_server_address_is_refused(address, words):
     assert words in caught.value.problems[0]
 
 
-def test_ranges_that_merely_contain_a_documentation_range_and_local_mirrors_are_accepted():
+def test_ranges_that_merely_contain_a_documentation_range_and_private_mirrors_are_accepted():
     settings = minimal(server=cvm(sshAllowedCidrs=["192.0.0.0/8", "0.0.0.0/0"], allowSshFromAnywhere=True,
-                                  dockerMirror="http://localhost:5000"))
+                                  dockerMirror="http://10.0.0.2:5000"))
     assert settings.server.ssh_allowed_cidrs == ["192.0.0.0/8", "0.0.0.0/0"]
 
 
