@@ -380,6 +380,8 @@ DnsName = Annotated[str, AfterValidator(_dns_name)]
 ZoneName = Annotated[str, AfterValidator(_dns_name), AfterValidator(lambda v: _not_placeholder(v, "your own zone"))]
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
+# A network the user names (admins, offices, CI): a documentation range is an unedited placeholder.
+NetworkCidr = Annotated[Cidr, AfterValidator(lambda v: _not_placeholder(v, "your network(s)"))]
 Url = Annotated[str, AfterValidator(_url)]
 SshHostKey = Annotated[str, AllowChars(" "), AfterValidator(_ssh_host_key)]
 
@@ -461,9 +463,7 @@ class CvmServer(_Model):
     system_disk_gb: int = Field(default=50, ge=20, le=1024)
     data_disk_gb: int = Field(default=100, ge=10, le=32000)
     bandwidth_mbps: int = Field(default=10, ge=1, le=100)
-    ssh_allowed_cidrs: list[
-        Annotated[Cidr, AfterValidator(lambda v: _not_placeholder(v, "your admin network(s)"))]
-    ] = Field(min_length=1)
+    ssh_allowed_cidrs: list[NetworkCidr] = Field(min_length=1)
     allow_ssh_from_anywhere: bool = False
     availability_zone: str | None = None
     ssh_user: str | None = None
@@ -852,9 +852,9 @@ class Settings(_Model):
     users: tuple[UserSettings, ...] = DEFAULT_USERS
     user_passwords: dict[str, SecretStr] = {}
     registry_mirror_port: int = Field(default=DEFAULT_MIRROR_PORT, ge=1024, le=65535)
-    web_allowed_cidrs: list[Cidr] | None = Field(default=None, min_length=1)
-    registry_allowed_cidrs: list[Cidr] | None = Field(default=None, min_length=1)
-    registry_mirror_allowed_cidrs: list[Cidr] | None = Field(default=None, min_length=1)
+    web_allowed_cidrs: list[NetworkCidr] | None = Field(default=None, min_length=1)
+    registry_allowed_cidrs: list[NetworkCidr] | None = Field(default=None, min_length=1)
+    registry_mirror_allowed_cidrs: list[NetworkCidr] | None = Field(default=None, min_length=1)
 
     @field_validator("stack")
     @classmethod

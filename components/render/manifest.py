@@ -63,6 +63,17 @@ def unrendered_entries(settings: Settings) -> list[ManifestEntry]:
     if settings.docker_hub_token is not None:
         entries.append(ManifestEntry(nexus.DOCKER_HUB_TOKEN_PATH, "0600", ROOT_OWNER, True,
                                      "<secret:dockerHubToken>"))
+    # nginx's own files travel staged (pitfall 14): the bundle writes them below STAGE_DIR and
+    # deploy-nginx.sh activates them at their live path once nginx is installed.
+    live = {f.path for f in nginx.host_files(settings)}
+    for staged in nginx.deploy_files(settings):
+        if staged.path not in live:
+            entries.append(ManifestEntry(staged.path, staged.mode, ROOT_OWNER, False,
+                                         f"<staged copy of {staged.path.removeprefix(nginx.STAGE_DIR)}, "
+                                         "activated there by deploy-nginx.sh>"))
+    for fqdn, (crt, key) in nginx.staged_cert_files(settings).items():
+        entries.append(ManifestEntry(crt, "0600", ROOT_OWNER, False, f"<staged certificate chain of {fqdn}>"))
+        entries.append(ManifestEntry(key, "0600", ROOT_OWNER, True, f"<staged private key of {fqdn}>"))
     for fqdn, paths in nginx.default_cert_paths(settings).items():
         entries.append(ManifestEntry(paths.crt, "0644", ROOT_OWNER, False,
                                      f"<certificate chain of {fqdn} ({settings.certificate}): known after deploy>"))

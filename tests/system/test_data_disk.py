@@ -30,7 +30,7 @@ DATA = "kept across deploys\n"
 
 
 def existing(format_data_device: bool):
-    return make_settings("lab", server={"mode": "existing", "address": "192.0.2.10", "hostKey": LAB_HOST_KEY,
+    return make_settings("lab", server={"mode": "existing", "address": "10.0.8.15", "hostKey": LAB_HOST_KEY,
                                         "dataDevice": "/dev/disk/by-id/virtio-data01",
                                         "formatDataDevice": format_data_device})
 

@@ -76,10 +76,10 @@ def test_security_group_rules_are_exactly_ssh_from_admins_and_web_from_anywhere(
 
 def test_the_mirror_port_follows_its_setting_allow_list_and_anonymous_pull():
     run = run_stack("dev", {"registryMirrorPort": 5443,
-                            "registryMirrorAllowedCidrs": ["198.51.100.0/24", "2001:db8::/32"]})
+                            "registryMirrorAllowedCidrs": ["101.33.7.0/24", "240e:3b7::/32"]})
     mirror = [r for r in run.one(RULE_SET).inputs["ingresses"] if r["port"] == "5443"]
     assert [(r.get("cidrBlock"), r.get("ipv6CidrBlock")) for r in mirror] == [
-        ("198.51.100.0/24", None), (None, "2001:db8::/32")]
+        ("101.33.7.0/24", None), (None, "240e:3b7::/32")]
     private = run_stack("dev", {"nexus": {"version": "3.86.2", "anonymousPull": False}})
     ports = {r["port"] for r in private.one(RULE_SET).inputs["ingresses"]}
     assert ports == {"22", "80", "443", "ALL"}

@@ -306,11 +306,11 @@ def test_every_https_server_limits_login_attempts(site):
 
 def test_allow_lists_are_per_endpoint_and_absent_by_default(site):
     assert not re.search(r"^    (allow|deny) ", code(site), re.M)  # server level (the mirror's limit_except aside)
-    limited = variant_settings(webAllowedCidrs=["198.51.100.0/24", "2001:db8::/32"],
-                               registryMirrorAllowedCidrs=["203.0.113.0/24"])
+    limited = variant_settings(webAllowedCidrs=["101.33.7.0/24", "240e:3b7::/32"],
+                               registryMirrorAllowedCidrs=["58.246.10.0/24"])
     config = nginx.render_site_config(limited)
     web = block_for(config, limited.web_fqdn, "443")
-    assert re.search(r"allow 198\.51\.100\.0/24;\s*allow 2001:db8::/32;\s*deny all;", web)
+    assert re.search(r"allow 101\.33\.7\.0/24;\s*allow 240e:3b7::/32;\s*deny all;", web)
     mirror = block_for(config, limited.registry_fqdn, "8443")
-    assert re.search(r"allow 203\.0\.113\.0/24;\s*deny all;", mirror)
+    assert re.search(r"allow 58\.246\.10\.0/24;\s*deny all;", mirror)
     assert not re.search(r"^    (allow|deny) ", block_for(config, limited.registry_fqdn, "443"), re.M)

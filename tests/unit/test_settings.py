@@ -223,6 +223,8 @@ def test_shipped_stacks_hold_no_plaintext_secret():
     ({"server": cvm(sshAllowedCidrs=["10.0.0.0/8", "198.51.100.0/25"])}, "server.sshAllowedCidrs[1]",
      "198.51.100.0/24 is reserved for documentation, RFC 5737"),
     ({"server": cvm(sshAllowedCidrs=["2001:db8:1::/48"])}, "server.sshAllowedCidrs[0]", "RFC 3849"),
+    ({"webAllowedCidrs": ["10.0.0.0/8", "203.0.113.0/24"]}, "webAllowedCidrs[1]", "set your network(s)"),
+    ({"registryMirrorAllowedCidrs": ["192.0.2.0/24"]}, "registryMirrorAllowedCidrs[0]", "RFC 5737"),
     ({"nexus": {"dockerHubRemote": "https://mirror.example.com/"}}, "nexus.dockerHubRemote", "a reachable URL"),
     ({"certificate": "acme", "acme": {"email": "ops@example.com"}}, "acme.email", "your own e-mail address"),
 ])
