@@ -93,7 +93,6 @@ except ImportError:  # pragma: no cover - depends on the pinned client
 from components import settings as stack_settings
 from components.render import nexus as render
 from components.render.bundle import HostFile
-from tests.harness import stack_file_config
 
 REQUEST_MODELS = {
     ("docker", "proxy"): DockerProxyRepositoryApiRequest,
@@ -825,6 +824,9 @@ USER_PASSWORDS = {"ci": "Ci-Push-Password-17"}
 def make_settings(stack: str = "lab", nexus: dict[str, Any] | None = None, *, token: bool = False,
                   **top: Any) -> stack_settings.Settings:
     """A stack file's settings with real (test) secrets and overrides, validated like the program does."""
+    # Imported here: the fresh-host stand-in image runs this module without the harness (or Pulumi).
+    from tests.harness import stack_file_config
+
     config = stack_file_config(stack)
     prefix = stack_settings.NAMESPACE
     config[f"{prefix}:adminPassword"] = ADMIN_PASSWORD
