@@ -60,6 +60,8 @@ def unrendered_entries(settings: Settings) -> list[ManifestEntry]:
     ]
     for user, path in nexus.user_password_paths(settings).items():
         entries.append(ManifestEntry(path, "0600", ROOT_OWNER, True, f"<secret:userPasswords.{user}>"))
+    entries.append(ManifestEntry(f"{nexus.STATE_DIR}/db-backup-before-upgrade.txt", "0644", ROOT_OWNER, False,
+                                 "<names the release the pre-upgrade database backup was taken for>"))
     if settings.docker_hub_token is not None:
         entries.append(ManifestEntry(nexus.DOCKER_HUB_TOKEN_PATH, "0600", ROOT_OWNER, True,
                                      "<secret:dockerHubToken>"))
