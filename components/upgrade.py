@@ -64,7 +64,7 @@ def check_version_change(
             f"nexus-registry:nexus.version: {desired!r} crosses {_dotted(LOWER_CAPS_RELEASE)} from the deployed "
             f"{deployed!r}, where Community Edition caps drop to 40,000 components and 100,000 requests a day "
             "(from 100,000 and 200,000); check usage (make status), then set nexus.acceptCommunityCaps: true "
-            "(README: Community Edition caps)."
+            "(README: Usage caps and health)."
         )
     return desired
 

@@ -291,7 +291,7 @@ def test_every_tag_form_sonatype_publishes_is_accepted(version):
     ("eu-frankfurt", "https://registry-1.docker.io", "https://pypi.org/"),
 ])
 def test_mainland_cvms_default_to_upstreams_they_can_reach(region, docker, pypi):
-    config = {"tencentcloud:region": region, f"{NS}:domain": "example.com",
+    config = {"tencentcloud:region": region, f"{NS}:domain": "widgets-inc.cn",
               f"{NS}:adminPassword": "Correct-Horse-Battery-9", f"{NS}:server": CVM,
               f"{NS}:userPasswords": '{"ci": "Ci-Push-Password-17"}'}
     nexus = stack_settings.from_mapping("dev", config).nexus
@@ -303,7 +303,7 @@ def test_mainland_cvms_default_to_upstreams_they_can_reach(region, docker, pypi)
 
 
 def test_docker_hub_credentials_keep_docker_hub_as_the_upstream_on_the_mainland():
-    config = {"tencentcloud:region": "ap-guangzhou", f"{NS}:domain": "example.com",
+    config = {"tencentcloud:region": "ap-guangzhou", f"{NS}:domain": "widgets-inc.cn",
               f"{NS}:adminPassword": "Correct-Horse-Battery-9", f"{NS}:server": CVM,
               f"{NS}:userPasswords": '{"ci": "Ci-Push-Password-17"}',
               f"{NS}:dockerHubToken": "dckr_pat_x", f"{NS}:nexus": {"dockerHubUsername": "team-bot"}}
@@ -313,7 +313,7 @@ def test_docker_hub_credentials_keep_docker_hub_as_the_upstream_on_the_mainland(
 
 
 def test_existing_servers_keep_the_public_upstreams_whatever_the_region():
-    lab = stack_settings.from_stack_file(ROOT / "stacks" / "Pulumi.lab.yaml")
+    lab = stack_settings_of("lab")
     assert lab.nexus.docker_hub_remote == "https://registry-1.docker.io"
 
 
