@@ -56,18 +56,8 @@ def database_backup_pruning_files(settings: Settings) -> list[HostFile]:
     """A daily systemd timer that deletes database backups older than ``backup.databaseKeepDays``
     (never the newest): Nexus's backup task writes a new file every night and deletes none."""
     keep = settings.effective_backup.database_keep_days
-    service = (
-        "# nexus-registry: prune old Nexus database backups (rendered by components/render/nexus_ops.py)\n"
-        "[Unit]\nDescription=Delete Nexus database backups older than "
-        f"{keep} days, keeping the newest\n\n"
-        f"[Service]\nType=oneshot\nExecStart={DB_BACKUP_SCRIPT} --prune {keep}\n"
-    )
-    timer = (
-        "# nexus-registry: daily pruning of old Nexus database backups\n"
-        f"[Unit]\nDescription=Daily {PRUNE_UNIT}\n\n"
-        "[Timer]\nOnCalendar=daily\nRandomizedDelaySec=1h\nPersistent=true\n\n"
-        "[Install]\nWantedBy=timers.target\n"
-    )
+    service = render.render("systemd/nexus-db-backup-prune.service.j2", keep=keep, backup_script=DB_BACKUP_SCRIPT)
+    timer = render.render("systemd/nexus-db-backup-prune.timer.j2", unit=PRUNE_UNIT)
     return [HostFile(f"{SYSTEMD_DIR}/{PRUNE_UNIT}.service", service),
             HostFile(f"{SYSTEMD_DIR}/{PRUNE_UNIT}.timer", timer)]
 
