@@ -18,7 +18,7 @@
 # an environment variable that answers it instead (see README: Questions make up asks).
 set -euo pipefail
 
-PULUMI_VERSION=3.272.0
+PULUMI_VERSION=3.255.0
 cd "$(dirname "$0")/.."
 
 stack=${1:-}

@@ -26,6 +26,7 @@ import pulumi.resource
 import pulumi.runtime
 import yaml
 from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
@@ -260,6 +261,25 @@ def stack_config(stack: str, overrides: dict[str, Any] | None = None,
     return {k: (json.dumps(v) if isinstance(v, (dict, list, bool, int)) else str(v)) for k, v in config.items()}
 
 
+class StackMockMonitor(MockMonitor):
+    """pulumi's MockMonitor, naming URNs after the stack and project the run was given.
+
+    The SDK's monitor reads them from context variables, and some SDK releases (3.255)
+    register resources from a worker thread that does not see them: URNs there say
+    ``urn:pulumi:stack::project::`` while the engine would say ``urn:pulumi:dev::nexus-registry::``,
+    and messages that print a URN (``pulumi up --replace '<urn>'``) would be tested against a
+    name no real run produces.
+    """
+
+    def __init__(self, mocks: pulumi.runtime.Mocks, project: str, stack: str):
+        super().__init__(mocks)
+        self.project, self.stack = project, stack
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        generic = super().make_urn(parent, type_, name)
+        qualified_type_and_name = generic.split("::", 2)[2]
+        return f"urn:pulumi:{self.stack}::{self.project}::{qualified_type_and_name}"
+
 def run_program(stack: str, config: dict[str, str], program: Callable[[], Any] | None = None,
                 extra_outputs: Callable[[str, str, dict], dict] | None = None,
                 preview: bool = False, cloud: TencentCloud | None = None,
@@ -279,7 +299,8 @@ def run_program(stack: str, config: dict[str, str], program: Callable[[], Any] |
     _ensure_event_loop().set_exception_handler(_quiet_unretrieved)
     # Outputs still tracked from an earlier (possibly failed) run would leak their errors into this one.
     pulumi.runtime.settings.SETTINGS.outputs.clear()
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview,
+                             monitor=StackMockMonitor(mocks, PROJECT, stack))
     secret_keys = [k for k in config if k in TEST_SECRETS or k.endswith(("Password", "Token", "PrivateKey"))]
     pulumi.runtime.set_all_config(config, secret_keys)
 

@@ -287,8 +287,9 @@ def _pin_checksum(repo: Path, tarball: Path) -> str:
                    if line.startswith("PULUMI_VERSION="))
     name = f"pulumi-v{version}-linux-x64.tar.gz"
     digest = hashlib.sha256(tarball.read_bytes()).hexdigest()
-    with open(repo / "scripts/pulumi-cli.sha256", "a") as checksums:
-        checksums.write(f"{digest}  {name}\n")
+    checksums = repo / "scripts/pulumi-cli.sha256"
+    kept = [line for line in checksums.read_text().splitlines() if not line.endswith(f"  {name}")]
+    checksums.write_text("\n".join([*kept, f"{digest}  {name}"]) + "\n")
     return name
 
 
@@ -335,6 +336,17 @@ def test_a_failed_download_says_how_to_install_by_hand(repo, tmp_path):
     assert "tar -xzf" in advice and "PULUMI_CLI_TARBALL=/path/to/" in advice
     assert "re-run make up STACK=dev" in advice
 
+
+
+def test_a_platform_without_a_committed_checksum_is_never_downloaded(repo):
+    bin_dir = repo.parent / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    _executable(bin_dir / "uname", '#!/bin/sh\ncase "$1" in -m) echo arm64 ;; *) echo Darwin ;; esac\n')
+    result = run(repo, "up.sh", "dev", with_pulumi=False)
+    assert result.returncode == 1
+    assert not any(call.startswith("curl") for call in result.calls)
+    assert "scripts/pulumi-cli.sha256 has no checksum for pulumi-v" in result.stderr
+    assert "-darwin-arm64.tar.gz" in result.stderr and "Install it by hand" in result.stderr
 
 def test_the_committed_checksums_are_well_formed():
     for line in (ROOT / "scripts/pulumi-cli.sha256").read_text().splitlines():

@@ -73,6 +73,32 @@ def test_the_pulumi_cli_version_is_pinned_to_the_one_up_sh_installs():
     assert found == 2  # preview and up
 
 
+
+def test_the_pinned_cli_has_a_committed_checksum_for_the_ci_platform():
+    """make up installs the CLI only when the tarball's SHA-256 is committed: without a
+    linux-x64 line for PULUMI_VERSION every Linux deployer falls back to a hand install."""
+    checksums = {}
+    for line in (ROOT / "scripts" / "pulumi-cli.sha256").read_text().splitlines():
+        if line and not line.startswith("#"):
+            digest, name = line.split("  ")
+            assert re.fullmatch(r"[0-9a-f]{64}", digest), line
+            checksums[name] = digest
+    version = pulumi_cli_version()
+    assert f"pulumi-v{version}-linux-x64.tar.gz" in checksums, \
+        f"scripts/pulumi-cli.sha256 has no line for pulumi-v{version}-linux-x64.tar.gz"
+    stale = [name for name in checksums if not name.startswith(f"pulumi-v{version}-")]
+    assert not stale, f"lines for another release than PULUMI_VERSION={version}: {stale}"
+
+
+def test_the_locked_sdk_is_the_release_of_the_pinned_cli():
+    """The CLI's language host runs the program with the locked SDK; an SDK newer than the
+    CLI may ask the engine for features it does not have, so both move together."""
+    for lock in ("requirements.lock", "requirements-dev.lock"):
+        match = re.search(r"^pulumi==(\S+) ", (ROOT / lock).read_text(), re.M)
+        assert match, f"{lock} locks the pulumi SDK"
+        assert match.group(1) == pulumi_cli_version(), \
+            f"{lock} locks pulumi=={match.group(1)}, scripts/up.sh installs the CLI {pulumi_cli_version()}"
+
 def test_secrets_are_read_only_by_jobs_in_an_environment():
     for name, document in all_workflows().items():
         for job_name, job in document["jobs"].items():
