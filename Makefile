@@ -8,7 +8,7 @@ help:
 	@echo "make up STACK=<dev|prod|lab>   check the stack file, then deploy (venv, Pulumi CLI, state, secrets, pulumi up)"
 	@echo "make preview STACK=<stack>     the same set-up, then pulumi preview"
 	@echo "make status STACK=<stack>      usage against the Nexus caps, storage, certificates and health, over SSH"
-	@echo "make ssh STACK=<stack>         a shell on the stack's host (with the key the stack generated)"
+	@echo "make ssh STACK=<stack>         a shell on the stack's host (the stack's key, its pinned host key)"
 	@echo "make test                      lint + unit + system tests (needs nginx, docker-registry, skopeo, shellcheck)"
 	@echo "make render STACK=<stack>      write what the stack puts on its host into out/<stack>, with MANIFEST.txt"
 
@@ -19,7 +19,7 @@ preview:
 	@scripts/up.sh "$(STACK)" preview
 
 status:
-	@scripts/status.sh "$(STACK)"
+	@scripts/up.sh "$(STACK)" status
 
 ssh:
 	@scripts/up.sh "$(STACK)" ssh

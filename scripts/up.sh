@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make up|preview|ssh STACK=<stack>`: deploy one stack from a fresh machine.
+# `make up|preview|ssh|status STACK=<stack>`: deploy one stack from a fresh machine, or reach its host.
 #
 # Order matters, cheapest check first:
 #   1. the stack file is checked (pydantic + PyYAML only, about a second): a
@@ -13,7 +13,8 @@
 #   5. the passphrase of the stack's secrets (local/S3/COS backends): from
 #      PULUMI_CONFIG_PASSPHRASE(_FILE), else asked here, visibly, once;
 #   6. the secrets the stack file does not hold yet, asked here, visibly;
-#   7. pulumi up / preview (or, for ssh, a shell on the host).
+#   7. pulumi up / preview; for ssh a shell on the host, for status the host's
+#      nexus-status.sh (its exit status: 0 fine, 3 warnings, 1 could not check).
 # Nothing waits on a prompt it hides: every question is printed, and each has
 # an environment variable that answers it instead (see README: Questions make up asks).
 set -euo pipefail
@@ -149,19 +150,22 @@ if [[ "$backend" != https://* && ( -z "$secrets_provider" || "$secrets_provider"
 fi
 
 # The stack file exists (checked above), so creating the stack in the backend is no accident;
-# make ssh only ever selects a deployed one.
-if [[ "$action" == ssh ]]; then
+# make ssh and make status only ever select a deployed one.
+if [[ "$action" == ssh || "$action" == status ]]; then
   pulumi stack select "$stack" </dev/null || fail "stack $stack is not in the backend $backend: deploy it first with make up STACK=$stack"
 else
   pulumi stack select "$stack" --create </dev/null
 fi
 
-if [[ "$action" == ssh ]]; then
-  # A shell on the host with the key the stack generated (cvm), or your own key (existing);
-  # the host key is checked against the stack's sshKnownHosts output when it has one.
+if [[ "$action" == ssh || "$action" == status ]]; then
+  # The host with the key the stack generated (cvm) or the one it deploys with (existing:
+  # the sshPrivateKey secret), else your own; the host key is checked strictly against the
+  # stack's sshKnownHosts output, never trusted on first use.  The key lives in a 0700
+  # directory removed on exit, never on a command line.
   target=$(pulumi stack output --stack "$stack" ssh </dev/null) \
     || fail "stack $stack has no ssh output yet: deploy it first with make up STACK=$stack"
   read -r -a ssh_command <<<"$target"
+  [[ "${ssh_command[0]:-}" == ssh && ${#ssh_command[@]} -ge 2 ]] || fail "unexpected ssh output of stack $stack: $target"
   work=$(mktemp -d)
   # shellcheck disable=SC2064 # expand now: the directory is fixed
   trap "rm -rf '$work'" EXIT
@@ -170,13 +174,23 @@ if [[ "$action" == ssh ]]; then
   if (umask 077 && pulumi stack output --stack "$stack" --show-secrets sshPrivateKey >"$work/key" </dev/null 2>/dev/null) \
       && [[ -s "$work/key" ]]; then
     options+=(-i "$work/key" -o IdentitiesOnly=yes)
+  elif (umask 077 && pulumi config get --stack "$stack" sshPrivateKey >"$work/key" </dev/null 2>/dev/null) \
+      && [[ -s "$work/key" ]]; then
+    options+=(-i "$work/key" -o IdentitiesOnly=yes)
   fi
   if pulumi stack output --stack "$stack" sshKnownHosts >"$work/known_hosts" </dev/null 2>/dev/null \
       && [[ -s "$work/known_hosts" ]]; then
     options+=(-o "UserKnownHostsFile=$work/known_hosts" -o StrictHostKeyChecking=yes)
   fi
+  remote=()
+  if [[ "$action" == status ]]; then
+    options+=(-n -o BatchMode=yes -o ConnectTimeout=20)  # nothing to type: no prompt, no stdin
+    user_at_host=${ssh_command[${#ssh_command[@]}-1]}
+    [[ "${user_at_host%%@*}" == root ]] || remote=(sudo -n)
+    remote+=(/opt/nexus-registry/bin/nexus-status.sh)
+  fi
   status=0
-  "${ssh_command[0]}" "${options[@]}" "${ssh_command[@]:1}" || status=$?
+  "${ssh_command[0]}" ${options[@]+"${options[@]}"} "${ssh_command[@]:1}" ${remote[@]+"${remote[@]}"} || status=$?
   rm -rf "$work"
   exit "$status"
 fi

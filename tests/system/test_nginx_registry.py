@@ -17,8 +17,9 @@ import time
 
 import pytest
 
+from components.render.nginx import default_cert_paths
 from tests.system import registry_env
-from tests.system.registry_env import start_environment, write_oci_image
+from tests.system.registry_env import make_ca, start_environment, write_oci_image
 
 IMAGE = "team/app/api"
 
@@ -46,6 +47,40 @@ def test_deploy_started_nginx_and_the_smoke_check_passes(env):
     assert result.stdout.startswith("smoke-check: ok: ")
     assert "-> 200 registry/2.0" in result.stdout and "status -> 200" in result.stdout
 
+
+# curl 7.29 (CentOS 7's) as it answers an option it does not know; anything else goes to the real curl.
+CURL_7_29 = """#!/bin/sh
+for arg in "$@"; do
+    case "$arg" in --pinnedpubkey*) echo "curl: option $arg: is unknown" >&2; exit 2 ;; esac
+done
+exec /usr/bin/curl "$@"
+"""
+
+
+def test_the_smoke_check_needs_no_curl_option_newer_than_centos_7s(env):
+    fake_bin = env.sandbox.path("/opt/curl-7.29/bin")
+    fake_bin.mkdir(parents=True, exist_ok=True)
+    (fake_bin / "curl").write_text(CURL_7_29)
+    (fake_bin / "curl").chmod(0o755)
+    result = env.sandbox.run(["/opt/nexus-registry/bin/smoke-check-nginx.sh"],
+                             env={"PATH": "/opt/curl-7.29/bin:/usr/sbin:/usr/bin:/sbin:/bin", "SMOKE_ATTEMPTS": "1"})
+    assert result.stdout.startswith("smoke-check: ok: "), result.stderr
+
+
+def test_the_smoke_check_fails_when_nginx_serves_another_key_than_the_deployed_one(env, tmp_path):
+    deployed = env.sandbox.path(default_cert_paths(env.settings)[env.settings.registry_fqdn].crt)
+    original = deployed.read_bytes()
+    replacement_pem, _ = make_ca(tmp_path / "other-ca", [env.settings.registry_fqdn]).leaves[env.settings.registry_fqdn]
+    deployed.write_text(replacement_pem)  # on disk, not reloaded: nginx still serves the old key
+    try:
+        result = env.sandbox.run(["/opt/nexus-registry/bin/smoke-check-nginx.sh"], check=False,
+                                 env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "SMOKE_ATTEMPTS": "1"})
+    finally:
+        deployed.write_bytes(original)
+    assert result.returncode == 1
+    assert (f"https://{env.settings.registry_fqdn}/v2/ -> nginx serves a key other than the one in "
+            f"{default_cert_paths(env.settings)[env.settings.registry_fqdn].crt}") in result.stderr
+    assert f"https://{env.settings.web_fqdn}/service/rest/v1/status -> 200" in result.stderr
 
 def test_skopeo_pushes_a_multi_layer_image_and_pulls_it_back_byte_identical(env, tmp_path):
     image = write_oci_image(tmp_path / "image", [3 << 20, 256 << 10, 1 << 20, 64 << 10])

@@ -1,4 +1,4 @@
-"""``make up / init / ssh / render`` (scripts/*.sh) drive the tools in the order a fresh machine needs.
+"""``make up / init / ssh / status / render`` (scripts/*.sh) drive the tools in the order a fresh machine needs.
 
 Stand-in ``pulumi``, ``curl`` and ``ssh`` executables on PATH record their
 arguments (and what arrived on stdin and in the environment), so the scripts'
@@ -36,6 +36,7 @@ case "$1 $2" in
       *sshKnownHosts) [[ -n "${FAKE_KNOWN_HOSTS:-}" ]] || exit 1; echo "$FAKE_KNOWN_HOSTS" ;;
       *ssh) [[ -n "${FAKE_SSH_OUTPUT:-}" ]] || exit 1; echo "$FAKE_SSH_OUTPUT" ;;
     esac ;;
+  "config get") [[ -n "${FAKE_CONFIG_KEY:-}" ]] || exit 1; printf '%s' "$FAKE_CONFIG_KEY" ;;
 esac
 exit 0
 """
@@ -64,6 +65,8 @@ while [[ $# -gt 0 ]]; do
   fi
   shift
 done
+[[ -z "${FAKE_REMOTE_EXIT:-}" ]] || echo "nexus-registry status: Nexus 3.93.2 (COMMUNITY) ..."
+exit "${FAKE_REMOTE_EXIT:-0}"
 """
 
 PASSPHRASE = "stack-passphrase-for-tests"
@@ -404,6 +407,64 @@ def test_make_ssh_on_an_existing_server_uses_your_own_key(repo):
     assert result.returncode == 0, result.stderr
     assert "ssh -p 2222 deploy@10.0.8.15" in result.calls
 
+
+
+def test_make_ssh_on_an_existing_server_uses_the_key_the_stack_deploys_with(repo):
+    known = "[10.0.8.15]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExistingServerKey"
+    result = run(repo, "up.sh", "lab", "ssh", env_extra={
+        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE, "FAKE_SSH_OUTPUT": "ssh -p 2222 deploy@10.0.8.15",
+        "FAKE_CONFIG_KEY": OPENSSH_KEY, "FAKE_KNOWN_HOSTS": known})
+    assert result.returncode == 0, result.stderr
+    ssh_call = next(call for call in result.calls if call.startswith("ssh "))
+    key_path = ssh_call.split(" -i ")[1].split()[0]
+    assert f"key {key_path} mode=600 {OPENSSH_KEY[:30]}" in result.calls
+    assert ssh_call.endswith("-o StrictHostKeyChecking=yes -p 2222 deploy@10.0.8.15")
+    assert "config get --stack lab sshPrivateKey" in result.calls
+    assert OPENSSH_KEY.splitlines()[1] not in "\n".join(result.calls)  # only its first 30 characters, logged above
+
+
+# --- make status: the host's status script through the same pinned SSH as make ssh -----------------
+
+
+@pytest.mark.parametrize("user, remote", [("ubuntu", "sudo -n /opt/nexus-registry/bin/nexus-status.sh"),
+                                          ("root", "/opt/nexus-registry/bin/nexus-status.sh")])
+def test_make_status_runs_the_host_script_with_the_pinned_host_key_and_no_prompt(repo, user, remote):
+    known = "101.33.7.9 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheStack"
+    result = run(repo, "up.sh", "dev", "status", env_extra={
+        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE, "FAKE_SSH_OUTPUT": f"ssh {user}@101.33.7.9",
+        "FAKE_STACK_KEY": OPENSSH_KEY, "FAKE_KNOWN_HOSTS": known, "FAKE_REMOTE_EXIT": "0"})
+    assert result.returncode == 0, result.stderr
+    assert "nexus-registry status: Nexus" in result.stdout
+    ssh_call = next(call for call in result.calls if call.startswith("ssh "))
+    key_path = ssh_call.split(" -i ")[1].split()[0]
+    hosts_path = ssh_call.split("UserKnownHostsFile=")[1].split()[0]
+    assert ssh_call == (f"ssh -i {key_path} -o IdentitiesOnly=yes -o UserKnownHostsFile={hosts_path} "
+                        "-o StrictHostKeyChecking=yes -n -o BatchMode=yes -o ConnectTimeout=20 "
+                        f"{user}@101.33.7.9 {remote}")
+    assert f"known_hosts {known}" in result.calls
+    assert not Path(key_path).exists() and not Path(hosts_path).exists()
+    assert "stack select dev --create" not in result.calls  # a stack that is not deployed is not created
+
+
+@pytest.mark.parametrize("remote_exit", ["3", "1"])
+def test_make_status_exits_with_the_host_scripts_warnings_and_errors(repo, remote_exit):
+    result = run(repo, "up.sh", "dev", "status", env_extra={
+        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE, "FAKE_SSH_OUTPUT": "ssh ubuntu@101.33.7.9",
+        "FAKE_REMOTE_EXIT": remote_exit})
+    assert result.returncode == int(remote_exit)
+
+
+def test_make_status_of_a_stack_not_deployed_yet_says_so(repo):
+    result = run(repo, "up.sh", "dev", "status", env_extra={"PULUMI_CONFIG_PASSPHRASE": PASSPHRASE})
+    assert result.returncode == 2
+    assert not any(call.startswith("ssh ") for call in result.calls)
+    assert "stack dev has no ssh output yet: deploy it first with make up STACK=dev" in result.stderr
+
+
+def test_make_status_and_ssh_go_through_up_sh():
+    makefile = (ROOT / "Makefile").read_text()
+    assert 'status:\n\t@scripts/up.sh "$(STACK)" status' in makefile
+    assert 'ssh:\n\t@scripts/up.sh "$(STACK)" ssh' in makefile
 
 def test_make_render_needs_neither_pulumi_nor_the_network_and_replaces_its_output(repo):
     out = repo / "out" / "dev"
