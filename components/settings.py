@@ -138,6 +138,7 @@ _DATA_DEVICE = re.compile(r"/dev/disk/by-(id|uuid|label|path)/(?!\.\.?\Z)[A-Za-z
 _URL_CHARACTERS = re.compile(r"[A-Za-z0-9._~:/?#\[\]@+,=%-]+")
 _SSH_HOST_KEY_TYPES = ("ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa")
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 # Characters no plain setting needs and a shell, a config file or a log line would treat specially.
 _SHELL_SPECIAL = frozenset("'\"`$\\;|&<>(){}")
 # Nexus user ids of the users this program manages: lowercase, so they also work as file names
@@ -790,12 +791,20 @@ class DatabaseSettings(_Model):
     user: PgIdentifier = "nexus"
     ssl_mode: Literal["require", "disable"] = "require"
     migrate_from_h2: bool = False
+    migrator_sha256: str | None = None
 
     @field_validator("version")
     @classmethod
     def _version(cls, value: str) -> str:
         if value not in POSTGRESQL_MAJOR_VERSIONS:
             raise ValueError(f"{value!r} is not allowed; expected one of {', '.join(POSTGRESQL_MAJOR_VERSIONS)}")
+        return value
+
+    @field_validator("migrator_sha256")
+    @classmethod
+    def _migrator_sha256(cls, value: str | None) -> str | None:
+        if value is not None and not _SHA256_HEX.fullmatch(value):
+            raise ValueError(f"{value!r} is not a SHA-256 (64 lowercase hex digits, as sha256sum prints)")
         return value
 
     @field_validator("storage_gb")
@@ -968,6 +977,13 @@ class Settings(_Model):
             raise _KeyedError(("database", "host"), "only for existing servers; cvm stacks create their own TencentDB")
         if not existing and database.ssl_mode == "disable":
             raise _KeyedError(("database", "sslMode"), "TencentDB connections stay encrypted; use require")
+        if database.migrate_from_h2 and database.migrator_sha256 is None:
+            raise _KeyedError(
+                ("database", "migratorSha256"),
+                "required with database.migrateFromH2: the SHA-256 of Sonatype's nexus-db-migrator jar for "
+                f"nexus.version {self.nexus.version} (sha256sum of a copy you checked), so the host runs only that "
+                "migrator (README: Moving to PostgreSQL)",
+            )
 
     def _check_users(self) -> None:
         names = [user.name for user in self.users]

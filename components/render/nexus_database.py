@@ -118,6 +118,7 @@ def database_files(settings: Settings, host: str, port: int, create_database: bo
         stop_timeout=STOP_TIMEOUT_SECONDS,
         image=f"sonatype/nexus3:{settings.nexus.version}",
         migrator_url=MIGRATOR_URL.format(release=release(settings.nexus.version)),
+        migrator_sha256=database.migrator_sha256 or "",
         state_dir=STATE_DIR,
     )
     return [HostFile(DATABASE_SCRIPT, script, "0755")]

@@ -22,6 +22,7 @@ script's device lookup, size check and call are real, the online part is not.
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 import pwd
 import shutil
@@ -274,11 +275,11 @@ def test_an_h2_data_directory_is_refused_without_the_migration_setting(postgres,
     assert (tmp_path / "nexus-data" / "db" / "nexus.mv.db").exists()
 
 
-def test_the_migration_stops_nexus_keeps_a_copy_and_never_puts_the_password_on_a_command_line(postgres, tmp_path):
-    settings = database_settings(migrateFromH2=True)
-    db_dir = tmp_path / "nexus-data" / "db"
-    db_dir.mkdir(parents=True)
-    (db_dir / "nexus.mv.db").write_text("h2 data")
+MIGRATOR_JAR = b"PK stand-in for nexus-db-migrator.jar\n"
+
+
+def migration_stubs(tmp_path: Path) -> tuple[Path, Path]:
+    """docker and curl stand-ins: docker records its calls (and the migrator's @argfile), curl serves MIGRATOR_JAR."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     calls = tmp_path / "calls"
@@ -288,8 +289,38 @@ def test_the_migration_stops_nexus_keeps_a_copy_and_never_puts_the_password_on_a
                             ' [[ $a == type=bind,source=*,target=/migrator,readonly ]]'
                             ' && src=${a#type=bind,source=} && src=${src%%,*}; done;'
                             f' cp "$src/args" {tmp_path}/seen-args; fi\n')
+    (tmp_path / "served.jar").write_bytes(MIGRATOR_JAR)
     stub(bin_dir, "curl", f'printf "curl %s\\n" "$*" >>{calls}\n'
-                          'while (($#)); do [[ $1 == -o ]] && out=$2; shift; done\necho jar >"$out"\n')
+                          f'while (($#)); do [[ $1 == -o ]] && out=$2; shift; done\ncp {tmp_path}/served.jar "$out"\n')
+    return bin_dir, calls
+
+
+def test_a_migrator_other_than_the_one_the_stack_names_is_never_run_and_nexus_keeps_running(postgres, tmp_path):
+    settings = database_settings(migrateFromH2=True, migratorSha256=hashlib.sha256(b"another jar").hexdigest())
+    db_dir = tmp_path / "nexus-data" / "db"
+    db_dir.mkdir(parents=True)
+    (db_dir / "nexus.mv.db").write_text("h2 data")
+    bin_dir, calls = migration_stubs(tmp_path)
+    args_file = tmp_path / "migrator.args"
+    args_file.write_text(render_database.migrator_args("127.0.0.1", postgres["port"], "nexus", "nexus", PASSWORD,
+                                                       "require"))
+    result = run_database_step(tmp_path, settings, postgres["port"], create=True, extra_env={
+        "PATH": f"{bin_dir}:{os.environ['PATH']}", "MIGRATOR_ARGS_FILE": str(args_file)})
+    assert result.returncode != 0
+    assert f"has SHA-256 {hashlib.sha256(MIGRATOR_JAR).hexdigest()}" in result.stderr
+    assert "database.migratorSha256 says" in result.stderr and "not run" in result.stderr
+    recorded = calls.read_text()
+    assert "stop " not in recorded and "run " not in recorded  # Nexus untouched, the jar never ran
+    assert (db_dir / "nexus.mv.db").read_text() == "h2 data" and not (db_dir / "migrated-to-postgresql").exists()
+    assert not list((tmp_path / "nexus-data").glob("db-h2-before-postgresql-*"))
+
+
+def test_the_migration_stops_nexus_keeps_a_copy_and_never_puts_the_password_on_a_command_line(postgres, tmp_path):
+    settings = database_settings(migrateFromH2=True, migratorSha256=hashlib.sha256(MIGRATOR_JAR).hexdigest())
+    db_dir = tmp_path / "nexus-data" / "db"
+    db_dir.mkdir(parents=True)
+    (db_dir / "nexus.mv.db").write_text("h2 data")
+    bin_dir, calls = migration_stubs(tmp_path)
     args_file = tmp_path / "migrator.args"
     args_file.write_text(render_database.migrator_args("127.0.0.1", postgres["port"], "nexus", "nexus", PASSWORD,
                                                        "require"))

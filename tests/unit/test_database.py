@@ -26,6 +26,7 @@ PG_SSL = "tencentcloud:Postgresql/instanceSslConfig:InstanceSslConfig"
 RULE_SET = "tencentcloud:Security/groupRuleSet:GroupRuleSet"
 RANDOM = "random:index/randomPassword:RandomPassword"
 POSTGRESQL = {"engine": "postgresql"}
+MIGRATOR_SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"  # any 64 hex digits
 DB_PASSWORD = "Existing_db-pass9"
 EXISTING_DB = {"engine": "postgresql", "host": "10.0.0.30", "name": "nexus_db", "user": "nexus_app"}
 
@@ -210,12 +211,23 @@ def test_switching_a_deployed_h2_stack_to_postgresql_is_refused_without_the_migr
     with pytest.raises(Exception, match=r"keeps its data in H2"):
         run_stack("dev", {"database": POSTGRESQL},
                   extra_outputs=deployed(nexusVersion="3.93.2", nexusDatabase="h2"))
-    migrating = run_stack("dev", {"database": {**POSTGRESQL, "migrateFromH2": True}},
+    migrating = run_stack("dev", {"database": {**POSTGRESQL, "migrateFromH2": True, "migratorSha256": MIGRATOR_SHA}},
                           extra_outputs=deployed(nexusVersion="3.93.2", nexusDatabase="h2"))
     _, text = stdin(migrating, "nexus-server-database")
     args = bundle_files(text)[render_database.MIGRATOR_ARGS_PATH]
     assert "--migration_type=h2_to_postgres" in args and "password=Generated_pw-a1B2" in args
-    assert "MIGRATE_FROM_H2=${MIGRATE_FROM_H2-yes}" in bundle_files(text)[render_database.DATABASE_SCRIPT]
+    script = bundle_files(text)[render_database.DATABASE_SCRIPT]
+    assert "MIGRATE_FROM_H2=${MIGRATE_FROM_H2-yes}" in script
+    assert f"MIGRATOR_SHA256=${{MIGRATOR_SHA256-{MIGRATOR_SHA}}}" in script
+
+
+def test_the_migration_needs_the_checksum_of_the_migrator_it_runs():
+    with pytest.raises(Exception, match=r"nexus-registry:database.migratorSha256: required with "
+                                        r"database.migrateFromH2: the SHA-256 of Sonatype's nexus-db-migrator jar"):
+        run_stack("dev", {"database": {**POSTGRESQL, "migrateFromH2": True}})
+    for bad in (MIGRATOR_SHA.upper(), MIGRATOR_SHA[:-1], f"sha256:{MIGRATOR_SHA}"):
+        with pytest.raises(Exception, match=r"nexus-registry:database.migratorSha256: .* is not a SHA-256"):
+            run_stack("dev", {"database": {**POSTGRESQL, "migrateFromH2": True, "migratorSha256": bad}})
 
 
 def test_going_back_from_postgresql_to_h2_is_refused():

@@ -39,6 +39,7 @@ VALID_EXAMPLES: dict[str, str] = {
     "sslConsole.webCertificateId": "a1B2c3D4",
     "sslConsole.registryCertificateId": "a1B2c3D4",
     "database.host": "10.0.0.5",
+    "database.migratorSha256": "ab" * 32,
     "users[].name": "ci",
     "users[].role": "push",
 }
@@ -204,6 +205,8 @@ def test_the_stack_name_is_checked_too(stack):
     ("server.hostKey", "ssh-dss AAAAB3NzaC1kc3M=", "public host key line"),
     ("nexus.imageDigest", "sha256:ABC", "not an image digest"),
     ("nexus.imageDigest", "sha256:" + "a" * 64 + "\n", "not an image digest"),
+    ("database.migratorSha256", "A" * 64, "not a SHA-256"),
+    ("database.migratorSha256", "a" * 64 + "\n", "not a SHA-256"),
 ])
 def test_specific_rules_explain_themselves(key, value, words):
     model = stack_settings.ExistingServer if key in ("server.user", "server.dataDevice", "server.address",
