@@ -30,6 +30,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -278,8 +279,21 @@ def test_an_h2_data_directory_is_refused_without_the_migration_setting(postgres,
 MIGRATOR_JAR = b"PK stand-in for nexus-db-migrator.jar\n"
 
 
-def migration_stubs(tmp_path: Path) -> tuple[Path, Path]:
-    """docker and curl stand-ins: docker records its calls (and the migrator's @argfile), curl serves MIGRATOR_JAR."""
+@dataclass
+class Migration:
+    """An H2 data directory, docker and curl stand-ins and the migrator's @argfile, as the step finds them."""
+
+    db_dir: Path
+    calls: Path
+    args_file: Path
+    env: dict[str, str]
+
+
+def migration_host(tmp_path: Path, port: int) -> Migration:
+    """docker records its calls (and the migrator's @argfile it mounts); curl serves MIGRATOR_JAR."""
+    db_dir = tmp_path / "nexus-data" / "db"
+    db_dir.mkdir(parents=True)
+    (db_dir / "nexus.mv.db").write_text("h2 data")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     calls = tmp_path / "calls"
@@ -292,54 +306,44 @@ def migration_stubs(tmp_path: Path) -> tuple[Path, Path]:
     (tmp_path / "served.jar").write_bytes(MIGRATOR_JAR)
     stub(bin_dir, "curl", f'printf "curl %s\\n" "$*" >>{calls}\n'
                           f'while (($#)); do [[ $1 == -o ]] && out=$2; shift; done\ncp {tmp_path}/served.jar "$out"\n')
-    return bin_dir, calls
+    args_file = tmp_path / "migrator.args"
+    args_file.write_text(render_database.migrator_args("127.0.0.1", port, "nexus", "nexus", PASSWORD, "require"))
+    args_file.chmod(0o600)
+    return Migration(db_dir, calls, args_file,
+                     {"PATH": f"{bin_dir}:{os.environ['PATH']}", "MIGRATOR_ARGS_FILE": str(args_file)})
 
 
 def test_a_migrator_other_than_the_one_the_stack_names_is_never_run_and_nexus_keeps_running(postgres, tmp_path):
     settings = database_settings(migrateFromH2=True, migratorSha256=hashlib.sha256(b"another jar").hexdigest())
-    db_dir = tmp_path / "nexus-data" / "db"
-    db_dir.mkdir(parents=True)
-    (db_dir / "nexus.mv.db").write_text("h2 data")
-    bin_dir, calls = migration_stubs(tmp_path)
-    args_file = tmp_path / "migrator.args"
-    args_file.write_text(render_database.migrator_args("127.0.0.1", postgres["port"], "nexus", "nexus", PASSWORD,
-                                                       "require"))
-    result = run_database_step(tmp_path, settings, postgres["port"], create=True, extra_env={
-        "PATH": f"{bin_dir}:{os.environ['PATH']}", "MIGRATOR_ARGS_FILE": str(args_file)})
+    host = migration_host(tmp_path, postgres["port"])
+    result = run_database_step(tmp_path, settings, postgres["port"], create=True, extra_env=host.env)
     assert result.returncode != 0
     assert f"has SHA-256 {hashlib.sha256(MIGRATOR_JAR).hexdigest()}" in result.stderr
     assert "database.migratorSha256 says" in result.stderr and "not run" in result.stderr
-    recorded = calls.read_text()
+    recorded = host.calls.read_text()
     assert "stop " not in recorded and "run " not in recorded  # Nexus untouched, the jar never ran
-    assert (db_dir / "nexus.mv.db").read_text() == "h2 data" and not (db_dir / "migrated-to-postgresql").exists()
+    assert (host.db_dir / "nexus.mv.db").read_text() == "h2 data"
+    assert not (host.db_dir / "migrated-to-postgresql").exists()
     assert not list((tmp_path / "nexus-data").glob("db-h2-before-postgresql-*"))
 
 
 def test_the_migration_stops_nexus_keeps_a_copy_and_never_puts_the_password_on_a_command_line(postgres, tmp_path):
     settings = database_settings(migrateFromH2=True, migratorSha256=hashlib.sha256(MIGRATOR_JAR).hexdigest())
-    db_dir = tmp_path / "nexus-data" / "db"
-    db_dir.mkdir(parents=True)
-    (db_dir / "nexus.mv.db").write_text("h2 data")
-    bin_dir, calls = migration_stubs(tmp_path)
-    args_file = tmp_path / "migrator.args"
-    args_file.write_text(render_database.migrator_args("127.0.0.1", postgres["port"], "nexus", "nexus", PASSWORD,
-                                                       "require"))
-    args_file.chmod(0o600)
-    result = run_database_step(tmp_path, settings, postgres["port"], create=True, extra_env={
-        "PATH": f"{bin_dir}:{os.environ['PATH']}", "MIGRATOR_ARGS_FILE": str(args_file)})
+    host = migration_host(tmp_path, postgres["port"])
+    db_dir = host.db_dir
+    result = run_database_step(tmp_path, settings, postgres["port"], create=True, extra_env=host.env)
     assert result.returncode == 0, result.stderr
-    recorded = calls.read_text()
+    recorded = host.calls.read_text()
     assert "stop --time 120 nexus" in recorded
     assert "@/migrator/args" in recorded and "--entrypoint java" in recorded
     assert PASSWORD not in recorded and "password" not in recorded
-    assert (tmp_path / "seen-args").read_text() == args_file.read_text()
+    assert (tmp_path / "seen-args").read_text() == host.args_file.read_text()
     assert not (db_dir / "nexus.mv.db").exists() and (db_dir / "nexus.mv.db.migrated").read_text() == "h2 data"
     assert (db_dir / "migrated-to-postgresql").exists()
     copies = list((tmp_path / "nexus-data").glob("db-h2-before-postgresql-*"))
     assert len(copies) == 1 and (copies[0] / "nexus.mv.db").read_text() == "h2 data"
     # Once migrated, later runs leave it alone.
-    again = run_database_step(tmp_path, settings, postgres["port"], create=True, extra_env={
-        "PATH": f"{bin_dir}:{os.environ['PATH']}", "MIGRATOR_ARGS_FILE": str(args_file)})
+    again = run_database_step(tmp_path, settings, postgres["port"], create=True, extra_env=host.env)
     assert again.returncode == 0 and "migrating" not in again.stdout
 
 

@@ -383,15 +383,21 @@ def test_make_init_creates_a_stack_file_from_a_template_and_lists_what_to_edit(r
     assert result.calls == []
 
 
+def ssh_call_of(result) -> tuple[str, str, str]:
+    """The ssh stand-in's command line, and the key and known_hosts files it was given ("" when none)."""
+    call = next(call for call in result.calls if call.startswith("ssh "))
+    key_path = call.split(" -i ")[1].split()[0] if " -i " in call else ""
+    hosts_path = call.split("UserKnownHostsFile=")[1].split()[0] if "UserKnownHostsFile=" in call else ""
+    return call, key_path, hosts_path
+
+
 def test_make_ssh_uses_the_generated_key_from_a_0600_file_it_removes(repo):
     known = "101.33.7.9 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheStack"
     result = run(repo, "up.sh", "dev", "ssh", env_extra={
         "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE, "FAKE_SSH_OUTPUT": "ssh ubuntu@101.33.7.9",
         "FAKE_STACK_KEY": OPENSSH_KEY, "FAKE_KNOWN_HOSTS": known})
     assert result.returncode == 0, result.stderr
-    ssh_call = next(call for call in result.calls if call.startswith("ssh "))
-    key_path = ssh_call.split(" -i ")[1].split()[0]
-    hosts_path = ssh_call.split("UserKnownHostsFile=")[1].split()[0]
+    ssh_call, key_path, hosts_path = ssh_call_of(result)
     assert ssh_call == (f"ssh -i {key_path} -o IdentitiesOnly=yes -o UserKnownHostsFile={hosts_path} "
                         "-o StrictHostKeyChecking=yes ubuntu@101.33.7.9")
     assert f"key {key_path} mode=600 {OPENSSH_KEY[:30]}" in result.calls
@@ -401,12 +407,11 @@ def test_make_ssh_uses_the_generated_key_from_a_0600_file_it_removes(repo):
     assert "stack select dev" in result.calls and "stack select dev --create" not in result.calls
 
 
-def test_make_ssh_on_an_existing_server_uses_your_own_key(repo):
+def test_make_ssh_without_a_readable_stack_key_uses_your_own(repo):
     result = run(repo, "up.sh", "lab", "ssh", env_extra={
         "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE, "FAKE_SSH_OUTPUT": "ssh -p 2222 deploy@10.0.8.15"})
     assert result.returncode == 0, result.stderr
     assert "ssh -p 2222 deploy@10.0.8.15" in result.calls
-
 
 
 def test_make_ssh_on_an_existing_server_uses_the_key_the_stack_deploys_with(repo):
@@ -415,8 +420,7 @@ def test_make_ssh_on_an_existing_server_uses_the_key_the_stack_deploys_with(repo
         "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE, "FAKE_SSH_OUTPUT": "ssh -p 2222 deploy@10.0.8.15",
         "FAKE_CONFIG_KEY": OPENSSH_KEY, "FAKE_KNOWN_HOSTS": known})
     assert result.returncode == 0, result.stderr
-    ssh_call = next(call for call in result.calls if call.startswith("ssh "))
-    key_path = ssh_call.split(" -i ")[1].split()[0]
+    ssh_call, key_path, _ = ssh_call_of(result)
     assert f"key {key_path} mode=600 {OPENSSH_KEY[:30]}" in result.calls
     assert ssh_call.endswith("-o StrictHostKeyChecking=yes -p 2222 deploy@10.0.8.15")
     assert "config get --stack lab sshPrivateKey" in result.calls
@@ -435,9 +439,7 @@ def test_make_status_runs_the_host_script_with_the_pinned_host_key_and_no_prompt
         "FAKE_STACK_KEY": OPENSSH_KEY, "FAKE_KNOWN_HOSTS": known, "FAKE_REMOTE_EXIT": "0"})
     assert result.returncode == 0, result.stderr
     assert "nexus-registry status: Nexus" in result.stdout
-    ssh_call = next(call for call in result.calls if call.startswith("ssh "))
-    key_path = ssh_call.split(" -i ")[1].split()[0]
-    hosts_path = ssh_call.split("UserKnownHostsFile=")[1].split()[0]
+    ssh_call, key_path, hosts_path = ssh_call_of(result)
     assert ssh_call == (f"ssh -i {key_path} -o IdentitiesOnly=yes -o UserKnownHostsFile={hosts_path} "
                         "-o StrictHostKeyChecking=yes -n -o BatchMode=yes -o ConnectTimeout=20 "
                         f"{user}@101.33.7.9 {remote}")
