@@ -1,7 +1,9 @@
 # The two commands a user needs: `make up STACK=dev` deploys, `make test` tests.
 STACK ?=
 FROM ?= dev
-.PHONY: up preview status init ssh test lint render help
+REVIEWERS ?=
+REPO ?=
+.PHONY: up preview status init ssh test lint render github-environments help
 
 help:
 	@echo "make init STACK=<name> [FROM=dev]  create stacks/Pulumi.<name>.yaml from another stack's file"
@@ -11,6 +13,7 @@ help:
 	@echo "make ssh STACK=<stack>         a shell on the stack's host (the stack's key, its pinned host key)"
 	@echo "make test                      lint + unit + system tests (needs nginx, docker-registry, skopeo, shellcheck)"
 	@echo "make render STACK=<stack>      write what the stack puts on its host into out/<stack>, with MANIFEST.txt"
+	@echo "make github-environments REVIEWERS=\"<login> ...\" [REPO=owner/name]  the CI environments and their protection (gh)"
 
 up:
 	@scripts/up.sh "$(STACK)" up
@@ -35,3 +38,6 @@ lint:
 
 render:
 	@scripts/render.sh "$(STACK)"
+
+github-environments:
+	@scripts/github-environments.sh "$(REVIEWERS)" "$(REPO)"
