@@ -6,7 +6,7 @@
 #      placeholder or a typo stops here, before anything is installed or asked;
 #   2. .venv from the hash-checked requirements.lock (re-installed only when it changes);
 #   3. the pinned Pulumi CLI when none is on PATH: the release tarball, checked
-#      against the SHA-256 committed in scripts/pulumi-cli.sha256;
+#      against the SHA-256 committed in scripts/pulumi-cli.sha256 (scripts/pulumi-cli.sh);
 #   4. the state backend: PULUMI_BACKEND_URL, else the one you are logged into
 #      (read from Pulumi's credentials file, no command that could prompt), else
 #      local state in .pulumi-state/;
@@ -19,7 +19,6 @@
 # an environment variable that answers it instead (see README: Questions make up asks).
 set -euo pipefail
 
-PULUMI_VERSION=3.255.0
 cd "$(dirname "$0")/.."
 
 stack=${1:-}
@@ -62,55 +61,29 @@ if [[ "$(cat "$requirements_stamp" 2>/dev/null)" != "$locks_digest" ]]; then
 fi
 
 # --- 3. the Pulumi CLI ---------------------------------------------------------------
-cli_dir="$HOME/.pulumi/bin"
-cli_platform() {
-  local os arch
-  case "$(uname -s)" in Linux) os=linux ;; Darwin) os=darwin ;; *) os=unsupported ;; esac
-  case "$(uname -m)" in x86_64|amd64) arch=x64 ;; aarch64|arm64) arch=arm64 ;; *) arch=unsupported ;; esac
-  echo "$os-$arch"
-}
+# shellcheck source=scripts/pulumi-cli.sh
+source scripts/pulumi-cli.sh
 install_cli() {
-  local tarball expected actual work url
-  tarball="pulumi-v$PULUMI_VERSION-$(cli_platform).tar.gz"
-  url="https://get.pulumi.com/releases/sdk/$tarball"
-  expected=$(awk -v f="$tarball" '$2 == f { print $1 }' scripts/pulumi-cli.sha256)
-  by_hand() {
-    cat >&2 <<EOF
-make $action: the Pulumi CLI could not be installed: $1
+  install_pulumi_cli && return 0
+  local tarball expected
+  tarball=$(pulumi_cli_tarball)
+  expected=$(pulumi_cli_expected)
+  cat >&2 <<EOF
+make $action: the Pulumi CLI could not be installed: $PULUMI_CLI_PROBLEM
 Install it by hand, then re-run make $action STACK=$stack:
-  curl -fLO $url        # on any machine that can reach get.pulumi.com
-  sha256sum $tarball    # must equal ${expected:-the linux-x64 line of https://get.pulumi.com/releases/sdk/pulumi-$PULUMI_VERSION-checksums.txt}
+  curl -fLO $(pulumi_cli_url)        # on any machine that can reach get.pulumi.com
+  sha256sum $tarball    # must equal ${expected:-the $(pulumi_cli_platform) line of https://get.pulumi.com/releases/sdk/pulumi-$PULUMI_VERSION-checksums.txt}
   mkdir -p ~/.pulumi/bin && tar -xzf $tarball --strip-components=1 -C ~/.pulumi/bin
 or point make at the tarball you downloaded (it is checked the same way):
   PULUMI_CLI_TARBALL=/path/to/$tarball make $action STACK=$stack
 or install any Pulumi 3 CLI as https://www.pulumi.com/docs/iac/download-install/ describes, so that pulumi is on PATH.
 EOF
-    exit 1
-  }
-  [[ -n "$expected" ]] || by_hand "scripts/pulumi-cli.sha256 has no checksum for $tarball"
-  work=$(mktemp -d)
-  # shellcheck disable=SC2064 # expand now: the directory is fixed
-  trap "rm -rf '$work'" EXIT
-  if [[ -n "${PULUMI_CLI_TARBALL:-}" ]]; then
-    say "installing the Pulumi CLI from $PULUMI_CLI_TARBALL into ~/.pulumi/bin"
-    cp "$PULUMI_CLI_TARBALL" "$work/$tarball" || by_hand "cannot read $PULUMI_CLI_TARBALL"
-  else
-    say "no pulumi CLI on PATH: downloading Pulumi $PULUMI_VERSION ($tarball) into ~/.pulumi/bin"
-    curl -fsSL --retry 2 -o "$work/$tarball" "$url" || by_hand "downloading $url failed (see the curl error above)"
-  fi
-  actual=$(sha256 "$work/$tarball")
-  [[ "$actual" == "$expected" ]] || by_hand "$tarball has SHA-256 $actual, expected $expected (scripts/pulumi-cli.sha256)"
-  tar -xzf "$work/$tarball" -C "$work" || by_hand "$tarball is not a readable tar.gz"
-  [[ -x "$work/pulumi/pulumi" ]] || by_hand "$tarball holds no pulumi/pulumi"
-  mkdir -p "$cli_dir"
-  cp -f "$work"/pulumi/* "$cli_dir/"
-  rm -rf "$work"
-  trap - EXIT
+  exit 1
 }
 cli_added_to_path=""
 if ! command -v pulumi >/dev/null 2>&1; then
-  [[ -x "$cli_dir/pulumi" ]] || install_cli
-  export PATH="$cli_dir:$PATH"
+  [[ -x "$PULUMI_CLI_DIR/pulumi" ]] || install_cli
+  export PATH="$PULUMI_CLI_DIR:$PATH"
   cli_added_to_path=yes
 fi
 path_hint() {

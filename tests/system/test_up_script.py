@@ -286,7 +286,7 @@ def _cli_tarball(path: Path) -> Path:
 
 
 def _pin_checksum(repo: Path, tarball: Path) -> str:
-    version = next(line.split("=")[1] for line in (repo / "scripts/up.sh").read_text().splitlines()
+    version = next(line.split("=")[1] for line in (repo / "scripts/pulumi-cli.sh").read_text().splitlines()
                    if line.startswith("PULUMI_VERSION="))
     name = f"pulumi-v{version}-linux-x64.tar.gz"
     digest = hashlib.sha256(tarball.read_bytes()).hexdigest()
@@ -340,6 +340,23 @@ def test_a_failed_download_says_how_to_install_by_hand(repo, tmp_path):
     assert "re-run make up STACK=dev" in advice
 
 
+
+def test_the_ci_installer_prints_the_path_entry_only_for_a_checked_cli(repo, tmp_path):
+    tarball = _cli_tarball(tmp_path / "release.tar.gz")
+    _pin_checksum(repo, tarball)
+    installed = run(repo, "install-pulumi-cli.sh", with_pulumi=False, env_extra={"PULUMI_CLI_TARBALL": str(tarball)})
+    assert installed.returncode == 0, installed.stderr
+    cli_dir = repo.parent / "home" / ".pulumi" / "bin"
+    assert installed.stdout == f"{cli_dir}\n"  # all the workflow appends to $GITHUB_PATH
+    assert (cli_dir / "pulumi").is_file() and (cli_dir / "pulumi-language-python").is_file()
+    shutil.rmtree(repo.parent / "home" / ".pulumi")
+    tampered = _cli_tarball(tmp_path / "tampered.tar.gz")
+    with open(tampered, "ab") as extra:
+        extra.write(b"\0")
+    refused = run(repo, "install-pulumi-cli.sh", with_pulumi=False, env_extra={"PULUMI_CLI_TARBALL": str(tampered)})
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert "install-pulumi-cli: pulumi-v" in refused.stderr and "expected" in refused.stderr
+    assert not (cli_dir / "pulumi").exists()
 
 def test_a_platform_without_a_committed_checksum_is_never_downloaded(repo):
     bin_dir = repo.parent / "bin"

@@ -45,8 +45,8 @@ def steps(document: dict):
 
 
 def pulumi_cli_version() -> str:
-    match = re.search(r"^PULUMI_VERSION=([0-9.]+)$", (ROOT / "scripts" / "up.sh").read_text(), re.M)
-    assert match, "scripts/up.sh pins PULUMI_VERSION"
+    match = re.search(r"^PULUMI_VERSION=([0-9.]+)$", (ROOT / "scripts" / "pulumi-cli.sh").read_text(), re.M)
+    assert match, "scripts/pulumi-cli.sh pins PULUMI_VERSION"
     return match.group(1)
 
 
@@ -73,6 +73,20 @@ def test_the_pulumi_cli_version_is_pinned_to_the_one_up_sh_installs():
     assert found == 2  # preview and up
 
 
+
+def test_the_workflows_install_the_checked_cli_before_pulumi_actions_would_download_one():
+    """pulumi/actions downloads the CLI without any checksum unless the version it is asked for is on PATH."""
+    found = 0
+    for name, document in all_workflows().items():
+        for job_name, job in document["jobs"].items():
+            runs = [step.get("run", "") for step in job.get("steps", [])]
+            uses = [step.get("uses", "") for step in job.get("steps", [])]
+            for index, action in enumerate(uses):
+                if action.startswith("pulumi/actions@"):
+                    earlier = runs[:index]
+                    assert 'scripts/install-pulumi-cli.sh >>"$GITHUB_PATH"' in earlier, f"{name}:{job_name}"
+                    found += 1
+    assert found == 2
 
 def test_the_pinned_cli_has_a_committed_checksum_for_the_ci_platform():
     """make up installs the CLI only when the tarball's SHA-256 is committed: without a
