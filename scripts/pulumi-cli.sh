@@ -22,7 +22,8 @@ pulumi_cli_tarball() { echo "pulumi-v$PULUMI_VERSION-$(pulumi_cli_platform).tar.
 pulumi_cli_url() { echo "https://get.pulumi.com/releases/sdk/$(pulumi_cli_tarball)"; }
 pulumi_cli_expected() { awk -v f="$(pulumi_cli_tarball)" '$2 == f { print $1 }' "$PULUMI_CLI_CHECKSUMS"; }
 
-_pulumi_cli_sha256() {
+# file_sha256 FILE: its SHA-256 in hex (sha256sum on Linux, shasum on macOS).
+file_sha256() {
   if command -v sha256sum >/dev/null; then sha256sum "$1"; else shasum -a 256 "$1"; fi | cut -d' ' -f1
 }
 
@@ -48,7 +49,7 @@ install_pulumi_cli() {
     curl -fsSL --retry 2 -o "$work/$tarball" "$url" || PULUMI_CLI_PROBLEM="downloading $url failed (see the curl error above)"
   fi
   if [[ -z $PULUMI_CLI_PROBLEM ]]; then
-    actual=$(_pulumi_cli_sha256 "$work/$tarball")
+    actual=$(file_sha256 "$work/$tarball")
     if [[ $actual != "$expected" ]]; then
       PULUMI_CLI_PROBLEM="$tarball has SHA-256 $actual, expected $expected ($PULUMI_CLI_CHECKSUMS)"
     elif ! tar -xzf "$work/$tarball" -C "$work"; then

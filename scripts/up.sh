@@ -47,12 +47,13 @@ if ! .venv/bin/python -m components.stack_check "$stack_file"; then
   exit 2
 fi
 
-sha256() { if command -v sha256sum >/dev/null; then sha256sum "$1"; else shasum -a 256 "$1"; fi | cut -d' ' -f1; }
+# shellcheck source=scripts/pulumi-cli.sh
+source scripts/pulumi-cli.sh  # file_sha256 here, the CLI in step 3
 
 # --- 2. the program's requirements, re-installed only when a lock file changes ---------
 # Exact versions and file hashes (scripts/lock.sh): anything else on the index is refused.
 requirements_stamp=.venv/.nexus-registry-requirements.sha256
-locks_digest="$(sha256 requirements-build.lock) $(sha256 requirements.lock)"
+locks_digest="$(file_sha256 requirements-build.lock) $(file_sha256 requirements.lock)"
 if [[ "$(cat "$requirements_stamp" 2>/dev/null)" != "$locks_digest" ]]; then
   say "installing requirements.lock into .venv (hashes checked)"
   .venv/bin/python -m pip install --quiet --require-hashes -r requirements-build.lock
@@ -61,8 +62,6 @@ if [[ "$(cat "$requirements_stamp" 2>/dev/null)" != "$locks_digest" ]]; then
 fi
 
 # --- 3. the Pulumi CLI ---------------------------------------------------------------
-# shellcheck source=scripts/pulumi-cli.sh
-source scripts/pulumi-cli.sh
 install_cli() {
   install_pulumi_cli && return 0
   local tarball expected

@@ -280,6 +280,7 @@ class StackMockMonitor(MockMonitor):
         qualified_type_and_name = generic.split("::", 2)[2]
         return f"urn:pulumi:{self.stack}::{self.project}::{qualified_type_and_name}"
 
+
 def run_program(stack: str, config: dict[str, str], program: Callable[[], Any] | None = None,
                 extra_outputs: Callable[[str, str, dict], dict] | None = None,
                 preview: bool = False, cloud: TencentCloud | None = None,

@@ -48,18 +48,14 @@ def database_backup_files(settings: Settings) -> list[HostFile]:
     return [HostFile(DB_BACKUP_SCRIPT, script, "0755")]
 
 
-PRUNE_UNIT = lifecycle.PRUNE_UNIT
-SYSTEMD_DIR = lifecycle.SYSTEMD_DIR
-
-
 def database_backup_pruning_files(settings: Settings) -> list[HostFile]:
     """A daily systemd timer that deletes database backups older than ``backup.databaseKeepDays``
     (never the newest): Nexus's backup task writes a new file every night and deletes none."""
     keep = settings.effective_backup.database_keep_days
     service = render.render("systemd/nexus-db-backup-prune.service.j2", keep=keep, backup_script=DB_BACKUP_SCRIPT)
-    timer = render.render("systemd/nexus-db-backup-prune.timer.j2", unit=PRUNE_UNIT)
-    return [HostFile(f"{SYSTEMD_DIR}/{PRUNE_UNIT}.service", service),
-            HostFile(f"{SYSTEMD_DIR}/{PRUNE_UNIT}.timer", timer)]
+    timer = render.render("systemd/nexus-db-backup-prune.timer.j2", unit=lifecycle.PRUNE_UNIT)
+    unit_path = f"{lifecycle.SYSTEMD_DIR}/{lifecycle.PRUNE_UNIT}"
+    return [HostFile(f"{unit_path}.service", service), HostFile(f"{unit_path}.timer", timer)]
 
 
 def status_files(settings: Settings) -> list[HostFile]:
