@@ -21,30 +21,28 @@ from __future__ import annotations
 import pulumi
 
 from components.deployed import own_stack_reference
-from components.settings import FIRST_SSRF_PROTECTION_RELEASE, LOWER_CAPS_RELEASE, release_of
+from components.settings import FIRST_SSRF_PROTECTION_RELEASE, LOWER_CAPS_RELEASE, NexusVersion
 
 VERSION_OUTPUT = "nexusVersion"
 
 # Sonatype's advisories that a stack can still pin (affected releases are [first, fixed)).
-ADVISORIES: tuple[tuple[str, tuple[int, int, int], tuple[int, int, int], str], ...] = (
-    ("CVE-2026-3199", (3, 22, 1), (3, 91, 0), "authenticated remote code execution through task creation"),
-    ("CVE-2026-7308", (3, 6, 0), (3, 92, 0), "stored cross-site scripting on the HTML browse page"),
-    ("CVE-2026-17594", (3, 0, 0), (3, 95, 0), "privilege escalation by delegated repository admins"),
-    ("CVE-2026-113369", (3, 94, 0), (3, 98, 0), "stored cross-site scripting in the OCI attestations tab"),
+ADVISORIES: tuple[tuple[str, NexusVersion, NexusVersion, str], ...] = tuple(
+    (cve, NexusVersion.parse(first), NexusVersion.parse(fixed), what) for cve, first, fixed, what in (
+        ("CVE-2026-3199", "3.22.1", "3.91.0", "authenticated remote code execution through task creation"),
+        ("CVE-2026-7308", "3.6.0", "3.92.0", "stored cross-site scripting on the HTML browse page"),
+        ("CVE-2026-17594", "3.0.0", "3.95.0", "privilege escalation by delegated repository admins"),
+        ("CVE-2026-113369", "3.94.0", "3.98.0", "stored cross-site scripting in the OCI attestations tab"),
+    )
 )
 
 
-def version_key(version: str) -> tuple[int, int, int]:
-    """The release of a sonatype/nexus3 tag: '3.86.2-java17' -> (3, 86, 2).
+def version_key(version: str) -> NexusVersion:
+    """A sonatype/nexus3 tag as its ordered value: '3.86.2-java17' ranks as release 3.86.2.
 
     JDK/base variants (``-java17``, ``-alpine``) repackage the same release and share
-    its database format, so they never count as a downgrade.
+    its database format, so they never count as a downgrade (``NexusVersion`` orders by release).
     """
-    return release_of(version)
-
-
-def _dotted(release: tuple[int, int, int]) -> str:
-    return ".".join(str(part) for part in release)
+    return NexusVersion.parse(version)
 
 
 def check_version_change(
@@ -61,7 +59,7 @@ def check_version_change(
         )
     if (version_key(deployed) < LOWER_CAPS_RELEASE <= version_key(desired)) and not accept_community_caps:
         raise ValueError(
-            f"nexus-registry:nexus.version: {desired!r} crosses {_dotted(LOWER_CAPS_RELEASE)} from the deployed "
+            f"nexus-registry:nexus.version: {desired!r} crosses {LOWER_CAPS_RELEASE.dotted} from the deployed "
             f"{deployed!r}, where Community Edition caps drop to 40,000 components and 100,000 requests a day "
             "(from 100,000 and 200,000); check usage (make status), then set nexus.acceptCommunityCaps: true "
             "(README: Usage caps and health)."
@@ -73,13 +71,13 @@ def advisories(version: str) -> list[str]:
     """One line per known advisory or missing mitigation of ``version``, for a loud warning."""
     release = version_key(version)
     lines = [
-        f"nexus.version {version!r} is affected by {cve} ({what}), fixed in {_dotted(fixed)}"
+        f"nexus.version {version!r} is affected by {cve} ({what}), fixed in {fixed.dotted}"
         for cve, first, fixed, what in ADVISORIES
         if first <= release < fixed
     ]
     if release < FIRST_SSRF_PROTECTION_RELEASE:
         lines.append(
-            f"nexus.version {version!r} has no SSRF protection API (from {_dotted(FIRST_SSRF_PROTECTION_RELEASE)}): "
+            f"nexus.version {version!r} has no SSRF protection API (from {FIRST_SSRF_PROTECTION_RELEASE.dotted}): "
             "CVE-2026-0600 stays open beyond the upstream URL checks of this stack"
         )
     return lines

@@ -138,7 +138,7 @@ def digest_release(settings: Settings) -> str:
     """
     if not settings.nexus.image_digest:
         return ""
-    return ".".join(settings.nexus.version.split("-")[0].split(".")[:3])
+    return settings.nexus.version_info.dotted
 
 
 def data_disk_kind(settings: Settings) -> str:

@@ -89,12 +89,6 @@ def migrator_args(host: str, port: int, name: str, user: str, password: str, ssl
     ]) + "\n"
 
 
-def release(version: str) -> str:
-    """``3.90.3-01-java17-ubi`` -> ``3.90.3-01``: the migrator is released per Nexus release."""
-    parts = version.split("-")
-    return "-".join(parts[:2]) if len(parts) > 1 and parts[1].isdigit() else parts[0]
-
-
 def database_files(settings: Settings, host: str, port: int, create_database: bool) -> list[HostFile]:
     """The database step's script (the password file travels as a secret file)."""
     database = settings.database
@@ -117,7 +111,7 @@ def database_files(settings: Settings, host: str, port: int, create_database: bo
         container=CONTAINER_NAME,
         stop_timeout=STOP_TIMEOUT_SECONDS,
         image=f"sonatype/nexus3:{settings.nexus.version}",
-        migrator_url=MIGRATOR_URL.format(release=release(settings.nexus.version)),
+        migrator_url=MIGRATOR_URL.format(release=settings.nexus.version_info.download_name),
         migrator_sha256=database.migrator_sha256 or "",
         state_dir=STATE_DIR,
     )

@@ -1,0 +1,100 @@
+"""Error formatting: pydantic's errors turned into one line per bad value, each naming its full config key."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from components.settings.errors import KeyedError, SettingsError
+from components.settings.facts import NAMESPACE, STACK_FILE
+from components.settings.server import SERVER_MODES
+from components.settings.stack import Settings
+
+
+def _key_path(loc: tuple[str | int, ...]) -> str:
+    path = ""
+    for index, part in enumerate(loc):
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif index > 0 and part in SERVER_MODES and loc[index - 1] == "server":
+            continue  # pydantic's discriminated-union branch, not a config key
+        else:
+            path += f".{part}" if path else part
+    return f"{NAMESPACE}:{path}"
+
+
+def _describe(error: dict[str, Any]) -> tuple[tuple, str]:
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind == "value_error" and isinstance(ctx.get("error"), KeyedError):
+        keyed: KeyedError = ctx["error"]
+        return loc + keyed.loc, keyed.message
+    value = error.get("input")
+    if kind == "missing":
+        return loc, "is required"
+    if kind == "extra_forbidden":
+        return loc, "is not a known setting (check the spelling; see README: Stack settings)"
+    if kind == "literal_error":
+        return loc, f"{value!r} is not allowed; expected {ctx.get('expected')}"
+    if kind == "union_tag_invalid":
+        return loc + ("mode",), f"{ctx.get('tag')!r} is not allowed; expected 'cvm' or 'existing'"
+    if kind == "union_tag_not_found":
+        return loc + ("mode",), "is required: 'cvm' or 'existing'"
+    if kind in ("greater_than_equal", "less_than_equal"):
+        bounds = _bounds(loc)
+        return loc, f"{value!r} is out of range; allowed {bounds}"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return loc, f"{value!r} is not a whole number"
+    if kind in ("bool_parsing", "bool_type"):
+        return loc, f"{value!r} is not true or false"
+    if kind in ("string_type",):
+        return loc, f"{value!r} is not a string"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return loc, f"{value!r} is not an object with keys"
+    if kind in ("list_type",):
+        return loc, f"{value!r} is not a list"
+    if kind == "too_short":
+        return loc, "must not be empty"
+    message = error["msg"]
+    message = message.removeprefix("Value error, ")
+    return loc, message
+
+
+def _bounds(loc: tuple) -> str:
+    """The ge/le limits of the field at ``loc``, for an out-of-range message."""
+    model: Any = Settings
+    info = None
+    for part in loc:
+        if isinstance(part, int) or part in SERVER_MODES:
+            if part in SERVER_MODES:
+                model = SERVER_MODES[part]
+            continue
+        fields = {f.alias or name: f for name, f in model.model_fields.items()}
+        info = fields.get(part)
+        if info is None:
+            return "a smaller or larger value"
+        annotation = info.annotation
+        for candidate in (annotation, *getattr(annotation, "__args__", ())):
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                model = candidate
+    low = high = None
+    for meta in getattr(info, "metadata", []):
+        low = getattr(meta, "ge", low)
+        high = getattr(meta, "le", high)
+    return f"{low}..{high}"
+
+
+def validate(raw: Mapping[str, Any]) -> Settings:
+    """Validate a dict of camelCase settings (plus ``stack``); raise SettingsError."""
+    try:
+        return Settings.model_validate(dict(raw))
+    except ValidationError as exc:
+        problems = []
+        stack_file = f"stacks/Pulumi.{raw.get('stack')}.yaml"
+        for error in exc.errors(include_url=False):
+            loc, message = _describe(error)
+            problems.append(f"{_key_path(loc)}: {message.replace(STACK_FILE, stack_file)}")
+        raise SettingsError(problems) from None

@@ -1,0 +1,285 @@
+"""The sections of a stack's settings below the top level: nexus, users, acme, sslConsole, backup, database."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from components.settings.base import SettingsModel
+from components.settings.errors import KeyedError
+from components.settings.facts import (
+    DEFAULT_DOCKER_HUB_REMOTE,
+    DEFAULT_PYPI_REMOTE,
+    DEFAULT_YUM_REMOTE,
+    H2_DIRECT_MEMORY_MB,
+    LETSENCRYPT_PRODUCTION,
+    LETSENCRYPT_STAGING,
+    MIN_HEAP_MB,
+    POSTGRESQL_MAJOR_VERSIONS,
+    RESERVED_USERS,
+)
+from components.settings.fields import (
+    DIGEST,
+    DOCKER_HUB_USERNAME,
+    EMAIL,
+    NEXUS_USER,
+    SHA256_HEX,
+    SSL_CERTIFICATE_ID,
+    PgIdentifier,
+    RemoteUrl,
+    host_address,
+    not_documentation_value,
+    url,
+)
+from components.settings.version import (
+    DEFAULT_NEXUS_VERSION,
+    FIRST_H2_RELEASE,
+    IMAGE_TAG_VARIANTS,
+    NexusVersion,
+)
+
+# --- nexus -------------------------------------------------------------------
+
+
+class CleanupSettings(SettingsModel):
+    """Storage lifecycle (components.render.nexus_lifecycle): what is deleted, and when the tasks run.
+
+    Day counts of 0 turn a criterion off; hosted images are never deleted unless opted in.
+    """
+
+    proxy_unused_days: int = Field(default=30, ge=0, le=3650)
+    hosted_unused_days: int = Field(default=0, ge=0, le=3650)
+    hosted_age_days: int = Field(default=0, ge=0, le=3650)
+    hour: int = Field(default=0, ge=0, le=23)
+    incomplete_upload_hours: int = Field(default=24, ge=1, le=8760)
+    unused_manifest_hours: int = Field(default=24, ge=1, le=8760)
+
+
+class NexusSettings(SettingsModel):
+    version: str = DEFAULT_NEXUS_VERSION
+    heap_mb: int | None = Field(default=None, ge=1024, le=65536)
+    allow_below_minimum_memory: bool = False
+    anonymous_pull: bool = True
+    # Team images (docker-hosted, read through docker-group) readable without a login: an explicit opt-in.
+    anonymous_team_images: bool = False
+    docker_hub_remote: RemoteUrl = DEFAULT_DOCKER_HUB_REMOTE
+    docker_hub_username: str | None = None
+    image_digest: str | None = None
+    pypi_proxy: bool = True
+    pypi_remote: RemoteUrl = DEFAULT_PYPI_REMOTE
+    yum_proxy: bool = True
+    yum_remote: RemoteUrl = DEFAULT_YUM_REMOTE
+    allow_downgrade: bool = False
+    cleanup: CleanupSettings = CleanupSettings()
+    blob_store_quota_gb: int | None = Field(default=None, ge=0, le=32000)
+    accept_community_caps: bool = False
+
+    @field_validator("version")
+    @classmethod
+    def _pinned(cls, value: str) -> str:
+        if not NexusVersion.is_image_tag(value):
+            forms = ", ".join(f"'3.x.y{variant}'" for variant in IMAGE_TAG_VARIANTS)
+            raise ValueError(
+                f"{value!r} is not a sonatype/nexus3 release tag; use one of {forms} "
+                f"(e.g. {DEFAULT_NEXUS_VERSION!r}; never 'latest', no build suffix like '-01')"
+            )
+        return value
+
+    @field_validator("docker_hub_username")
+    @classmethod
+    def _docker_id(cls, value: str | None) -> str | None:
+        if value is not None and not DOCKER_HUB_USERNAME.fullmatch(value):
+            raise ValueError(f"{value!r} is not a Docker Hub user name (4-30 of a-z, 0-9, '-', '_')")
+        return value
+
+    @field_validator("image_digest")
+    @classmethod
+    def _digest(cls, value: str | None) -> str | None:
+        if value is not None and not DIGEST.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is not an image digest (sha256: and 64 lowercase hex digits, as `docker buildx imagetools "
+                "inspect sonatype/nexus3:<version>` prints)"
+            )
+        return value
+
+    @property
+    def version_info(self) -> NexusVersion:
+        """``version`` parsed: its release, variant and the names derived from them."""
+        return NexusVersion.parse(self.version)
+
+    @property
+    def release(self) -> tuple[int, int, int]:
+        return self.version_info.release
+
+    @property
+    def runs_orientdb(self) -> bool:
+        """Releases before 3.71 run OrientDB; later ones H2 or PostgreSQL."""
+        return self.version_info < FIRST_H2_RELEASE
+
+    @property
+    def direct_memory_mb(self) -> int | None:
+        """Fixed direct memory for H2/PostgreSQL; None for OrientDB, where it follows the heap."""
+        return None if self.runs_orientdb else H2_DIRECT_MEMORY_MB
+
+    @model_validator(mode="after")
+    def _heap_minimum(self) -> NexusSettings:
+        if self.heap_mb is not None and self.heap_mb < MIN_HEAP_MB and not self.allow_below_minimum_memory:
+            raise KeyedError(
+                ("heapMb",),
+                f"{self.heap_mb} is below Sonatype's minimum heap of {MIN_HEAP_MB} MB; raise it, or set "
+                "nexus.allowBelowMinimumMemory: true to accept an unsupported size",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _anonymous(self) -> NexusSettings:
+        if self.anonymous_team_images and not self.anonymous_pull:
+            raise KeyedError(("anonymousTeamImages",), "needs nexus.anonymousPull: true")
+        return self
+
+
+# --- users, certificates, backup -------------------------------------------------
+
+
+class UserSettings(SettingsModel):
+    """A Nexus user this program creates and keeps in step; its password is ``userPasswords.<name>``."""
+
+    name: str
+    role: Literal["push", "pull"]
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NEXUS_USER.fullmatch(value):
+            raise ValueError(f"{value!r} is not a user name (1-64 of a-z, 0-9, '.', '_', '-', starting with a letter)")
+        if value in RESERVED_USERS:
+            raise ValueError(f"{value!r} is Nexus's own user; pick another name")
+        return value
+
+
+DEFAULT_USERS = (UserSettings(name="ci", role="push"),)
+
+
+class AcmeSettings(SettingsModel):
+    email: str | None = None
+    server: str = LETSENCRYPT_PRODUCTION
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not EMAIL.fullmatch(value):
+            raise ValueError(f"{value!r} is not an e-mail address")
+        if value is not None:
+            not_documentation_value(value.rpartition("@")[2], "your own e-mail address")
+        return value
+
+    @field_validator("server")
+    @classmethod
+    def _server(cls, value: str) -> str:
+        shorthands = {"letsencrypt": LETSENCRYPT_PRODUCTION, "letsencrypt-staging": LETSENCRYPT_STAGING}
+        value = shorthands.get(value, value)
+        try:
+            return url(value, ("https",))
+        except ValueError as error:
+            if "is a placeholder" in str(error):
+                raise
+            raise ValueError(
+                f"{value!r} is not an ACME directory; use an https:// URL, letsencrypt or letsencrypt-staging"
+            ) from None
+
+
+class SslConsoleSettings(SettingsModel):
+    """``certificate: ssl-console``: which certificate of Tencent's SSL console serves each hostname.
+
+    Unset: the newest issued, unexpired certificate (with its private key) that covers the
+    hostname, looked up on every ``pulumi up``, so a renewal in the console is picked up.
+    """
+
+    web_certificate_id: str | None = None
+    registry_certificate_id: str | None = None
+
+    @field_validator("web_certificate_id", "registry_certificate_id")
+    @classmethod
+    def _certificate_id(cls, value: str | None) -> str | None:
+        if value is not None and not SSL_CERTIFICATE_ID.match(value):
+            raise ValueError(f"{value!r} is not an SSL console certificate id (e.g. a1B2c3D4, from the console's list)")
+        return value
+
+    @property
+    def names_certificates(self) -> bool:
+        """Whether the stack names a certificate (only meaningful with ``certificate: ssl-console``)."""
+        return self != SslConsoleSettings()
+
+
+class BackupSettings(SettingsModel):
+    retain_days: int = Field(default=7, ge=0, le=365)
+    hour: int = Field(default=3, ge=0, le=23)
+    database_keep_days: int = Field(default=3, ge=1, le=365)
+
+    @property
+    def enabled(self) -> bool:
+        return self.retain_days > 0
+
+
+# --- database ---------------------------------------------------------------------
+
+
+class DatabaseSettings(SettingsModel):
+    """Where Nexus keeps its database: embedded H2 on the data disk, or PostgreSQL.
+
+    ``cvm`` stacks get a TencentDB for PostgreSQL instance in their own VPC
+    (``version``, ``memoryGb``, ``storageGb``, ``backupRetainDays``); ``existing``
+    servers name a database they already have (``host``, ``port``, ``name``, ``user``).
+    """
+
+    engine: Literal["h2", "postgresql"] = "h2"
+    version: str = "16"
+    memory_gb: int = Field(default=4, ge=1, le=512)
+    storage_gb: int = Field(default=50, ge=10, le=6000)
+    backup_retain_days: int = Field(default=7, ge=7, le=1830)
+    host: str | None = None
+    port: int = Field(default=5432, ge=1, le=65535)
+    name: PgIdentifier = "nexus"
+    user: PgIdentifier = "nexus"
+    ssl_mode: Literal["require", "disable"] = "require"
+    migrate_from_h2: bool = False
+    migrator_sha256: str | None = None
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        if value not in POSTGRESQL_MAJOR_VERSIONS:
+            raise ValueError(f"{value!r} is not allowed; expected one of {', '.join(POSTGRESQL_MAJOR_VERSIONS)}")
+        return value
+
+    @field_validator("migrator_sha256")
+    @classmethod
+    def _migrator_sha256(cls, value: str | None) -> str | None:
+        if value is not None and not SHA256_HEX.fullmatch(value):
+            raise ValueError(f"{value!r} is not a SHA-256 (64 lowercase hex digits, as sha256sum prints)")
+        return value
+
+    @field_validator("storage_gb")
+    @classmethod
+    def _storage(cls, value: int) -> int:
+        if value % 10:
+            raise ValueError(f"{value!r} is not a multiple of 10 (TencentDB's storage step)")
+        return value
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str | None) -> str | None:
+        return value if value is None else host_address(value)
+
+    @field_validator("user")
+    @classmethod
+    def _user_name(cls, value: str) -> str:
+        # TencentDB refuses "postgres" and names starting with pg_ or tencentdb_ for its accounts.
+        if value == "postgres" or value.startswith(("pg_", "tencentdb_")):
+            raise ValueError(f"{value!r} is reserved; choose another database user")
+        return value
+
+    @property
+    def postgresql(self) -> bool:
+        return self.engine == "postgresql"

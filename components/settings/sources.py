@@ -1,0 +1,183 @@
+"""Config sources: the live Pulumi config (``from_pulumi``) and a stack file read alone (``from_stack_file``).
+
+Both become ``{"nexus-registry:key": value}`` and go through ``from_mapping``, which also
+reports keys no setting reads, applies the regional defaults and checks the provider's region.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from components.settings.errors import SettingsError
+from components.settings.facts import (
+    CONFIG_NAMESPACES,
+    MAINLAND_REMOTES,
+    NAMESPACE,
+    REGION_KEY,
+    is_mainland_region,
+)
+from components.settings.fields import REGION, secret_placeholder
+from components.settings.messages import validate
+from components.settings.models import DEFAULT_USERS
+from components.settings.stack import Settings
+
+
+def _parse(value: Any) -> Any:
+    """Pulumi hands structured config over as JSON text; scalars stay text."""
+    if isinstance(value, str):
+        stripped = value.strip()
+        if stripped[:1] in "{[" or stripped in ("true", "false"):
+            try:
+                return json.loads(stripped)
+            except json.JSONDecodeError:
+                return value
+    return value
+
+
+def _nearest(word: str, candidates: Iterable[str]) -> str:
+    match = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean {match[0]}?)" if match else ""
+
+
+def _is_flat_key(key: str) -> bool:
+    """``server.address`` set without ``--path``: Pulumi stores it as one literal key."""
+    return "." in key or "[" in key
+
+
+def _is_secure(value: Any) -> bool:
+    """A value the stack file holds encrypted (``{secure: v1:...}``), which a file read alone cannot open."""
+    return isinstance(value, Mapping) and set(value) == {"secure"}
+
+
+def config_key_problems(config: Mapping[str, Any]) -> list[str]:
+    """Keys no setting reads: a misspelt namespace or provider key, or a nested key set without ``--path``."""
+    problems = []
+    for full_key in config:
+        namespace, colon, key = full_key.partition(":")
+        if not colon:
+            problems.append(f"{full_key}: is not a namespaced key; use {NAMESPACE}:<key> (see README: Stack settings)")
+        elif namespace not in CONFIG_NAMESPACES:
+            problems.append(f"{full_key}: {namespace!r} is not a namespace this project reads"
+                            f"{_nearest(namespace, CONFIG_NAMESPACES)}; use {', '.join(CONFIG_NAMESPACES)}")
+        elif namespace == NAMESPACE and _is_flat_key(key):
+            problems.append(f"{full_key}: a nested setting stored as one flat key; set it with "
+                            f"`pulumi config set --path '{key}' <value>` and remove this one with "
+                            f"`pulumi config rm '{key}'`")
+        elif (known := CONFIG_NAMESPACES[namespace]) is not None and key not in known:
+            problems.append(f"{full_key}: is not a {namespace} provider setting{_nearest(key, known)}")
+    return problems
+
+
+def _with_secret_placeholders(raw: dict[str, Any]) -> None:
+    """Rendering needs no real secret: a stand-in for each secret the settings will ask for."""
+    raw.setdefault("adminPassword", secret_placeholder("adminPassword"))
+    server = raw.get("server")
+    if isinstance(server, Mapping) and server.get("mode") == "existing":
+        raw.setdefault("sshPrivateKey", secret_placeholder("sshPrivateKey"))
+    nexus = raw.get("nexus") or {}
+    if isinstance(nexus, Mapping) and nexus.get("dockerHubUsername"):
+        raw.setdefault("dockerHubToken", secret_placeholder("dockerHubToken"))
+    users = raw.get("users", [user.model_dump() for user in DEFAULT_USERS])
+    passwords = dict(raw.get("userPasswords") or {})
+    for user in users if isinstance(users, list) else []:
+        if isinstance(user, Mapping) and isinstance(user.get("name"), str):
+            passwords.setdefault(user["name"], secret_placeholder(f"userPasswords.{user['name']}"))
+    raw["userPasswords"] = passwords
+
+
+def from_mapping(stack: str, config: Mapping[str, Any], secret_placeholders: bool = False) -> Settings:
+    """Build settings from ``{"nexus-registry:key": value}``; keys of no known setting are reported."""
+    key_problems = config_key_problems(config)
+    raw: dict[str, Any] = {"stack": stack}
+    for full_key, value in config.items():
+        namespace, _, key = full_key.partition(":")
+        if namespace != NAMESPACE or not key or _is_flat_key(key):
+            continue
+        if _is_secure(value):
+            if not secret_placeholders:
+                continue
+            value = secret_placeholder(key)
+        if key == "userPasswords" and isinstance(value, Mapping):
+            # `pulumi config set --secret --path userPasswords.ci` encrypts each leaf in the stack file.
+            value = {
+                name: secret_placeholder(f"{key}.{name}") if _is_secure(leaf) else leaf
+                for name, leaf in value.items()
+                if secret_placeholders or not _is_secure(leaf)
+            }
+        raw[key] = _parse(value)
+    if secret_placeholders:
+        _with_secret_placeholders(raw)
+    region = config.get(REGION_KEY) or os.environ.get("TENCENTCLOUD_REGION")
+    region = region if isinstance(region, str) else None
+    _apply_regional_defaults(raw, region)
+    try:
+        settings = validate(raw)
+    except SettingsError as error:
+        raise SettingsError(key_problems + error.problems) from None
+    problems = key_problems + region_problems(settings, region)
+    if problems:
+        raise SettingsError(problems)
+    return settings
+
+
+def _apply_regional_defaults(raw: dict[str, Any], region: str | None) -> None:
+    """On a CVM in a mainland region, unset proxy upstreams default to Tencent's mirrors."""
+    server = raw.get("server")
+    if not (isinstance(server, Mapping) and server.get("mode") == "cvm" and is_mainland_region(region)):
+        return
+    nexus = raw.get("nexus")
+    if nexus is None:
+        nexus = {}
+    if not isinstance(nexus, Mapping):
+        return  # validation reports it
+    defaults = dict(MAINLAND_REMOTES)
+    if nexus.get("dockerHubUsername"):
+        # Docker Hub credentials are for Docker Hub: never hand them to a mirror nobody chose.
+        defaults.pop("dockerHubRemote")
+    raw["nexus"] = {**defaults, **nexus}
+
+
+def uses_tencent_provider(settings: Settings) -> bool:
+    """Whether any tencentcloud resource or lookup is registered (the lab stack needs none)."""
+    return (settings.server.is_cvm or settings.dns == "dnspod"
+            or settings.certificate in ("tencent", "ssl-console"))
+
+
+def region_problems(settings: Settings, region: str | None) -> list[str]:
+    """The provider's region, checked here so a missing one fails before any resource, with its key."""
+    if not uses_tencent_provider(settings):
+        return []
+    if not region:
+        return [f"{REGION_KEY}: is required for Tencent resources (e.g. ap-guangzhou): "
+                "pulumi config set tencentcloud:region ap-guangzhou, or export TENCENTCLOUD_REGION"]
+    if not REGION.fullmatch(region):
+        return [f"{REGION_KEY}: {region!r} is not a Tencent Cloud region (e.g. ap-guangzhou, eu-frankfurt)"]
+    zone = settings.server.availability_zone if settings.server.is_cvm else None
+    if zone and not zone.startswith(f"{region}-"):
+        return [f"{NAMESPACE}:server.availabilityZone: {zone!r} is not in the region {region!r} ({REGION_KEY})"]
+    return []
+
+
+def from_stack_file(path: str | Path) -> Settings:
+    """Read ``stacks/Pulumi.<stack>.yaml`` alone (no Pulumi), secrets as placeholders."""
+    path = Path(path)
+    stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    document = yaml.safe_load(path.read_text()) or {}
+    config = document.get("config") or {}
+    return from_mapping(stack, config, secret_placeholders=True)
+
+
+def from_pulumi() -> Settings:
+    """Read the running stack's config (all keys, so unknown top-level keys are caught)."""
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+
+    config = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    return from_mapping(pulumi.get_stack(), config)

@@ -1,0 +1,160 @@
+"""``Settings``: everything one stack needs, validated, and the names derived from it."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from components.settings.base import SettingsModel
+from components.settings.facts import DEFAULT_MIRROR_PORT, RESERVED_PORTS, CertificateValidation
+from components.settings.fields import (
+    NGINX_SIZE,
+    STACK_NAME,
+    DnsLabel,
+    NetworkCidr,
+    ZoneName,
+    check_password,
+    database_password_problem,
+    is_placeholder,
+)
+from components.settings.models import (
+    DEFAULT_USERS,
+    AcmeSettings,
+    BackupSettings,
+    DatabaseSettings,
+    NexusSettings,
+    SslConsoleSettings,
+    UserSettings,
+)
+from components.settings.rules import CROSS_CHECKS
+from components.settings.server import Server
+
+
+class Settings(SettingsModel):
+    """Everything one stack needs, validated; secrets are ``SecretStr``."""
+
+    stack: str
+    domain: ZoneName
+    web_host: DnsLabel = "nexus"
+    registry_host: DnsLabel = "docker-registry"
+    dns: Literal["dnspod", "none"] = "dnspod"
+    certificate: Literal["tencent", "acme", "self-signed", "ssl-console"] = "tencent"
+    certificate_validation: CertificateValidation | None = None
+    acme: AcmeSettings = AcmeSettings()
+    ssl_console: SslConsoleSettings = SslConsoleSettings()
+    server: Server
+    nexus: NexusSettings = NexusSettings()
+    admin_password: SecretStr
+    ssh_private_key: SecretStr | None = None
+    docker_hub_token: SecretStr | None = None
+    protect: bool = False
+    renew_before_days: int = Field(default=30, ge=1, le=60)
+    backup: BackupSettings | None = None
+    web_max_upload_size: str = "1g"
+    database: DatabaseSettings = DatabaseSettings()
+    database_password: SecretStr | None = None
+    users: tuple[UserSettings, ...] = DEFAULT_USERS
+    user_passwords: dict[str, SecretStr] = {}
+    registry_mirror_port: int = Field(default=DEFAULT_MIRROR_PORT, ge=1024, le=65535)
+    web_allowed_cidrs: list[NetworkCidr] | None = Field(default=None, min_length=1)
+    registry_allowed_cidrs: list[NetworkCidr] | None = Field(default=None, min_length=1)
+    registry_mirror_allowed_cidrs: list[NetworkCidr] | None = Field(default=None, min_length=1)
+
+    @field_validator("stack")
+    @classmethod
+    def _stack_name(cls, value: str) -> str:
+        if not STACK_NAME.fullmatch(value):
+            raise ValueError(f"{value!r} is not a stack name (letters, digits, '-', '_', '.')")
+        return value
+
+    @field_validator("admin_password")
+    @classmethod
+    def _password(cls, value: SecretStr) -> SecretStr:
+        if not is_placeholder(value):
+            check_password(value.get_secret_value())
+        return value
+
+    @field_validator("registry_mirror_port")
+    @classmethod
+    def _mirror_port(cls, value: int) -> int:
+        if value in RESERVED_PORTS:
+            taken = ", ".join(str(port) for port in sorted(RESERVED_PORTS))
+            raise ValueError(f"{value} is already used on the host ({taken} are taken)")
+        return value
+
+    @field_validator("ssh_private_key")
+    @classmethod
+    def _private_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or is_placeholder(value):
+            return value
+        if not re.search(r"-----BEGIN [A-Z ]*PRIVATE KEY-----", value.get_secret_value()):
+            raise ValueError("is not a PEM or OpenSSH private key (-----BEGIN ... PRIVATE KEY-----)")
+        return value
+
+    @field_validator("database_password")
+    @classmethod
+    def _database_password(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or is_placeholder(value):
+            return value
+        problem = database_password_problem(value.get_secret_value())
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("web_max_upload_size")
+    @classmethod
+    def _nginx_size(cls, value: str) -> str:
+        if not NGINX_SIZE.fullmatch(value):
+            raise ValueError(f"{value!r} is not an nginx size (a number with optional k, m or g, e.g. 1g)")
+        return value
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Settings:
+        """Every rule of ``rules.CROSS_CHECKS``, in order, once every field is valid."""
+        for rule in CROSS_CHECKS:
+            rule(self)
+        return self
+
+    # Derived names used everywhere; computed here so no module rebuilds them.
+    @property
+    def web_fqdn(self) -> str:
+        return f"{self.web_host}.{self.domain}"
+
+    @property
+    def registry_fqdn(self) -> str:
+        return f"{self.registry_host}.{self.domain}"
+
+    @property
+    def ci_user(self) -> UserSettings:
+        """The first push user: the one whose ``docker login`` line is a stack output."""
+        return next(user for user in self.users if user.role == "push")
+
+    @property
+    def mirror_enabled(self) -> bool:
+        """The anonymous Docker Hub mirror endpoint exists only when anonymous pulls are on."""
+        return self.nexus.anonymous_pull
+
+    @property
+    def resource_label(self) -> str:
+        """Prefix of every cloud resource name: Tencent caps names at 60 characters, suffixes need ~25."""
+        cleaned = re.sub(r"[^a-z0-9-]+", "-", f"nexus-registry-{self.stack}".lower())
+        return cleaned[:35].rstrip("-")
+
+    @property
+    def effective_blob_store_quota_gb(self) -> int:
+        """The soft quota in GiB (0: none): unset means 80 % of the CBS data disk, none on other servers."""
+        if self.nexus.blob_store_quota_gb is not None:
+            return self.nexus.blob_store_quota_gb
+        if self.server.is_cvm:
+            return self.server.data_disk_gb * 8 // 10
+        return 0
+
+    @property
+    def effective_backup(self) -> BackupSettings:
+        """Backups are on by default in ``prod`` only, and only where snapshots exist."""
+        if self.backup is not None:
+            return self.backup
+        on = self.stack == "prod" and self.server.is_cvm
+        return BackupSettings(retain_days=7 if on else 0)
