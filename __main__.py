@@ -3,7 +3,6 @@
 import pulumi
 import pulumiverse_acme as acme
 
-from components import settings as stack_settings
 from components.backup import DataDiskBackups, DataDiskBackupsArgs
 from components.certificates import Certificates, CertificatesArgs, acme_server_url
 from components.client_setup import client_setup
@@ -31,7 +30,7 @@ nexus_version = guarded_version(
 )
 deployed = own_stack_reference()
 database_engine = guarded_database_engine(settings, deployed)
-cvm = isinstance(settings.server, stack_settings.CvmServer)
+cvm = settings.server.is_cvm
 data_disk_gb = guarded_data_disk_gb(settings, deployed) if cvm else None
 host = NexusHost("nexus-host", NexusHostArgs(settings=settings, data_disk_gb=data_disk_gb))
 DnsRecords("nexus-dns", DnsRecordsArgs(settings=settings, public_ip=host.public_ip))

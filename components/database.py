@@ -28,7 +28,7 @@ import pulumi_random as random
 from tencentcloud_iac_pulumi import postgresql, security
 
 from components.host import HostNetwork
-from components.settings import POSTGRESQL_PASSWORD_SYMBOLS, CvmServer, Settings
+from components.settings import POSTGRESQL_PASSWORD_SYMBOLS, Settings
 
 POSTGRESQL_PORT = 5432
 # Symbols from the provider's password rule that are also inert in a docker env
@@ -71,7 +71,7 @@ class NexusDatabase(pulumi.ComponentResource):
         settings = args.settings
         database = settings.database
         self.instance = None
-        if isinstance(settings.server, CvmServer):
+        if settings.server.is_cvm:
             assert args.network is not None, "a cvm stack passes the host's network"
             self.connection = self._build_tencentdb(name, settings, args.network)
         else:

@@ -24,7 +24,7 @@ from typing import Any
 
 import pulumi
 
-from components.settings import NAMESPACE, CvmServer, Settings
+from components.settings import NAMESPACE, Settings
 
 DATABASE_OUTPUT = "nexusDatabase"
 DATA_DISK_OUTPUT = "dataDiskGb"
@@ -82,7 +82,7 @@ def check_database_change(deployed_engine: str | None, deployed_version: str | N
 def check_data_disk_size(deployed_gb: int | str | None, settings: Settings) -> int:
     """``server.dataDiskGb``, refused when lower than the size already deployed."""
     server = settings.server
-    assert isinstance(server, CvmServer)
+    assert server.is_cvm
     if deployed_gb not in (None, "") and server.data_disk_gb < int(deployed_gb):
         raise ValueError(
             f"{NAMESPACE}:server.dataDiskGb: {server.data_disk_gb} is smaller than the deployed {int(deployed_gb)} GB; "

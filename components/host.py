@@ -36,7 +36,7 @@ from pulumi_command import remote
 from tencentcloud_iac_pulumi import availability, cbs, image, instance, key, security, subnet, vpc
 
 from components.deployed import previous_output
-from components.settings import IMAGE_FAMILIES, CvmServer, ExistingServer, Settings
+from components.settings import IMAGE_FAMILIES, CvmServer, Settings
 
 VPC_CIDR = "10.70.0.0/16"
 SUBNET_CIDR = "10.70.1.0/24"
@@ -200,13 +200,12 @@ class NexusHost(pulumi.ComponentResource):
         self.network = None
         self.decisions = {}
         self.generated_private_key = None
-        if isinstance(server, CvmServer):
+        if server.is_cvm:
             private_key, host_key = self._build_cvm(name, settings, server, args.data_disk_gb)
             self.generated_private_key = pulumi.Output.secret(private_key)
             self.ssh_user = server.ssh_user or DEFAULT_SSH_USER.get(server.image, "root")
             port = 22
         else:
-            assert isinstance(server, ExistingServer)
             self.public_ip = pulumi.Output.from_input(server.address)
             self.data_disk_id = pulumi.Output.from_input(server.data_device or "")
             self.ssh_user = server.user

@@ -86,11 +86,11 @@ def missing_secrets(path: Path) -> list[str]:
     ns = stack_settings.NAMESPACE
     settings = stack_settings.from_mapping(stack_name(path), config, secret_placeholders=True)
     needed = ["adminPassword"]
-    if isinstance(settings.server, stack_settings.ExistingServer):
+    if settings.server.is_existing:
         needed.append("sshPrivateKey")
     if settings.nexus.docker_hub_username:
         needed.append("dockerHubToken")
-    if isinstance(settings.server, stack_settings.ExistingServer) and settings.database.postgresql:
+    if settings.server.is_existing and settings.database.postgresql:
         needed.append("databasePassword")  # a cvm stack generates its own when unset
     missing = [key for key in needed if f"{ns}:{key}" not in config]
     # Each Nexus user's password is a leaf set with --path (userPasswords.<name>).

@@ -43,8 +43,6 @@ from components.settings import (
     H2_DIRECT_MEMORY_MB,
     MIN_HEAP_MB,
     MIN_HOST_MEMORY_GB,
-    CvmServer,
-    ExistingServer,
     Settings,
 )
 
@@ -144,9 +142,8 @@ def digest_release(settings: Settings) -> str:
 def data_disk_kind(settings: Settings) -> str:
     """``cbs`` (a CBS disk id), ``device`` (a /dev/disk/by-* path) or ``none`` (root disk)."""
     server = settings.server
-    if isinstance(server, CvmServer):
+    if server.is_cvm:
         return "cbs"
-    assert isinstance(server, ExistingServer)
     return "device" if server.data_device else "none"
 
 
@@ -157,9 +154,8 @@ def format_empty_disk(settings: Settings) -> bool:
     disk is formatted only with ``server.formatDataDevice: true``.
     """
     server = settings.server
-    if isinstance(server, CvmServer):
+    if server.is_cvm:
         return True
-    assert isinstance(server, ExistingServer)
     return server.format_data_device
 
 
