@@ -25,6 +25,30 @@ def _key_path(loc: tuple[str | int, ...]) -> str:
     return f"{NAMESPACE}:{path}"
 
 
+def _bounds(loc: tuple) -> str:
+    """The ge/le limits of the field at ``loc``, for an out-of-range message."""
+    model: Any = Settings
+    info = None
+    for part in loc:
+        if isinstance(part, int) or part in SERVER_MODES:
+            if part in SERVER_MODES:
+                model = SERVER_MODES[part]
+            continue
+        fields = {f.alias or name: f for name, f in model.model_fields.items()}
+        info = fields.get(part)
+        if info is None:
+            return "a smaller or larger value"
+        annotation = info.annotation
+        for candidate in (annotation, *getattr(annotation, "__args__", ())):
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                model = candidate
+    low = high = None
+    for meta in getattr(info, "metadata", []):
+        low = getattr(meta, "ge", low)
+        high = getattr(meta, "le", high)
+    return f"{low}..{high}"
+
+
 def _describe(error: dict[str, Any]) -> tuple[tuple, str]:
     loc = tuple(error["loc"])
     kind = error["type"]
@@ -61,30 +85,6 @@ def _describe(error: dict[str, Any]) -> tuple[tuple, str]:
     message = error["msg"]
     message = message.removeprefix("Value error, ")
     return loc, message
-
-
-def _bounds(loc: tuple) -> str:
-    """The ge/le limits of the field at ``loc``, for an out-of-range message."""
-    model: Any = Settings
-    info = None
-    for part in loc:
-        if isinstance(part, int) or part in SERVER_MODES:
-            if part in SERVER_MODES:
-                model = SERVER_MODES[part]
-            continue
-        fields = {f.alias or name: f for name, f in model.model_fields.items()}
-        info = fields.get(part)
-        if info is None:
-            return "a smaller or larger value"
-        annotation = info.annotation
-        for candidate in (annotation, *getattr(annotation, "__args__", ())):
-            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-                model = candidate
-    low = high = None
-    for meta in getattr(info, "metadata", []):
-        low = getattr(meta, "ge", low)
-        high = getattr(meta, "le", high)
-    return f"{low}..{high}"
 
 
 def validate(raw: Mapping[str, Any]) -> Settings:

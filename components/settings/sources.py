@@ -92,41 +92,6 @@ def _with_secret_placeholders(raw: dict[str, Any]) -> None:
     raw["userPasswords"] = passwords
 
 
-def from_mapping(stack: str, config: Mapping[str, Any], secret_placeholders: bool = False) -> Settings:
-    """Build settings from ``{"nexus-registry:key": value}``; keys of no known setting are reported."""
-    key_problems = config_key_problems(config)
-    raw: dict[str, Any] = {"stack": stack}
-    for full_key, value in config.items():
-        namespace, _, key = full_key.partition(":")
-        if namespace != NAMESPACE or not key or _is_flat_key(key):
-            continue
-        if _is_secure(value):
-            if not secret_placeholders:
-                continue
-            value = secret_placeholder(key)
-        if key == "userPasswords" and isinstance(value, Mapping):
-            # `pulumi config set --secret --path userPasswords.ci` encrypts each leaf in the stack file.
-            value = {
-                name: secret_placeholder(f"{key}.{name}") if _is_secure(leaf) else leaf
-                for name, leaf in value.items()
-                if secret_placeholders or not _is_secure(leaf)
-            }
-        raw[key] = _parse(value)
-    if secret_placeholders:
-        _with_secret_placeholders(raw)
-    region = config.get(REGION_KEY) or os.environ.get("TENCENTCLOUD_REGION")
-    region = region if isinstance(region, str) else None
-    _apply_regional_defaults(raw, region)
-    try:
-        settings = validate(raw)
-    except SettingsError as error:
-        raise SettingsError(key_problems + error.problems) from None
-    problems = key_problems + region_problems(settings, region)
-    if problems:
-        raise SettingsError(problems)
-    return settings
-
-
 def _apply_regional_defaults(raw: dict[str, Any], region: str | None) -> None:
     """On a CVM in a mainland region, unset proxy upstreams default to Tencent's mirrors."""
     server = raw.get("server")
@@ -163,6 +128,41 @@ def region_problems(settings: Settings, region: str | None) -> list[str]:
     if zone and not zone.startswith(f"{region}-"):
         return [f"{NAMESPACE}:server.availabilityZone: {zone!r} is not in the region {region!r} ({REGION_KEY})"]
     return []
+
+
+def from_mapping(stack: str, config: Mapping[str, Any], secret_placeholders: bool = False) -> Settings:
+    """Build settings from ``{"nexus-registry:key": value}``; keys of no known setting are reported."""
+    key_problems = config_key_problems(config)
+    raw: dict[str, Any] = {"stack": stack}
+    for full_key, value in config.items():
+        namespace, _, key = full_key.partition(":")
+        if namespace != NAMESPACE or not key or _is_flat_key(key):
+            continue
+        if _is_secure(value):
+            if not secret_placeholders:
+                continue
+            value = secret_placeholder(key)
+        if key == "userPasswords" and isinstance(value, Mapping):
+            # `pulumi config set --secret --path userPasswords.ci` encrypts each leaf in the stack file.
+            value = {
+                name: secret_placeholder(f"{key}.{name}") if _is_secure(leaf) else leaf
+                for name, leaf in value.items()
+                if secret_placeholders or not _is_secure(leaf)
+            }
+        raw[key] = _parse(value)
+    if secret_placeholders:
+        _with_secret_placeholders(raw)
+    region = config.get(REGION_KEY) or os.environ.get("TENCENTCLOUD_REGION")
+    region = region if isinstance(region, str) else None
+    _apply_regional_defaults(raw, region)
+    try:
+        settings = validate(raw)
+    except SettingsError as error:
+        raise SettingsError(key_problems + error.problems) from None
+    problems = key_problems + region_problems(settings, region)
+    if problems:
+        raise SettingsError(problems)
+    return settings
 
 
 def from_stack_file(path: str | Path) -> Settings:
