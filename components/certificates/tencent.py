@@ -68,19 +68,17 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pulumi
 from pulumi.output import UNKNOWN
 from tencentcloud_iac_pulumi import dnspod, ssl
 
 from components.certificates.pem_text import normalise_pem, rfc3339
+from components.certificates.source import CertificatesArgs, SourceResult
 from components.deployed import previous_output
 from components.pem import PemPair
 from components.settings import CertificateValidation, Settings
-
-if TYPE_CHECKING:
-    from components.certificates import Certificates, CertificatesArgs, SourceResult
 
 # Certificate status codes: DescribeCertificateDetail / DescribeCertificates ``Status``
 # (tencentcloud-sdk-go ssl/v20191205 models.go; 14 and 15 were added after the provider's
@@ -113,8 +111,6 @@ CERTIFICATES_OUTPUT = "tencentCertificates"
 # Tencent's API reports times as "YYYY-MM-DD HH:MM:SS" in Beijing time, without an offset.
 TENCENT_TIMEZONE = timezone(timedelta(hours=8), "CST")
 
-DEFAULT_ISSUANCE_TIMEOUT_SECONDS = 20 * 60
-DEFAULT_POLL_INTERVAL_SECONDS = 30
 # dv_auths usually come back with the application; allow a short wait if they lag.
 DV_AUTH_TIMEOUT_SECONDS = 120
 VALIDATION_RECORD_TTL_SECONDS = 600
@@ -445,9 +441,7 @@ class TencentReader:
         return merge_views(listed, described)
 
 
-def build(component: Certificates, name: str, args: CertificatesArgs) -> SourceResult:
-    from components.certificates import SourceResult
-
+def build(component: pulumi.ComponentResource, name: str, args: CertificatesArgs) -> SourceResult:
     settings = args.settings
     reader = TencentReader(component)
     held = previous_output(CERTIFICATES_OUTPUT).apply(held_certificates)
@@ -464,7 +458,7 @@ def build(component: Certificates, name: str, args: CertificatesArgs) -> SourceR
     )
 
 
-def _one_hostname(component: Certificates, name: str, args: CertificatesArgs, reader: TencentReader,
+def _one_hostname(component: pulumi.ComponentResource, name: str, args: CertificatesArgs, reader: TencentReader,
                   held: pulumi.Output[dict[str, tuple[int, str]]], role: str, fqdn: str,
                   validation_records: dict[str, pulumi.Output[dict[str, str]]],
                   ) -> tuple[PemPair, pulumi.Output[dict[str, Any]]]:
@@ -585,7 +579,7 @@ async def _validation(reader: TencentReader, cert_id: str, dv_auths: Sequence[An
     )
 
 
-async def _await_issued(component: Certificates, reader: TencentReader, values: list[Any], fqdn: str,
+async def _await_issued(component: pulumi.ComponentResource, reader: TencentReader, values: list[Any], fqdn: str,
                         next_steps: str, mode: str, args: CertificatesArgs) -> TencentCertificate:
     cert_id, urn, status, public_key, end_time, has_key, predecessor = values[:7]
     extra = values[7:]
@@ -624,8 +618,8 @@ async def _await_issued(component: Certificates, reader: TencentReader, values: 
     return _checked(component, issued, fqdn)
 
 
-def _fall_back(component: Certificates, predecessor: TencentCertificate | None, error: CertificateIssuanceError,
-               fqdn: str) -> TencentCertificate:
+def _fall_back(component: pulumi.ComponentResource, predecessor: TencentCertificate | None,
+               error: CertificateIssuanceError, fqdn: str) -> TencentCertificate:
     """A renewal that is rejected or late leaves the still-valid previous generation in service.
 
     The run then succeeds, so it records the new application (``tencentCertificates``):
@@ -639,7 +633,7 @@ def _fall_back(component: Certificates, predecessor: TencentCertificate | None, 
     return _checked(component, predecessor, fqdn)
 
 
-def _checked(component: Certificates, current: TencentCertificate, fqdn: str) -> TencentCertificate:
+def _checked(component: pulumi.ComponentResource, current: TencentCertificate, fqdn: str) -> TencentCertificate:
     # Nginx needs the intermediate too; say so loudly if Tencent handed back the leaf alone.
     if current.cert_pem.count("BEGIN CERTIFICATE") < 2:
         pulumi.log.warn(f"{fqdn}: Tencent returned a certificate without its intermediate chain; "
