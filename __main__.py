@@ -19,7 +19,7 @@ from components.dns import DnsRecords, DnsRecordsArgs
 from components.host import NexusHost, NexusHostArgs
 from components.nexus_server import NexusServer, NexusServerArgs
 from components.nginx import NginxProxy, NginxProxyArgs
-from components.program import load_settings
+from components.settings_loader import load_settings
 from components.upgrade import VERSION_OUTPUT, guarded_version
 
 settings = load_settings()

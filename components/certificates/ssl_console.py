@@ -26,7 +26,7 @@ out: a named id it does not list is asked about with ``ssl.getDescribeCertificat
 error says "not issued" rather than "not there".
 
 The lookups run on every update, before any resource is registered
-(``components.program.load_settings`` calls ``resolve``), so a certificate
+(``components.settings_loader.load_settings`` calls ``resolve``), so a certificate
 that does not cover its hostname, has expired, is not issued or has no key
 stops the run with one line naming the setting; and a renewal done in the
 console (a new certificate for the same name) is deployed by the next
