@@ -5,7 +5,8 @@ yields one ``PemPair`` for each (``web``, ``registry``) from the source that the
 ``certificate`` setting selects, so the proxy never cares where a certificate
 came from.  Each source lives in its own module, with its rules in its docstring:
 
-``tencent``      ``components.certificates.tencent``: one Tencent free DV certificate per hostname.
+``tencent``      ``components.certificates.tencent``: one Tencent free DV certificate per hostname
+                 (its pure decisions in ``components.certificates.tencent_decisions``).
 ``acme``         ``components.certificates.acme``: one SAN certificate from an ACME CA (DNS-01).
 ``self-signed``  ``components.certificates.self_signed``: a private CA and one server certificate.
 ``ssl-console``  ``components.certificates.ssl_console``: certificates already in Tencent's SSL console.
@@ -30,11 +31,11 @@ from components.certificates import tencent as tencent_source
 from components.certificates.acme import acme_server_url
 from components.certificates.pem_text import full_chain, normalise_pem, rfc3339, split_host_address
 from components.certificates.source import CertificatesArgs, Source, SourceResult
-from components.certificates.tencent import (
+from components.certificates.tencent import CertificateIssuanceError, wait_for_issuance
+from components.certificates.tencent_decisions import (
     DEAD_STATUSES,
     STATUS_NAMES,
     TENCENT_TIMEZONE,
-    CertificateIssuanceError,
     TencentCertificate,
     alias_generation,
     certificate_alias,
@@ -44,7 +45,6 @@ from components.certificates.tencent import (
     to_tencent_certificate,
     validation_mode,
     validation_record,
-    wait_for_issuance,
 )
 from components.pem import PemPair
 

@@ -47,7 +47,7 @@ from tencentcloud_iac_pulumi import ssl
 
 from components.certificates.pem_text import normalise_pem, rfc3339
 from components.certificates.source import CertificatesArgs, SourceResult
-from components.certificates.tencent import ISSUED, STATUS_NAMES, parse_tencent_time, to_described_certificate
+from components.certificates.tencent_decisions import ISSUED, STATUS_NAMES, parse_tencent_time, to_described_certificate
 from components.pem import PemPair
 from components.settings import NAMESPACE, Settings, SettingsError
 
