@@ -11,6 +11,7 @@ from components.database import NexusDatabase, NexusDatabaseArgs
 from components.deployed import (
     DATA_DISK_OUTPUT,
     DATABASE_OUTPUT,
+    VERSION_OUTPUT,
     guarded_data_disk_gb,
     guarded_database_engine,
     own_stack_reference,
@@ -20,7 +21,7 @@ from components.host import NexusHost, NexusHostArgs
 from components.nexus_server import NexusServer, NexusServerArgs
 from components.nginx import NginxProxy, NginxProxyArgs
 from components.settings_loader import load_settings
-from components.upgrade import VERSION_OUTPUT, guarded_version
+from components.upgrade import guarded_version
 
 settings = load_settings()
 
