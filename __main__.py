@@ -34,7 +34,7 @@ deployed = own_stack_reference()
 database_engine = guarded_database_engine(settings, deployed)
 cvm = isinstance(settings.server, stack_settings.CvmServer)
 data_disk_gb = guarded_data_disk_gb(settings, deployed) if cvm else None
-host = NexusHost("nexus-host", NexusHostArgs(settings=settings, data_disk_gb=data_disk_gb))
+host = NexusHost("nexus-host", NexusHostArgs.from_settings(settings, data_disk_gb=data_disk_gb))
 DnsRecords("nexus-dns", DnsRecordsArgs(settings=settings, public_ip=host.public_ip))
 
 acme_provider = acme.Provider("acme", server_url=acme_server_url(settings)) if settings.certificate == "acme" else None
