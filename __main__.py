@@ -35,7 +35,7 @@ database_engine = guarded_database_engine(settings, deployed)
 cvm = isinstance(settings.server, stack_settings.CvmServer)
 data_disk_gb = guarded_data_disk_gb(settings, deployed) if cvm else None
 host = NexusHost("nexus-host", NexusHostArgs.from_settings(settings, data_disk_gb=data_disk_gb))
-DnsRecords("nexus-dns", DnsRecordsArgs(settings=settings, public_ip=host.public_ip))
+DnsRecords("nexus-dns", DnsRecordsArgs.from_settings(settings, public_ip=host.public_ip))
 
 acme_provider = acme.Provider("acme", server_url=acme_server_url(settings)) if settings.certificate == "acme" else None
 certificates = Certificates(
@@ -52,7 +52,7 @@ backups = DataDiskBackups(
 
 database = None
 if settings.database.postgresql:
-    database = NexusDatabase("nexus-database", NexusDatabaseArgs(settings=settings, network=host.network))
+    database = NexusDatabase("nexus-database", NexusDatabaseArgs.from_settings(settings, network=host.network))
 
 nexus = NexusServer(
     "nexus-server",

@@ -34,6 +34,8 @@ EVERY_DAY = [0, 1, 2, 3, 4, 5, 6]
 @dataclass(frozen=True)
 class DataDiskBackupsArgs:
     settings: Settings
+    """The stack's settings: ``backup``, ``nexus.version`` and ``adminPassword``, and the pre-upgrade
+    step's files are rendered from them (``render.nexus_operator_tools``), like every host file."""
     storage_id: pulumi.Input[str] | None
     """The CBS data disk (cvm); None on servers without cloud snapshots."""
     connection: remote.ConnectionArgs | None = None

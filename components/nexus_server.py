@@ -44,6 +44,8 @@ from components.settings import Settings
 @dataclass(frozen=True)
 class NexusServerArgs:
     settings: Settings
+    """The whole stack's settings: every host file is rendered from them (``render.nexus``), as
+    ``python -m components.render`` renders them for review."""
     connection: remote.ConnectionArgs
     ssh_user: str
     data_disk_id: pulumi.Input[str]

@@ -44,6 +44,7 @@ TYPE = "nexus-registry:nginx:NginxProxy"
 @dataclass(frozen=True)
 class NginxProxyArgs:
     settings: Settings
+    """The whole stack's settings: the site config and scripts are rendered from them (``render.nginx``)."""
     connection: remote.ConnectionArgs
     ssh_user: str
     web_certificate: PemPair
