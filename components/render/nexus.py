@@ -26,6 +26,7 @@ import json
 from typing import Any
 
 from components.host_layout import (
+    ADMIN_PASSWORD_APPLIED_NAME,
     ADMIN_PASSWORD_NAME,
     ADMIN_PASSWORD_PATH,
     BLOB_STORE,
@@ -36,11 +37,17 @@ from components.host_layout import (
     CONTAINER_SCRIPT,
     DATA_DIR,
     DATASTORE_ENV_PATH,
+    DATASTORE_PROPERTIES,
+    DOCKER_DAEMON_JSON,
+    DOCKER_GROUP_PORT,
+    DOCKER_HOSTED_PORT,
     DOCKER_HUB_TOKEN_NAME,
     DOCKER_HUB_TOKEN_PATH,
     DOCKER_PORTS,
+    FSTAB,
     GENERATED_ADMIN_PASSWORD_PATH,
     LIFECYCLE_DIR,
+    LIFECYCLE_DIR_NAME,
     MOUNT_POINT,
     NEXUS_IMAGE_REPOSITORY,
     NEXUS_PAYLOAD_DIR,
@@ -257,6 +264,10 @@ def prepare_files(settings: Settings, data_disk: str | None = None) -> list[Host
         epel7_key_fingerprint=EPEL7_KEY_FINGERPRINT,
         state_dir=STATE_DIR,
         supported_os=SUPPORTED_OS,
+        docker_daemon_json=DOCKER_DAEMON_JSON,
+        fstab=FSTAB,
+        # Named in a comment on SELinux: what nginx connects to.
+        nginx_upstream_ports=(WEB_PORT, DOCKER_HOSTED_PORT, DOCKER_GROUP_PORT),
         # The anonymous registry mirror's own port, opened beside 80/443 (render.nginx).
         mirror_port=settings.registry_mirror_port if settings.mirror_enabled else "",
     )
@@ -272,6 +283,8 @@ def container_files(settings: Settings) -> list[HostFile]:
         image_release=digest_release(settings),
         container=CONTAINER_NAME,
         data_dir=DATA_DIR,
+        container_data_dir=CONTAINER_DATA_DIR,
+        datastore_properties=DATASTORE_PROPERTIES,
         nexus_uid=NEXUS_UID,
         heap_mb=settings.nexus.heap_mb or "",
         database="orientdb" if settings.nexus.runs_orientdb else "h2",
@@ -301,6 +314,8 @@ def bootstrap_files(settings: Settings) -> list[HostFile]:
         secrets_dir=SECRETS_DIR,
         state_dir=STATE_DIR,
         generated_password_file=GENERATED_ADMIN_PASSWORD_PATH,
+        applied_password_name=ADMIN_PASSWORD_APPLIED_NAME,
+        lifecycle_dir_name=LIFECYCLE_DIR_NAME,
         ready_timeout=BOOTSTRAP_READY_TIMEOUT_SECONDS,
         admin_password_name=ADMIN_PASSWORD_NAME,
         docker_hub_token_name=DOCKER_HUB_TOKEN_NAME,

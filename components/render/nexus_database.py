@@ -20,6 +20,7 @@ import ipaddress
 from urllib.parse import quote
 
 from components.host_layout import (
+    CONTAINER_DATA_DIR,
     CONTAINER_NAME,
     DATA_DIR,
     DATABASE_SCRIPT,
@@ -108,6 +109,7 @@ def database_files(settings: Settings, host: str, port: int, create_database: bo
         migrator_args_file=MIGRATOR_ARGS_PATH,
         ready_timeout=DATABASE_READY_TIMEOUT_SECONDS,
         data_dir=DATA_DIR,
+        container_data_dir=CONTAINER_DATA_DIR,
         nexus_uid=NEXUS_UID,
         migrate_from_h2=database.migrate_from_h2,
         container=CONTAINER_NAME,
