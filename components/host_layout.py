@@ -4,8 +4,9 @@ One place for every host path, port, unit and file name that more than one modul
 or template needs: the render layer writes files at these paths and hands them to
 the templates as values, the components name the scripts their steps run, the
 manifest lists them, and ``settings`` refuses a setting that would take one of
-these ports.  Nothing here depends on a stack's settings, and this module imports
-nothing of the project, so any module may import it without an import cycle.
+these ports (``scripts/up.sh`` names ``STATUS_SCRIPT`` too; a test keeps it in step).
+Nothing here depends on a stack's settings, and this module imports nothing of
+the project, so any module may import it without an import cycle.
 
 A value that only one module uses stays in that module (e.g. nginx's log file
 names in ``render.nginx``, Tencent's mirrors in ``render.nexus``).

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from components.host_layout import STATUS_SCRIPT
 from tests.harness import ROOT
 
 PACKAGE = "components"
@@ -138,6 +139,11 @@ def test_host_layout_is_a_leaf():
     """Every module may import the host layout because it imports nothing of the project."""
     graph = import_graph(MODULES)
     assert graph[f"{PACKAGE}.host_layout"] == {}
+
+
+def test_scripts_outside_python_name_the_layout_s_paths():
+    """``make status`` runs the status script over SSH from bash, which cannot import the layout."""
+    assert f"remote+=({STATUS_SCRIPT})" in (ROOT / "scripts" / "up.sh").read_text()
 
 
 def test_nothing_is_named_render_but_the_package():
