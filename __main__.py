@@ -10,6 +10,7 @@ from components.database import NexusDatabase, NexusDatabaseArgs
 from components.deployed import (
     DATA_DISK_OUTPUT,
     DATABASE_OUTPUT,
+    VERSION_OUTPUT,
     guarded_data_disk_gb,
     guarded_database_engine,
     own_stack_reference,
@@ -18,8 +19,8 @@ from components.dns import DnsRecords, DnsRecordsArgs
 from components.host import NexusHost, NexusHostArgs
 from components.nexus_server import NexusServer, NexusServerArgs
 from components.nginx import NginxProxy, NginxProxyArgs
-from components.program import load_settings
-from components.upgrade import VERSION_OUTPUT, guarded_version
+from components.settings_loader import load_settings
+from components.upgrade import guarded_version
 
 settings = load_settings()
 
@@ -32,8 +33,8 @@ deployed = own_stack_reference()
 database_engine = guarded_database_engine(settings, deployed)
 cvm = settings.server.is_cvm
 data_disk_gb = guarded_data_disk_gb(settings, deployed) if cvm else None
-host = NexusHost("nexus-host", NexusHostArgs(settings=settings, data_disk_gb=data_disk_gb))
-DnsRecords("nexus-dns", DnsRecordsArgs(settings=settings, public_ip=host.public_ip))
+host = NexusHost("nexus-host", NexusHostArgs.from_settings(settings, data_disk_gb=data_disk_gb))
+DnsRecords("nexus-dns", DnsRecordsArgs.from_settings(settings, public_ip=host.public_ip))
 
 acme_provider = acme.Provider("acme", server_url=acme_server_url(settings)) if settings.certificate == "acme" else None
 certificates = Certificates(
@@ -50,7 +51,7 @@ backups = DataDiskBackups(
 
 database = None
 if settings.database.postgresql:
-    database = NexusDatabase("nexus-database", NexusDatabaseArgs(settings=settings, network=host.network))
+    database = NexusDatabase("nexus-database", NexusDatabaseArgs.from_settings(settings, network=host.network))
 
 nexus = NexusServer(
     "nexus-server",

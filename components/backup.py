@@ -23,9 +23,9 @@ import pulumi
 from pulumi_command import remote
 from tencentcloud_iac_pulumi import cbs
 
+from components.host_layout import ADMIN_PASSWORD_PATH, DB_BACKUP_SCRIPT
 from components.remote import host_step
-from components.render import nexus as render
-from components.render import nexus_ops
+from components.render import nexus_operator_tools
 from components.settings import Settings
 
 EVERY_DAY = [0, 1, 2, 3, 4, 5, 6]
@@ -34,6 +34,8 @@ EVERY_DAY = [0, 1, 2, 3, 4, 5, 6]
 @dataclass(frozen=True)
 class DataDiskBackupsArgs:
     settings: Settings
+    """The stack's settings: ``backup``, ``nexus.version`` and ``adminPassword``, and the pre-upgrade
+    step's files are rendered from them (``render.nexus_operator_tools``), like every host file."""
     storage_id: pulumi.Input[str] | None
     """The CBS data disk (cvm); None on servers without cloud snapshots."""
     connection: remote.ConnectionArgs | None = None
@@ -63,9 +65,9 @@ class DataDiskBackups(pulumi.ComponentResource):
                 connection=args.connection,
                 ssh_user=args.ssh_user,
                 files=pulumi.Output.from_input(version).apply(
-                    lambda checked: nexus_ops.pre_upgrade_backup_files(settings, checked)),
-                entrypoint=nexus_ops.DB_BACKUP_SCRIPT,
-                secret_files=[(render.ADMIN_PASSWORD_PATH,
+                    lambda checked: nexus_operator_tools.pre_upgrade_backup_files(settings, checked)),
+                entrypoint=DB_BACKUP_SCRIPT,
+                secret_files=[(ADMIN_PASSWORD_PATH,
                                pulumi.Output.secret(settings.admin_password.get_secret_value()))],
                 opts=pulumi.ResourceOptions(parent=self),
             )

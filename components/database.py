@@ -25,10 +25,11 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_random as random
+from pydantic import SecretStr
 from tencentcloud_iac_pulumi import postgresql, security
 
 from components.host import HostNetwork
-from components.settings import POSTGRESQL_PASSWORD_SYMBOLS, Settings
+from components.settings import POSTGRESQL_PASSWORD_SYMBOLS, DatabaseSettings, Settings
 
 POSTGRESQL_PORT = 5432
 # Symbols from the provider's password rule that are also inert in a docker env
@@ -55,9 +56,22 @@ class DatabaseConnection:
 
 @dataclass(frozen=True)
 class NexusDatabaseArgs:
-    settings: Settings
+    database: DatabaseSettings
+    """``database``: engine, name, user, size and version, or the existing server's database."""
+    password: SecretStr | None
+    """``databasePassword``; None on cvm generates one (required on existing, enforced by Settings)."""
+    label: str
+    """``Settings.resource_label``: the name of every cloud resource."""
+    protect: bool
+    backup_hour: int
+    """``backup.hour``: TencentDB's daily backup starts in that hour, with the data disk's snapshot."""
     network: HostNetwork | None
-    """The CVM's network (cvm stacks); None on an existing server."""
+    """The CVM's network (cvm stacks: TencentDB joins it); None on an existing server."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings, network: HostNetwork | None) -> NexusDatabaseArgs:
+        return cls(database=settings.database, password=settings.database_password, label=settings.resource_label,
+                   protect=settings.protect, backup_hour=settings.effective_backup.hour, network=network)
 
 
 class NexusDatabase(pulumi.ComponentResource):
@@ -68,31 +82,29 @@ class NexusDatabase(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NexusDatabaseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("nexus-registry:database:NexusDatabase", name, None, opts)
-        settings = args.settings
-        database = settings.database
+        database = args.database
         self.instance = None
-        if settings.server.is_cvm:
-            assert args.network is not None, "a cvm stack passes the host's network"
-            self.connection = self._build_tencentdb(name, settings, args.network)
+        if args.network is not None:
+            self.connection = self._build_tencentdb(name, args, args.network)
         else:
-            assert database.host is not None and settings.database_password is not None  # enforced by Settings
+            assert database.host is not None and args.password is not None  # enforced by Settings
             self.connection = DatabaseConnection(
                 host=pulumi.Output.from_input(database.host),
                 port=pulumi.Output.from_input(database.port),
                 name=database.name,
                 user=database.user,
-                password=pulumi.Output.secret(settings.database_password.get_secret_value()),
+                password=pulumi.Output.secret(args.password.get_secret_value()),
                 ssl_mode=database.ssl_mode,
                 create_database=False,
             )
         self.register_outputs({"host": self.connection.host, "port": self.connection.port})
 
-    def _build_tencentdb(self, name: str, settings: Settings, network: HostNetwork) -> DatabaseConnection:
-        database = settings.database
+    def _build_tencentdb(self, name: str, args: NexusDatabaseArgs, network: HostNetwork) -> DatabaseConnection:
+        database = args.database
         child = pulumi.ResourceOptions(parent=self)
-        label = settings.resource_label
-        if settings.database_password is not None:
-            password = pulumi.Output.secret(settings.database_password.get_secret_value())
+        label = args.label
+        if args.password is not None:
+            password = pulumi.Output.secret(args.password.get_secret_value())
         else:
             generated = random.RandomPassword(
                 f"{name}-password", length=32, special=True, override_special=GENERATED_PASSWORD_SYMBOLS,
@@ -118,7 +130,7 @@ class NexusDatabase(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        backup_hour = settings.effective_backup.hour
+        backup_hour = args.backup_hour
         self.instance = postgresql.Instance(
             f"{name}-postgresql",
             name=f"{label}-db",
@@ -134,7 +146,7 @@ class NexusDatabase(pulumi.ComponentResource):
             root_password=password,
             charset="UTF8",
             public_access_switch=False,
-            delete_protection=settings.protect,
+            delete_protection=args.protect,
             backup_plan=postgresql.InstanceBackupPlanArgs(
                 min_backup_start_time=f"{backup_hour:02d}:00:00",
                 max_backup_start_time=f"{(backup_hour + 1) % 24:02d}:00:00",
@@ -142,7 +154,7 @@ class NexusDatabase(pulumi.ComponentResource):
                 backup_periods=EVERY_DAY,
             ),
             opts=pulumi.ResourceOptions(
-                parent=self, protect=settings.protect, retain_on_delete=settings.protect,
+                parent=self, protect=args.protect, retain_on_delete=args.protect,
                 # The provider does not mark the root password sensitive in outputs.
                 additional_secret_outputs=["root_password"],
             ),

@@ -28,7 +28,7 @@ from components.settings import NAMESPACE, Settings
 
 DATABASE_OUTPUT = "nexusDatabase"
 DATA_DISK_OUTPUT = "dataDiskGb"
-# nexusVersion (components.upgrade): present on every stack that has deployed once.
+# The Nexus version deployed last (checked by components.upgrade): present on every stack that has deployed once.
 VERSION_OUTPUT = "nexusVersion"
 
 MIGRATION_RUNBOOK = "README: Moving to PostgreSQL"

@@ -19,8 +19,17 @@ RECORD_TTL_SECONDS = 600
 
 @dataclass(frozen=True)
 class DnsRecordsArgs:
-    settings: Settings
+    dns: str
+    """``dns``: ``dnspod`` creates the records, ``none`` nothing."""
+    domain: str
+    web_host: str
+    registry_host: str
     public_ip: pulumi.Input[str]
+
+    @classmethod
+    def from_settings(cls, settings: Settings, public_ip: pulumi.Input[str]) -> DnsRecordsArgs:
+        return cls(dns=settings.dns, domain=settings.domain, web_host=settings.web_host,
+                   registry_host=settings.registry_host, public_ip=public_ip)
 
 
 class DnsRecords(pulumi.ComponentResource):
@@ -30,13 +39,12 @@ class DnsRecords(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DnsRecordsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("nexus-registry:dns:DnsRecords", name, None, opts)
-        settings = args.settings
         self.records = {}
-        if settings.dns == "dnspod":
-            for role, label in (("web", settings.web_host), ("registry", settings.registry_host)):
+        if args.dns == "dnspod":
+            for role, label in (("web", args.web_host), ("registry", args.registry_host)):
                 self.records[role] = dnspod.Record(
                     f"{name}-{role}",
-                    domain=settings.domain,
+                    domain=args.domain,
                     sub_domain=label,
                     record_type="A",
                     record_line="默认",  # DNSPod's name for the default line; the API accepts no other spelling

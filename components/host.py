@@ -13,6 +13,9 @@ subnet, CVM and data disk and a type change force-stops the CVM.  So a lookup
 decides once: ``cvmPlacement`` (a stack output, read back through
 ``components.deployed``) keeps the choice, and a lookup that would now choose
 otherwise is only logged.  Explicit settings are how a stack moves on purpose.
+That policy is pure and lives in ``components.placement``; this module feeds it
+the lookups and registers the resources, one private step per part
+(``_placement``, ``_network``, ``_security_group``, ``_keys``, ``_instance``, ``_data_disk``).
 
 Either way the component exposes one ``remote.ConnectionArgs`` (with dial
 retries, because a new CVM takes a minute to accept SSH) for every later step,
@@ -26,17 +29,29 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_tls as tls
 from pulumi_command import remote
+from pydantic import SecretStr
 from tencentcloud_iac_pulumi import availability, cbs, image, instance, key, security, subnet, vpc
 
 from components.deployed import previous_output
-from components.settings import IMAGE_FAMILIES, CvmServer, Settings
+from components.host_layout import HTTP_PORT, HTTPS_PORT, SSH_PORT
+from components.placement import (
+    CHARGE_TYPE,
+    PLACEMENT_OUTPUT,
+    Placement,
+    Settled,
+    available_zones,
+    offered_types,
+    settle_instance_type,
+    settle_zone,
+)
+from components.settings import IMAGE_FAMILIES, CvmServer, ExistingServer, Settings
 
 VPC_CIDR = "10.70.0.0/16"
 SUBNET_CIDR = "10.70.1.0/24"
@@ -94,12 +109,6 @@ def pinned_host_key(user_data: str | None, configured: str | None) -> str:
     )
 
 
-# The program's CVMs are pay-as-you-go; getTypes answers one row per charge type.
-CHARGE_TYPE = "POSTPAID_BY_HOUR"
-# Standard families preferred when several types match cpu/memory.
-PREFERRED_FAMILIES = ("S5", "SA5", "S6", "SA3", "SA2")
-# The stack output recording what the lookups chose (components.deployed).
-PLACEMENT_OUTPUT = "cvmPlacement"
 KEY_PAIR_NAME_LIMIT = 25  # tencentcloud/common/validators.go ValidateKeyPairName: 1-25 of [a-zA-Z0-9_]
 HOSTNAME_LIMIT = 15
 
@@ -133,14 +142,14 @@ def ingress_rules(server: CvmServer, mirror_port: int | None = None,
     registry mirror's port (when there is one) from its allow-list or anywhere, nothing else."""
     # Tencent takes IPv6 networks in a field of their own.
     rules = [
-        {"action": "ACCEPT", "protocol": "TCP", "port": "22",
+        {"action": "ACCEPT", "protocol": "TCP", "port": str(SSH_PORT),
          ("ipv6_cidr_block" if ":" in cidr else "cidr_block"): cidr, "description": "SSH from admin network"}
         for cidr in server.ssh_allowed_cidrs
     ]
     rules += [
-        {"action": "ACCEPT", "protocol": "TCP", "port": "80", "cidr_block": "0.0.0.0/0",
+        {"action": "ACCEPT", "protocol": "TCP", "port": str(HTTP_PORT), "cidr_block": "0.0.0.0/0",
          "description": "HTTP, redirected to HTTPS"},
-        {"action": "ACCEPT", "protocol": "TCP", "port": "443", "cidr_block": "0.0.0.0/0",
+        {"action": "ACCEPT", "protocol": "TCP", "port": str(HTTPS_PORT), "cidr_block": "0.0.0.0/0",
          "description": "HTTPS: Nexus UI and Docker registry"},
     ]
     if mirror_port is not None:
@@ -159,9 +168,36 @@ def ingress_rules(server: CvmServer, mirror_port: int | None = None,
 
 @dataclass(frozen=True)
 class NexusHostArgs:
-    settings: Settings
+    """What the host is made of; ``from_settings`` picks it out of the stack's settings."""
+
+    server: CvmServer | ExistingServer
+    stack: str
+    """Names the key pair and the CVM's hostname."""
+    label: str
+    """``Settings.resource_label``: the name of every cloud resource."""
+    protect: bool = False
+    """``protect``: the CVM and its data disk survive a delete or replace."""
+    mirror_port: int | None = None
+    """The anonymous registry mirror's port, opened in the security group; None without a mirror."""
+    mirror_allowed_cidrs: Sequence[str] | None = None
+    """Who may reach the mirror's port; None: anyone."""
+    ssh_private_key: SecretStr | None = None
+    """``sshPrivateKey``: how the program logs in to an existing server (a cvm makes its own key)."""
     data_disk_gb: pulumi.Input[int] | None = None
     """``server.dataDiskGb`` once checked against the deployed size (``components.deployed``)."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings, data_disk_gb: pulumi.Input[int] | None = None) -> NexusHostArgs:
+        return cls(
+            server=settings.server,
+            stack=settings.stack,
+            label=settings.resource_label,
+            protect=settings.protect,
+            mirror_port=settings.registry_mirror_port if settings.mirror_enabled else None,
+            mirror_allowed_cidrs=settings.registry_mirror_allowed_cidrs,
+            ssh_private_key=settings.ssh_private_key,
+            data_disk_gb=data_disk_gb,
+        )
 
 
 @dataclass(frozen=True)
@@ -193,25 +229,24 @@ class NexusHost(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NexusHostArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("nexus-registry:host:NexusHost", name, None, opts)
-        settings = args.settings
-        server = settings.server
+        server = args.server
         self.instance = None
         self.data_disk = None
         self.network = None
         self.decisions = {}
         self.generated_private_key = None
         if server.is_cvm:
-            private_key, host_key = self._build_cvm(name, settings, server, args.data_disk_gb)
+            private_key, host_key = self._build_cvm(name, args, server)
             self.generated_private_key = pulumi.Output.secret(private_key)
             self.ssh_user = server.ssh_user or DEFAULT_SSH_USER.get(server.image, "root")
-            port = 22
+            port = SSH_PORT
         else:
             self.public_ip = pulumi.Output.from_input(server.address)
             self.data_disk_id = pulumi.Output.from_input(server.data_device or "")
             self.ssh_user = server.user
             port = server.port
-            assert settings.ssh_private_key is not None  # enforced by Settings
-            private_key = pulumi.Output.secret(settings.ssh_private_key.get_secret_value())
+            assert args.ssh_private_key is not None  # enforced by Settings
+            private_key = pulumi.Output.secret(args.ssh_private_key.get_secret_value())
             host_key = pulumi.Output.from_input(server.host_key)
 
         self.connection = remote.ConnectionArgs(
@@ -224,32 +259,62 @@ class NexusHost(pulumi.ComponentResource):
             per_dial_timeout=PER_DIAL_TIMEOUT_SECONDS,
         )
         self.ssh_command = self.public_ip.apply(
-            lambda ip: f"ssh -p {port} {self.ssh_user}@{ip}" if port != 22 else f"ssh {self.ssh_user}@{ip}"
+            lambda ip: f"ssh -p {port} {self.ssh_user}@{ip}" if port != SSH_PORT else f"ssh {self.ssh_user}@{ip}"
         )
         self.host_key = host_key
         self.known_hosts = pulumi.Output.all(self.public_ip, host_key).apply(
-            lambda values: f"[{values[0]}]:{port} {values[1]}" if port != 22 else f"{values[0]} {values[1]}"
+            lambda values: f"[{values[0]}]:{port} {values[1]}" if port != SSH_PORT else f"{values[0]} {values[1]}"
         )
         self.register_outputs({"publicIp": self.public_ip, "sshCommand": self.ssh_command,
                                "sshKnownHosts": self.known_hosts})
 
-    def _build_cvm(
-        self, name: str, settings: Settings, server: CvmServer, data_disk_gb: pulumi.Input[int] | None
-    ) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
-        child = pulumi.ResourceOptions(parent=self)
-        stateful = pulumi.ResourceOptions(parent=self, protect=settings.protect, retain_on_delete=settings.protect)
-        label = settings.resource_label
+    # --- cvm: one private step per part, in the order they are registered -------------------------
 
+    def _build_cvm(
+        self, name: str, args: NexusHostArgs, server: CvmServer
+    ) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+        """Placement, network, security group, keys, instance, data disk; returns (SSH key, pinned host key)."""
+        zone, instance_type, image_id = self._placement(server)
+        network, subnet_ = self._network(name, args.label, zone)
+        group = self._security_group(name, args, server)
+        ssh_key, key_pair, user_data = self._keys(name, args.stack)
+        self.instance = self._instance(
+            name, args, server, zone=zone, image_id=image_id, instance_type=instance_type,
+            network=network, subnet_=subnet_, group=group, key_pair=key_pair, user_data=user_data,
+        )
+        self.data_disk, self.data_disk_attachment = self._data_disk(name, args, server, zone)
+        self.public_ip = self.instance.public_ip
+        self.network = HostNetwork(
+            vpc_id=network.id, subnet_id=subnet_.id, availability_zone=pulumi.Output.from_input(zone),
+            security_group_id=group.id,
+        )
+        # Wait for the attachment before anything looks for the disk on the host.
+        self.data_disk_id = pulumi.Output.all(self.data_disk.id, self.data_disk_attachment.id).apply(lambda v: v[0])
+        # The key the instance was created with (its state's user data), else server.hostKey; public.
+        pinned = pulumi.Output.unsecret(
+            self.instance.user_data_raw.apply(lambda text: pinned_host_key(text, server.host_key))
+        )
+        return ssh_key.private_key_openssh, pinned  # the private key is marked secret by pulumi-tls
+
+    def _settled(self, settled: Settled) -> str:
+        for line in settled.warnings:
+            pulumi.log.warn(line, resource=self)
+        return settled.value
+
+    def _placement(self, server: CvmServer) -> tuple[pulumi.Output[str], pulumi.Output[str], pulumi.Output[str]]:
+        """Zone, instance type and image: lookups, settled by ``components.placement`` (pitfall 16).
+
+        Records the choice as the ``cvmPlacement`` decision for the next update.
+        """
         invoke = pulumi.InvokeOutputOptions(parent=self)
         recorded = previous_output(PLACEMENT_OUTPUT).apply(Placement.from_output)
         zones = (
             pulumi.Output.from_input([])
             if server.availability_zone
-            else availability.get_zones_by_product_output(product="cvm", opts=invoke).zones.apply(
-                lambda found: [zone.name for zone in found if _field(zone, "state") == "AVAILABLE"])
+            else availability.get_zones_by_product_output(product="cvm", opts=invoke).zones.apply(available_zones)
         )
         zone = pulumi.Output.all(recorded, zones).apply(
-            lambda values: settle_zone(server.availability_zone, values[0], values[1], self))
+            lambda values: self._settled(settle_zone(server.availability_zone, values[0], values[1])))
         image_id = (
             pulumi.Output.from_input(server.image)
             if server.image.startswith("img-")
@@ -271,47 +336,65 @@ class NexusHost(pulumi.ComponentResource):
                 opts=invoke,
             )).apply(lambda result: offered_types(result.instance_types, server, CHARGE_TYPE))
         instance_type = pulumi.Output.all(recorded, zone, offered).apply(
-            lambda values: settle_instance_type(server, values[0], values[1], values[2], self))
+            lambda values: self._settled(settle_instance_type(server, values[0], values[1], values[2])))
         self.decisions = {PLACEMENT_OUTPUT: pulumi.Output.all(zone, instance_type).apply(
             lambda values: Placement(values[0], values[1], server.cpu, server.memory_gb).to_output())}
+        return zone, instance_type, image_id
 
+    def _network(self, name: str, label: str, zone: pulumi.Output[str]) -> tuple[vpc.Instance, subnet.Instance]:
+        child = pulumi.ResourceOptions(parent=self)
         network = vpc.Instance(f"{name}-vpc", name=label, cidr_block=VPC_CIDR, opts=child)
         subnet_ = subnet.Instance(
             f"{name}-subnet", name=label, vpc_id=network.id, cidr_block=SUBNET_CIDR,
             availability_zone=zone, opts=child,
         )
+        return network, subnet_
+
+    def _security_group(self, name: str, args: NexusHostArgs, server: CvmServer) -> security.Group:
+        child = pulumi.ResourceOptions(parent=self)
         group = security.Group(
-            f"{name}-sg", name=label, description="nexus-registry: SSH from admins, HTTP(S) from anywhere",
+            f"{name}-sg", name=args.label, description="nexus-registry: SSH from admins, HTTP(S) from anywhere",
             opts=child,
         )
         security.GroupRuleSet(
             f"{name}-sg-rules",
             security_group_id=group.id,
-            ingresses=[security.GroupRuleSetIngressArgs(**rule) for rule in ingress_rules(
-                server,
-                settings.registry_mirror_port if settings.mirror_enabled else None,
-                settings.registry_mirror_allowed_cidrs,
-            )],
+            ingresses=[security.GroupRuleSetIngressArgs(**rule)
+                       for rule in ingress_rules(server, args.mirror_port, args.mirror_allowed_cidrs)],
             egresses=[security.GroupRuleSetEgressArgs(
                 action="ACCEPT", protocol="ALL", port="ALL", cidr_block="0.0.0.0/0",
                 description="host may reach package mirrors, Docker Hub and upstream registries",
             )],
             opts=child,
         )
+        return group
+
+    def _keys(self, name: str, stack: str) -> tuple[tls.PrivateKey, key.Pair, pulumi.Output[str]]:
+        """The SSH login key (imported as a Tencent key pair) and the pinned host key's cloud-init user data."""
+        child = pulumi.ResourceOptions(parent=self)
         # RSA: Tencent's ImportKeyPair documents OpenSSH RSA public keys.
         ssh_key = tls.PrivateKey(f"{name}-ssh-key", algorithm="RSA", rsa_bits=4096, opts=child)
         key_pair = key.Pair(
-            f"{name}-key-pair", key_name=key_pair_name(pulumi.get_project(), settings.stack),
+            f"{name}-key-pair", key_name=key_pair_name(pulumi.get_project(), stack),
             public_key=ssh_key.public_key_openssh,
             opts=child,
         )
         host_key = tls.PrivateKey(f"{name}-host-key", algorithm="ED25519", opts=child)
         user_data = pulumi.Output.secret(pulumi.Output.all(host_key.private_key_openssh, host_key.public_key_openssh)
                                          .apply(lambda keys: host_key_user_data(*keys)))
-        self.instance = instance.Instance(
+        return ssh_key, key_pair, user_data
+
+    def _stateful(self, args: NexusHostArgs) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)
+
+    def _instance(self, name: str, args: NexusHostArgs, server: CvmServer, *, zone: pulumi.Output[str],
+                  image_id: pulumi.Output[str], instance_type: pulumi.Output[str], network: vpc.Instance,
+                  subnet_: subnet.Instance, group: security.Group, key_pair: key.Pair,
+                  user_data: pulumi.Output[str]) -> instance.Instance:
+        return instance.Instance(
             f"{name}-cvm",
-            instance_name=label,
-            hostname=host_name(settings.stack),
+            instance_name=args.label,
+            hostname=host_name(args.stack),
             availability_zone=zone,
             image_id=image_id,
             instance_type=instance_type,
@@ -325,166 +408,39 @@ class NexusHost(pulumi.ComponentResource):
             allocate_public_ip=True,
             internet_charge_type="TRAFFIC_POSTPAID_BY_HOUR",
             internet_max_bandwidth_out=server.bandwidth_mbps,
-            disable_api_termination=settings.protect,
+            disable_api_termination=args.protect,
             running_flag=True,
             # Plain text: the provider base64-encodes it (user_data wants base64 already).
             user_data_raw=user_data,
             # User data runs at first boot only, so changing it cannot re-key a host; an instance made
             # before host keys were pinned keeps its (empty) user data and needs server.hostKey.
             # The provider reads user data back into both fields: both hold the private key.
-            opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(
+            opts=pulumi.ResourceOptions.merge(self._stateful(args), pulumi.ResourceOptions(
                 ignore_changes=["image_id", "user_data", "user_data_raw"],
                 additional_secret_outputs=["user_data", "user_data_raw"],
             )),
         )
-        self.data_disk = cbs.Storage(
+
+    def _data_disk(self, name: str, args: NexusHostArgs, server: CvmServer,
+                   zone: pulumi.Output[str]) -> tuple[cbs.Storage, cbs.StorageAttachment]:
+        assert self.instance is not None
+        data_disk = cbs.Storage(
             f"{name}-data-disk",
-            storage_name=f"{label}-data",
+            storage_name=f"{args.label}-data",
             storage_type="CLOUD_PREMIUM",
             # Grows in place (ResizeDisk); a shrink is refused before it gets here.
-            storage_size=data_disk_gb if data_disk_gb is not None else server.data_disk_gb,
+            storage_size=args.data_disk_gb if args.data_disk_gb is not None else server.data_disk_gb,
             availability_zone=zone,
             charge_type="POSTPAID_BY_HOUR",
             # Encrypted at rest (CBS with the account's default KMS key).  encrypt is ForceNew: a disk
             # created unencrypted before this setting keeps its state value instead of being replaced.
             encrypt=True,
-            opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(ignore_changes=["encrypt"])),
+            opts=pulumi.ResourceOptions.merge(self._stateful(args), pulumi.ResourceOptions(ignore_changes=["encrypt"])),
         )
-        self.data_disk_attachment = cbs.StorageAttachment(
-            f"{name}-data-disk-attachment", storage_id=self.data_disk.id, instance_id=self.instance.id,
+        attachment = cbs.StorageAttachment(
+            f"{name}-data-disk-attachment", storage_id=data_disk.id, instance_id=self.instance.id,
             # Both ids are ForceNew and Create only attaches: a new attachment cannot be made while the
             # old one still holds the disk, so a replacement must detach first.
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
-        self.public_ip = self.instance.public_ip
-        self.network = HostNetwork(
-            vpc_id=network.id, subnet_id=subnet_.id, availability_zone=pulumi.Output.from_input(zone),
-            security_group_id=group.id,
-        )
-        # Wait for the attachment before anything looks for the disk on the host.
-        self.data_disk_id = pulumi.Output.all(self.data_disk.id, self.data_disk_attachment.id).apply(lambda v: v[0])
-        # The key the instance was created with (its state's user data), else server.hostKey; public.
-        pinned = pulumi.Output.unsecret(
-            self.instance.user_data_raw.apply(lambda text: pinned_host_key(text, server.host_key))
-        )
-        return ssh_key.private_key_openssh, pinned  # the private key is marked secret by pulumi-tls
-
-
-def _field(obj: Any, name: str) -> Any:
-    """A field of an SDK result object, or of a plain (snake_case or camelCase) mapping."""
-    if isinstance(obj, Mapping):
-        head, *rest = name.split("_")
-        return obj.get(name, obj.get(head + "".join(part.title() for part in rest)))
-    return getattr(obj, name, None)
-
-
-@dataclass(frozen=True)
-class Placement:
-    """Where the CVM went and what it is: decided once by lookups, then kept (``cvmPlacement``)."""
-
-    availability_zone: str
-    instance_type: str
-    cpu: int | None = None
-    memory_gb: int | None = None
-
-    def to_output(self) -> dict[str, Any]:
-        return {"availabilityZone": self.availability_zone, "instanceType": self.instance_type,
-                "cpu": self.cpu, "memoryGb": self.memory_gb}
-
-    @staticmethod
-    def from_output(value: Any) -> Placement | None:
-        if not isinstance(value, Mapping):
-            return None
-        zone, type_ = value.get("availabilityZone"), value.get("instanceType")
-        if not (isinstance(zone, str) and zone and isinstance(type_, str) and type_):
-            return None
-
-        def number(key: str) -> int | None:
-            raw = value.get(key)
-            return int(raw) if isinstance(raw, (int, float)) and not isinstance(raw, bool) else None
-
-        return Placement(zone, type_, number("cpu"), number("memoryGb"))
-
-
-def settle_zone(explicit: str | None, recorded: Placement | None, available: Sequence[str],
-                resource: pulumi.Resource | None = None) -> str:
-    """The zone for subnet, CVM and data disk (all ForceNew there).
-
-    An explicit ``server.availabilityZone`` wins (that is how a stack moves on
-    purpose).  Otherwise the zone this stack already uses stays, whatever the
-    lookup says now; only a new stack takes the first AVAILABLE zone.
-    """
-    if explicit:
-        if recorded is not None and recorded.availability_zone != explicit:
-            pulumi.log.warn(
-                f"server.availabilityZone moves this stack from {recorded.availability_zone} to {explicit}: "
-                "subnet, CVM and data disk are replaced (the data disk starts empty; README: Decisions that stay made)",
-                resource=resource)
-        return explicit
-    if recorded is not None:
-        zone = recorded.availability_zone
-        if zone not in available:
-            fresh = f"; a new stack would use {available[0]}" if available else ""
-            pulumi.log.warn(
-                f"availability zone {zone} is no longer offered for new CVMs; this stack stays there{fresh}. "
-                "To move, set server.availabilityZone (README: Decisions that stay made)", resource=resource)
-        elif available and available[0] != zone:
-            pulumi.log.warn(
-                f"the zone lookup now prefers {available[0]}; this stack stays in {zone} "
-                "(set server.availabilityZone to move it)", resource=resource)
-        return zone
-    if not available:
-        raise ValueError("nexus-registry:server.availabilityZone: no CVM zone is available in this region; set one")
-    return available[0]
-
-
-def offered_types(types: Iterable[Any], server: CvmServer, charge_type: str = CHARGE_TYPE) -> list[str]:
-    """Types on sale for ``charge_type`` with exactly the wanted cpu/memory, preferred families first.
-
-    The data source answers one row per charge type (DescribeZoneInstanceConfigInfos),
-    so a type sold only prepaid or as spot must not be picked for a pay-as-you-go CVM.
-    """
-    candidates = sorted({
-        _field(t, "instance_type") for t in types
-        if _field(t, "cpu_core_count") == server.cpu and _field(t, "memory_size") == server.memory_gb
-        and _field(t, "instance_charge_type") == charge_type and _field(t, "status") == "SELL"
-    })
-    families = {_field(t, "instance_type"): _field(t, "family") for t in types}
-    return ([c for c in candidates if families.get(c) in PREFERRED_FAMILIES]
-            + [c for c in candidates if families.get(c) not in PREFERRED_FAMILIES])
-
-
-def settle_instance_type(server: CvmServer, recorded: Placement | None, zone: str, offered: Sequence[str],
-                         resource: pulumi.Resource | None = None) -> str:
-    """The CVM's instance type: changing it resizes the host with a forced stop (ResetInstancesType).
-
-    An explicit ``server.instanceType`` wins.  Otherwise the type this stack
-    already runs stays while cpu/memory and zone are unchanged, even when it is
-    sold out now (a running CVM keeps its type); only a new stack, a new size
-    or a new zone takes the lookup's first choice.
-    """
-    if server.instance_type:
-        if recorded is not None and recorded.instance_type != server.instance_type:
-            pulumi.log.warn(
-                f"server.instanceType changes {recorded.instance_type} to {server.instance_type}: the CVM is "
-                "stopped and resized (README: Decisions that stay made)", resource=resource)
-        return server.instance_type
-    same_size = (recorded is not None and (recorded.cpu, recorded.memory_gb) == (server.cpu, server.memory_gb)
-                 and recorded.availability_zone == zone)
-    if recorded is not None and same_size:
-        if recorded.instance_type not in offered:
-            fresh = f"; a new stack would get {offered[0]}" if offered else ""
-            pulumi.log.warn(
-                f"instance type {recorded.instance_type} is not on sale in {zone} now; this CVM keeps it{fresh}",
-                resource=resource)
-        elif offered and offered[0] != recorded.instance_type:
-            pulumi.log.warn(
-                f"the instance type lookup now prefers {offered[0]}; this CVM stays {recorded.instance_type} "
-                "(set server.instanceType to change it)", resource=resource)
-        return recorded.instance_type
-    if not offered:
-        raise ValueError(
-            f"nexus-registry:server: no instance type with cpu={server.cpu} memoryGb={server.memory_gb} "
-            f"is on sale ({CHARGE_TYPE}) in {zone}; set server.instanceType"
-        )
-    return offered[0]
+        return data_disk, attachment

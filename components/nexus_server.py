@@ -27,15 +27,25 @@ import pulumi
 from pulumi_command import remote
 
 from components.database import DatabaseConnection
+from components.host_layout import (
+    BOOTSTRAP_SCRIPT,
+    CONTAINER_SCRIPT,
+    DATABASE_SCRIPT,
+    DATASTORE_ENV_PATH,
+    MIGRATOR_ARGS_PATH,
+    PGPASS_PATH,
+    PREPARE_SCRIPT,
+)
 from components.remote import dependencies, host_step
-from components.render import nexus as render
-from components.render import nexus_database as render_database
+from components.render import nexus, nexus_database
 from components.settings import Settings
 
 
 @dataclass(frozen=True)
 class NexusServerArgs:
     settings: Settings
+    """The whole stack's settings: every host file is rendered from them (``render.nexus``), as
+    ``python -m components.render`` renders them for review."""
     connection: remote.ConnectionArgs
     ssh_user: str
     data_disk_id: pulumi.Input[str]
@@ -71,9 +81,9 @@ class NexusServer(pulumi.ComponentResource):
             ssh_user=args.ssh_user,
             # The disk id is known only once the CBS disk exists.
             files=pulumi.Output.from_input(args.data_disk_id).apply(
-                lambda disk: render.prepare_files(settings, disk or None)
+                lambda disk: nexus.prepare_files(settings, disk or None)
             ),
-            entrypoint=render.PREPARE_SCRIPT,
+            entrypoint=PREPARE_SCRIPT,
             opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for),
         )
         # Waiting on the checked version and database engine keeps a refused change off the host.
@@ -84,13 +94,13 @@ class NexusServer(pulumi.ComponentResource):
         container_secrets: Sequence[tuple[str, pulumi.Input[str]]] = ()
         if args.database is not None:
             self.database = self._database_step(name, args, checked, waits_for)
-            container_secrets = [(render.DATASTORE_ENV_PATH, _datastore_env(args.database))]
+            container_secrets = [(DATASTORE_ENV_PATH, _datastore_env(args.database))]
         self.container = host_step(
             f"{name}-container",
             connection=args.connection,
             ssh_user=args.ssh_user,
-            files=checked.apply(lambda _: render.container_files(settings)),
-            entrypoint=render.CONTAINER_SCRIPT,
+            files=checked.apply(lambda _: nexus.container_files(settings)),
+            entrypoint=CONTAINER_SCRIPT,
             secret_files=container_secrets,
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[self.prepare, *([self.database] if self.database else []), *waits_for]
@@ -100,8 +110,8 @@ class NexusServer(pulumi.ComponentResource):
             f"{name}-bootstrap",
             connection=args.connection,
             ssh_user=args.ssh_user,
-            files=render.bootstrap_files(settings),
-            entrypoint=render.BOOTSTRAP_SCRIPT,
+            files=nexus.bootstrap_files(settings),
+            entrypoint=BOOTSTRAP_SCRIPT,
             secret_files=_secret_files(settings),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.container]),
         )
@@ -115,19 +125,19 @@ class NexusServer(pulumi.ComponentResource):
         settings, database = args.settings, args.database
         assert database is not None
         files = pulumi.Output.all(database.host, database.port, checked).apply(
-            lambda values: render_database.database_files(settings, values[0], values[1], database.create_database)
+            lambda values: nexus_database.database_files(settings, values[0], values[1], database.create_database)
         )
         secrets: list[tuple[str, pulumi.Input[str]]] = [(
-            render_database.PGPASS_PATH,
+            PGPASS_PATH,
             pulumi.Output.all(database.host, database.port, database.password).apply(
-                lambda v: render_database.pgpass(v[0], v[1], database.user, v[2])
+                lambda v: nexus_database.pgpass(v[0], v[1], database.user, v[2])
             ),
         )]
         if settings.database.migrate_from_h2:
             secrets.append((
-                render_database.MIGRATOR_ARGS_PATH,
+                MIGRATOR_ARGS_PATH,
                 pulumi.Output.all(database.host, database.port, database.password).apply(
-                    lambda v: render_database.migrator_args(
+                    lambda v: nexus_database.migrator_args(
                         v[0], v[1], database.name, database.user, v[2], database.ssl_mode
                     )
                 ),
@@ -137,7 +147,7 @@ class NexusServer(pulumi.ComponentResource):
             connection=args.connection,
             ssh_user=args.ssh_user,
             files=files,
-            entrypoint=render_database.DATABASE_SCRIPT,
+            entrypoint=DATABASE_SCRIPT,
             secret_files=secrets,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.prepare, *waits_for]),
         )
@@ -146,10 +156,10 @@ class NexusServer(pulumi.ComponentResource):
 def _datastore_env(database: DatabaseConnection) -> pulumi.Output[str]:
     return pulumi.Output.secret(
         pulumi.Output.all(database.host, database.port, database.password).apply(
-            lambda v: render_database.datastore_env(v[0], v[1], database.name, database.user, v[2], database.ssl_mode)
+            lambda v: nexus_database.datastore_env(v[0], v[1], database.name, database.user, v[2], database.ssl_mode)
         )
     )
 
 
 def _secret_files(settings: Settings) -> Sequence[tuple[str, pulumi.Input[str]]]:
-    return [(path, pulumi.Output.secret(value)) for path, value in render.bootstrap_secret_files(settings)]
+    return [(path, pulumi.Output.secret(value)) for path, value in nexus.bootstrap_secret_files(settings)]

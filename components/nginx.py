@@ -31,19 +31,20 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_command import remote
 
+from components.host_layout import NGINX_DEPLOY_SCRIPT, NGINX_DEPLOYED_DIGEST, NGINX_SMOKE_SCRIPT
 from components.pem import PemPair
 from components.remote import dependencies, host_step
-from components.render import nginx as render
+from components.render import nginx
 from components.render.bundle import HostFile
 from components.settings import Settings
 
 TYPE = "nexus-registry:nginx:NginxProxy"
-DEPLOYED_DIGEST = f"{render.STATE_DIR}/deployed-bundle.sha256"
 
 
 @dataclass(frozen=True)
 class NginxProxyArgs:
     settings: Settings
+    """The whole stack's settings: the site config and scripts are rendered from them (``render.nginx``)."""
     connection: remote.ConnectionArgs
     ssh_user: str
     web_certificate: PemPair
@@ -61,7 +62,7 @@ class NginxProxy(pulumi.ComponentResource):
         settings = args.settings
         waits_for = dependencies(opts)
 
-        staged = render.staged_cert_files(settings)
+        staged = nginx.staged_cert_files(settings)
         pairs = {settings.registry_fqdn: args.registry_certificate, settings.web_fqdn: args.web_certificate}
         secret_files: list[tuple[str, pulumi.Input[str]]] = []
         for fqdn, pair in pairs.items():
@@ -73,8 +74,8 @@ class NginxProxy(pulumi.ComponentResource):
             f"{name}-deploy",
             connection=args.connection,
             ssh_user=args.ssh_user,
-            files=render.deploy_files(settings),
-            entrypoint=render.DEPLOY_SCRIPT,
+            files=nginx.deploy_files(settings),
+            entrypoint=NGINX_DEPLOY_SCRIPT,
             secret_files=secret_files,
             opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for),
         )
@@ -82,14 +83,14 @@ class NginxProxy(pulumi.ComponentResource):
         # The smoke check re-runs whenever the deploy does: its one file is a digest of the
         # deploy bundle (which holds keys, so only the digest goes to the host).
         deployed = self.deploy.stdin.apply(
-            lambda text: [HostFile(DEPLOYED_DIGEST, hashlib.sha256((text or "").encode()).hexdigest() + "\n")]
+            lambda text: [HostFile(NGINX_DEPLOYED_DIGEST, hashlib.sha256((text or "").encode()).hexdigest() + "\n")]
         )
         self.smoke_check = host_step(
             f"{name}-smoke",
             connection=args.connection,
             ssh_user=args.ssh_user,
             files=deployed,
-            entrypoint=render.SMOKE_SCRIPT,
+            entrypoint=NGINX_SMOKE_SCRIPT,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deploy, *waits_for]),
         )
 

@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import pulumi
 
-from components.deployed import own_stack_reference
+from components.deployed import VERSION_OUTPUT, own_stack_reference
 from components.settings import FIRST_SSRF_PROTECTION_RELEASE, LOWER_CAPS_RELEASE, NexusVersion
-
-VERSION_OUTPUT = "nexusVersion"
 
 # Sonatype's advisories that a stack can still pin (affected releases are [first, fixed)).
 ADVISORIES: tuple[tuple[str, NexusVersion, NexusVersion, str], ...] = tuple(

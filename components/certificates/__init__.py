@@ -5,12 +5,14 @@ yields one ``PemPair`` for each (``web``, ``registry``) from the source that the
 ``certificate`` setting selects, so the proxy never cares where a certificate
 came from.  Each source lives in its own module, with its rules in its docstring:
 
-``tencent``      ``components.certificates.tencent``: one Tencent free DV certificate per hostname.
+``tencent``      ``components.certificates.tencent``: one Tencent free DV certificate per hostname
+                 (its pure decisions in ``components.certificates.tencent_decisions``).
 ``acme``         ``components.certificates.acme``: one SAN certificate from an ACME CA (DNS-01).
 ``self-signed``  ``components.certificates.self_signed``: a private CA and one server certificate.
 ``ssl-console``  ``components.certificates.ssl_console``: certificates already in Tencent's SSL console.
 
-A source is a module with ``build(component, name, args) -> SourceResult``;
+A source is a module with ``build(component, name, args) -> SourceResult``
+(``certificates.source``, the one module of this package a source imports);
 ``SOURCES`` maps the setting's value to it.  Every resource a source registers
 is a child of this component and named ``<name>-...``, as before the split,
 so no URN moved.  Every private key leaves as a secret Output.
@@ -18,8 +20,6 @@ so no URN moved.  Every private key leaves as a secret Output.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -30,11 +30,12 @@ from components.certificates import ssl_console as ssl_console_source
 from components.certificates import tencent as tencent_source
 from components.certificates.acme import acme_server_url
 from components.certificates.pem_text import full_chain, normalise_pem, rfc3339, split_host_address
-from components.certificates.tencent import (
+from components.certificates.source import CertificatesArgs, Source, SourceResult
+from components.certificates.tencent import CertificateIssuanceError, wait_for_issuance
+from components.certificates.tencent_decisions import (
     DEAD_STATUSES,
     STATUS_NAMES,
     TENCENT_TIMEZONE,
-    CertificateIssuanceError,
     TencentCertificate,
     alias_generation,
     certificate_alias,
@@ -44,10 +45,8 @@ from components.certificates.tencent import (
     to_tencent_certificate,
     validation_mode,
     validation_record,
-    wait_for_issuance,
 )
 from components.pem import PemPair
-from components.settings import Settings
 
 __all__ = [
     "DEAD_STATUSES", "SOURCES", "STATUS_NAMES", "TENCENT_TIMEZONE", "CertificateIssuanceError", "Certificates",
@@ -58,30 +57,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class CertificatesArgs:
-    settings: Settings
-    public_ip: pulumi.Input[str]
-    acme_provider: pulumi.ProviderResource | None = None
-    # Tencent only, dnspod-record: a tencentcloud provider for the account that holds the zone.
-    dnspod_provider: pulumi.ProviderResource | None = None
-    issuance_timeout_seconds: float = tencent_source.DEFAULT_ISSUANCE_TIMEOUT_SECONDS
-    poll_interval_seconds: float = tencent_source.DEFAULT_POLL_INTERVAL_SECONDS
-
-
-@dataclass
-class SourceResult:
-    """What one certificate source hands back to the component."""
-
-    web: PemPair
-    registry: PemPair
-    ca_cert_pem: pulumi.Output[str] | None = None
-    validation_records: dict[str, pulumi.Output[dict[str, str]]] = field(default_factory=dict)
-    # Values the next update needs to read back (stack outputs, see components.deployed).
-    outputs: dict[str, pulumi.Output[Any]] = field(default_factory=dict)
-
-
-SOURCES: dict[str, Callable[[Certificates, str, CertificatesArgs], SourceResult]] = {
+SOURCES: dict[str, Source] = {
     "tencent": tencent_source.build,
     "acme": acme_source.build,
     "self-signed": self_signed_source.build,

@@ -13,18 +13,14 @@ is built by the caller and passed in.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pulumi
 import pulumi_tls as tls
 import pulumiverse_acme as acme
 
 from components.certificates.pem_text import full_chain, normalise_pem
+from components.certificates.source import CertificatesArgs, SourceResult
 from components.pem import PemPair
 from components.settings import Settings
-
-if TYPE_CHECKING:
-    from components.certificates import Certificates, CertificatesArgs, SourceResult
 
 
 def acme_server_url(settings: Settings) -> str:
@@ -32,9 +28,7 @@ def acme_server_url(settings: Settings) -> str:
     return settings.acme.server
 
 
-def build(component: Certificates, name: str, args: CertificatesArgs) -> SourceResult:
-    from components.certificates import SourceResult
-
+def build(component: pulumi.ComponentResource, name: str, args: CertificatesArgs) -> SourceResult:
     settings = args.settings
     assert settings.acme.email is not None  # Settings rejects certificate: acme without acme.email
     child = pulumi.ResourceOptions(parent=component)

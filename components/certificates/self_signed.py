@@ -8,24 +8,18 @@ clients can trust it (``/etc/docker/certs.d/<host>/ca.crt``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pulumi
 import pulumi_tls as tls
 
 from components.certificates.pem_text import normalise_pem, split_host_address
+from components.certificates.source import CertificatesArgs, SourceResult
 from components.pem import PemPair
-
-if TYPE_CHECKING:
-    from components.certificates import Certificates, CertificatesArgs, SourceResult
 
 CA_VALIDITY_HOURS = 10 * 365 * 24
 SERVER_VALIDITY_HOURS = 365 * 24
 
 
-def build(component: Certificates, name: str, args: CertificatesArgs) -> SourceResult:
-    from components.certificates import SourceResult
-
+def build(component: pulumi.ComponentResource, name: str, args: CertificatesArgs) -> SourceResult:
     settings = args.settings
     child = pulumi.ResourceOptions(parent=component)
     renew_hours = settings.renew_before_days * 24

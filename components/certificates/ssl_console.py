@@ -26,7 +26,7 @@ out: a named id it does not list is asked about with ``ssl.getDescribeCertificat
 error says "not issued" rather than "not there".
 
 The lookups run on every update, before any resource is registered
-(``components.program.load_settings`` calls ``resolve``), so a certificate
+(``components.settings_loader.load_settings`` calls ``resolve``), so a certificate
 that does not cover its hostname, has expired, is not issued or has no key
 stops the run with one line naming the setting; and a renewal done in the
 console (a new certificate for the same name) is deployed by the next
@@ -40,18 +40,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pulumi
 from tencentcloud_iac_pulumi import ssl
 
 from components.certificates.pem_text import normalise_pem, rfc3339
-from components.certificates.tencent import ISSUED, STATUS_NAMES, parse_tencent_time, to_described_certificate
+from components.certificates.source import CertificatesArgs, SourceResult
+from components.certificates.tencent_decisions import ISSUED, STATUS_NAMES, parse_tencent_time, to_described_certificate
 from components.pem import PemPair
 from components.settings import NAMESPACE, Settings, SettingsError
-
-if TYPE_CHECKING:
-    from components.certificates import Certificates, CertificatesArgs, SourceResult
 
 SERVER_CERTIFICATE = "SVR"  # getCertificates ``type``: server certificates, not uploaded CAs
 ROLE_SETTINGS = {"web": "sslConsole.webCertificateId", "registry": "sslConsole.registryCertificateId"}
@@ -226,9 +224,7 @@ def resolve(settings: Settings, now: datetime | None = None) -> dict[str, Consol
     return chosen
 
 
-def build(component: Certificates, name: str, args: CertificatesArgs) -> SourceResult:
-    from components.certificates import SourceResult
-
+def build(component: pulumi.ComponentResource, name: str, args: CertificatesArgs) -> SourceResult:
     settings = args.settings
     chosen = resolve(settings)
     pairs = {}

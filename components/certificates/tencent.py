@@ -63,38 +63,37 @@ secret Output.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 import pulumi
 from pulumi.output import UNKNOWN
 from tencentcloud_iac_pulumi import dnspod, ssl
 
 from components.certificates.pem_text import normalise_pem, rfc3339
+from components.certificates.source import CertificatesArgs, SourceResult
+from components.certificates.tencent_decisions import (
+    DEAD_STATUSES,
+    ISSUED,
+    TencentCertificate,
+    ValidationRecord,
+    answer_field,
+    as_int,
+    certificate_alias,
+    choose_generation,
+    held_certificates,
+    merge_views,
+    parse_tencent_time,
+    still_valid_predecessor,
+    to_described_certificate,
+    to_tencent_certificate,
+    validation_mode,
+    validation_record,
+)
 from components.deployed import previous_output
 from components.pem import PemPair
-from components.settings import CertificateValidation, Settings
-
-if TYPE_CHECKING:
-    from components.certificates import Certificates, CertificatesArgs, SourceResult
-
-# Certificate status codes: DescribeCertificateDetail / DescribeCertificates ``Status``
-# (tencentcloud-sdk-go ssl/v20191205 models.go; 14 and 15 were added after the provider's
-# schema text, which stops at 13).
-STATUS_NAMES = {
-    0: "approving", 1: "issued", 2: "approval failed", 3: "expired", 4: "DNS record added",
-    5: "confirmation letter needed", 6: "order being cancelled", 7: "order cancelled",
-    8: "submitted, confirmation letter needed", 9: "being revoked", 10: "revoked", 11: "re-applying",
-    12: "revocation letter needed", 13: "free certificate confirmation letter needed",
-    14: "refunded", 15: "being migrated",
-}
-ISSUED = 1
-# States a certificate never leaves towards "issued": waiting on them is pointless.
-DEAD_STATUSES = frozenset({2, 3, 6, 7, 9, 10, 14})
 
 # ApplyCertificate (ssl/v20191205): "PackageType: currently only 83 = TrustAsia C1 DV Free";
 # "ValidityPeriod: default 3 (months), only 3 supported".  DescribeCertificateDetail returns them
@@ -110,169 +109,9 @@ IGNORED_DRIFT = ["packageType", "validityPeriod"]
 # The stack output that records the certificate held per role (components.deployed).
 CERTIFICATES_OUTPUT = "tencentCertificates"
 
-# Tencent's API reports times as "YYYY-MM-DD HH:MM:SS" in Beijing time, without an offset.
-TENCENT_TIMEZONE = timezone(timedelta(hours=8), "CST")
-
-DEFAULT_ISSUANCE_TIMEOUT_SECONDS = 20 * 60
-DEFAULT_POLL_INTERVAL_SECONDS = 30
 # dv_auths usually come back with the application; allow a short wait if they lag.
 DV_AUTH_TIMEOUT_SECONDS = 120
 VALIDATION_RECORD_TTL_SECONDS = 600
-
-
-# --- pure decisions (unit-tested directly) ----------------------------------------------
-
-
-def validation_mode(settings: Settings) -> CertificateValidation:
-    """How Tencent free certificates prove domain control (see the module docstring):
-    the ``certificateValidation`` setting, else what ``dns`` implies."""
-    if settings.certificate_validation is not None:
-        return settings.certificate_validation
-    return "dns-auto" if settings.dns == "dnspod" else "manual"
-
-
-def needs_renewal(expires_at: datetime, now: datetime, renew_before_days: int) -> bool:
-    """True when ``expires_at`` is at most ``renew_before_days`` away from ``now`` (or past)."""
-    return expires_at - now <= timedelta(days=renew_before_days)
-
-
-def parse_tencent_time(value: str | None) -> datetime | None:
-    """Tencent's ``2025-03-01 07:59:59`` (Beijing time), or an RFC 3339 string, as an aware datetime."""
-    if not value:
-        return None
-    text = value.strip()
-    for layout in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"):
-        try:
-            return datetime.strptime(text, layout).replace(tzinfo=TENCENT_TIMEZONE)
-        except ValueError:
-            pass
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=TENCENT_TIMEZONE)
-
-
-def certificate_alias(stack: str, role: str, generation: int) -> str:
-    return f"nexus-registry-{stack}-{role}-g{generation}"
-
-
-def alias_generation(alias: str | None, stack: str, role: str) -> int | None:
-    """N from ``nexus-registry-<stack>-<role>-g<N>``; None for anyone else's certificate."""
-    match = re.fullmatch(rf"nexus-registry-{re.escape(stack)}-{re.escape(role)}-g(\d+)", alias or "")
-    return int(match.group(1)) if match else None
-
-
-@dataclass(frozen=True)
-class TencentCertificate:
-    """What Tencent reports about one certificate (``ssl.getCertificates`` / ``ssl.getDescribeCertificate``)."""
-
-    id: str
-    alias: str = ""
-    domain: str = ""
-    status: int | None = None
-    end_time: datetime | None = None
-    cert_pem: str = ""
-    key_pem: str = ""
-    dv_auths: tuple[tuple[str, str, str], ...] = ()  # (key, value, verify type)
-
-    @property
-    def issued(self) -> bool:
-        return self.status == ISSUED and "BEGIN CERTIFICATE" in self.cert_pem and "PRIVATE KEY" in self.key_pem
-
-    @property
-    def status_name(self) -> str:
-        return STATUS_NAMES.get(self.status, "unknown") if self.status is not None else "not reported yet"
-
-
-def choose_generation(existing: Iterable[TencentCertificate], *, stack: str, role: str, fqdn: str,
-                      now: datetime, renew_before_days: int,
-                      held: tuple[int, TencentCertificate | None] | None = None) -> int:
-    """The certificate generation this run should hold for ``fqdn``.
-
-    ``existing`` is Tencent's list for the hostname (issued certificates only:
-    pending and rejected applications are not listed).  ``held`` is the
-    generation this stack held at its last successful update with what Tencent
-    says about that certificate now (``None`` when nothing answers for it).
-    Keep the newest generation while it is pending or valid beyond the renewal
-    window; move to the next one when it is inside the window or dead.
-    Deterministic for given answers and ``now``, so re-running changes nothing.
-    """
-    ours: dict[int, TencentCertificate | None] = {}
-    for cert in existing:
-        generation = alias_generation(cert.alias, stack, role)
-        if generation is not None and cert.domain in ("", fqdn):
-            ours[generation] = cert
-    if held is not None:
-        generation, seen = held
-        # A fresh status of the held certificate says more than the list (which omits the dead).
-        if seen is not None and (seen.status is not None or generation not in ours):
-            ours[generation] = seen
-        else:
-            ours.setdefault(generation, None)
-    if not ours:
-        return 1
-    generation = max(ours)
-    newest = ours[generation]
-    if newest is None:  # held, not seen anywhere: a pending application (or one Tencent will not show)
-        return generation
-    if newest.status in DEAD_STATUSES:
-        return generation + 1
-    if newest.status == ISSUED and newest.end_time is not None and needs_renewal(
-        newest.end_time, now, renew_before_days
-    ):
-        return generation + 1
-    return generation
-
-
-def still_valid_predecessor(existing: Iterable[TencentCertificate], *, stack: str, role: str, fqdn: str,
-                            generation: int, now: datetime) -> TencentCertificate | None:
-    """The newest issued, unexpired certificate of an earlier generation than ``generation``, with its PEMs."""
-    older = [(alias_generation(cert.alias, stack, role), cert) for cert in existing
-             if cert.domain in ("", fqdn) and cert.issued and cert.end_time is not None and cert.end_time > now]
-    older = [(g, cert) for g, cert in older if g is not None and g < generation]
-    return max(older, key=lambda pair: pair[0])[1] if older else None
-
-
-@dataclass(frozen=True)
-class ValidationRecord:
-    """A DNS record that proves control of a hostname: ``sub_domain`` is relative to the zone."""
-
-    sub_domain: str
-    record_type: str
-    value: str
-
-    def fqdn(self, zone: str) -> str:
-        return zone if self.sub_domain == "@" else f"{self.sub_domain}.{zone}"
-
-
-def validation_record(auth_key: str, auth_value: str, verify_type: str | None, *, fqdn: str,
-                      zone: str) -> ValidationRecord:
-    """Turn one Tencent ``dv_auths`` entry into a record in ``zone``.
-
-    ``DvAuthKey`` has been seen as a full name (``_dnsauth.nexus.example.com``),
-    as a name relative to the zone (``_dnsauth.nexus``) and as a bare label
-    (``_dnsauth``, relative to the certificate's hostname); all three land on
-    the same record.
-    """
-    name = auth_key.strip().rstrip(".").lower()
-    zone = zone.lower().rstrip(".")
-    host = fqdn.lower()[: -len(zone) - 1] if fqdn.lower().endswith("." + zone) else ""
-    if name == zone:
-        sub = "@"
-    elif name.endswith("." + zone):
-        sub = name[: -len(zone) - 1]
-    elif "." not in name and host:
-        sub = f"{name}.{host}"
-    else:
-        sub = name
-    record_type = (verify_type or "TXT").strip().upper()
-    if record_type not in ("TXT", "CNAME"):
-        raise ValueError(f"Tencent asked for a {record_type!r} validation record for {fqdn}; only TXT and CNAME "
-                         "can be created in DNS. Use certificate: acme or validate in the Tencent console.")
-    if not sub or not auth_value.strip():
-        raise ValueError(f"Tencent returned an empty validation record for {fqdn}: key={auth_key!r}")
-    return ValidationRecord(sub_domain=sub, record_type=record_type, value=auth_value.strip())
 
 
 # --- the Tencent wait ---------------------------------------------------------------------
@@ -332,82 +171,6 @@ def _duration(seconds: float) -> str:
     return f"{minutes} min {rest} s" if rest else f"{minutes} min"
 
 
-def _field(obj: Any, name: str, camel: str | None = None) -> Any:
-    """A field of an SDK output object or of a plain dict (mocks and old SDKs hand back either)."""
-    if obj is None:
-        return None
-    if isinstance(obj, dict):
-        return obj.get(name, obj.get(camel) if camel else None)
-    return getattr(obj, name, None)
-
-
-def _as_int(value: Any) -> int | None:
-    """Engine numbers arrive as floats (protobuf Struct); the SDK's ints as ints."""
-    try:
-        return int(float(value)) if value is not None and value != "" else None
-    except (TypeError, ValueError):
-        return None
-
-
-def to_tencent_certificate(raw: Any) -> TencentCertificate:
-    """One ``ssl.getCertificates`` entry as a ``TencentCertificate``."""
-    auths = tuple(
-        (_field(a, "dv_auth_key", "dvAuthKey") or "", _field(a, "dv_auth_value", "dvAuthValue") or "",
-         _field(a, "dv_auth_verify_type", "dvAuthVerifyType") or "")
-        for a in (_field(raw, "dv_auths", "dvAuths") or [])
-    )
-    status = _as_int(_field(raw, "status"))
-    return TencentCertificate(
-        id=str(_field(raw, "id") or ""),
-        alias=_field(raw, "name") or "",
-        domain=(_field(raw, "domain") or "").lower(),
-        status=status,
-        end_time=parse_tencent_time(_field(raw, "end_time", "endTime")),
-        cert_pem=normalise_pem(_field(raw, "cert")),
-        key_pem=normalise_pem(_field(raw, "key")),
-        dv_auths=auths,
-    )
-
-
-
-
-def to_described_certificate(raw: Any) -> TencentCertificate | None:
-    """The first ``result`` of ``ssl.getDescribeCertificate``; None when the provider returned none."""
-    results = _field(raw, "results") or []
-    if not results:
-        return None
-    first = results[0]
-    return TencentCertificate(
-        id=str(_field(raw, "certificate_id", "certificateId") or ""),
-        alias=_field(first, "alias") or "",
-        domain=(_field(first, "domain") or "").lower(),
-        status=_as_int(_field(first, "status")),
-        end_time=parse_tencent_time(_field(first, "cert_end_time", "certEndTime")),
-    )
-
-
-def merge_views(listed: TencentCertificate | None, described: TencentCertificate | None) -> TencentCertificate | None:
-    """One view of a certificate: the described status where known, the listed PEMs and dates otherwise."""
-    if listed is None:
-        return described
-    if described is None or described.status is None:
-        return listed
-    return replace(listed, status=described.status)
-
-
-def held_certificates(recorded: Any) -> dict[str, tuple[int, str]]:
-    """``{role: (generation, certificate id)}`` from the ``tencentCertificates`` output of the last update."""
-    held: dict[str, tuple[int, str]] = {}
-    if not isinstance(recorded, Mapping):
-        return held
-    for role, entry in recorded.items():
-        if isinstance(entry, Mapping):
-            generation, cert_id = _as_int(entry.get("generation")), entry.get("id")
-            if generation is not None and generation > 0 and isinstance(cert_id, str) and cert_id:
-                held[str(role)] = (generation, cert_id)
-    return held
-
-
 # --- the source ----------------------------------------------------------------------------
 
 
@@ -420,7 +183,7 @@ class TencentReader:
     async def listed(self, cert_id: str) -> TencentCertificate | None:
         result = await ssl.get_certificates_output(
             id=cert_id, opts=pulumi.InvokeOutputOptions(parent=self.parent)).future()
-        listed = _field(result, "certificates")
+        listed = answer_field(result, "certificates")
         if listed is None:
             # The provider always answers with a (possibly empty) list; anything else would
             # otherwise look like "not issued yet" for the whole timeout.
@@ -445,9 +208,7 @@ class TencentReader:
         return merge_views(listed, described)
 
 
-def build(component: Certificates, name: str, args: CertificatesArgs) -> SourceResult:
-    from components.certificates import SourceResult
-
+def build(component: pulumi.ComponentResource, name: str, args: CertificatesArgs) -> SourceResult:
     settings = args.settings
     reader = TencentReader(component)
     held = previous_output(CERTIFICATES_OUTPUT).apply(held_certificates)
@@ -464,7 +225,7 @@ def build(component: Certificates, name: str, args: CertificatesArgs) -> SourceR
     )
 
 
-def _one_hostname(component: Certificates, name: str, args: CertificatesArgs, reader: TencentReader,
+def _one_hostname(component: pulumi.ComponentResource, name: str, args: CertificatesArgs, reader: TencentReader,
                   held: pulumi.Output[dict[str, tuple[int, str]]], role: str, fqdn: str,
                   validation_records: dict[str, pulumi.Output[dict[str, str]]],
                   ) -> tuple[PemPair, pulumi.Output[dict[str, Any]]]:
@@ -479,7 +240,7 @@ def _one_hostname(component: Certificates, name: str, args: CertificatesArgs, re
 
     async def decide(values: list[Any]) -> tuple[int, TencentCertificate | None]:
         listed, held_by_role = values
-        existing = [to_tencent_certificate(raw) for raw in (_field(listed, "certificates") or [])]
+        existing = [to_tencent_certificate(raw) for raw in (answer_field(listed, "certificates") or [])]
         previous = held_by_role.get(role)
         held_view = None
         if previous is not None:
@@ -560,8 +321,8 @@ def _one_hostname(component: Certificates, name: str, args: CertificatesArgs, re
 async def _validation(reader: TencentReader, cert_id: str, dv_auths: Sequence[Any] | None, fqdn: str, zone: str,
                       args: CertificatesArgs) -> ValidationRecord:
     """The record that proves ``fqdn``: from the application itself, or read back shortly after."""
-    auths = [(_field(a, "dv_auth_key", "dvAuthKey"), _field(a, "dv_auth_value", "dvAuthValue"),
-              _field(a, "dv_auth_verify_type", "dvAuthVerifyType")) for a in (dv_auths or [])]
+    auths = [(answer_field(a, "dv_auth_key", "dvAuthKey"), answer_field(a, "dv_auth_value", "dvAuthValue"),
+              answer_field(a, "dv_auth_verify_type", "dvAuthVerifyType")) for a in (dv_auths or [])]
     if not any(key and value for key, value, _ in auths) and not pulumi.runtime.is_dry_run():
         deadline = time.monotonic() + DV_AUTH_TIMEOUT_SECONDS
         while True:
@@ -585,7 +346,7 @@ async def _validation(reader: TencentReader, cert_id: str, dv_auths: Sequence[An
     )
 
 
-async def _await_issued(component: Certificates, reader: TencentReader, values: list[Any], fqdn: str,
+async def _await_issued(component: pulumi.ComponentResource, reader: TencentReader, values: list[Any], fqdn: str,
                         next_steps: str, mode: str, args: CertificatesArgs) -> TencentCertificate:
     cert_id, urn, status, public_key, end_time, has_key, predecessor = values[:7]
     extra = values[7:]
@@ -594,7 +355,7 @@ async def _await_issued(component: Certificates, reader: TencentReader, values: 
         next_steps = next_steps.format(
             record=f"{validation.fqdn(args.settings.domain)} {validation.record_type} {validation.value!r}")
     # The FreeCertificate's own status (read on Create and on every refresh).
-    status = _as_int(status)
+    status = as_int(status)
     own = TencentCertificate(id=cert_id, status=status, end_time=parse_tencent_time(end_time),
                              cert_pem=normalise_pem(public_key))
     if status == ISSUED and own.cert_pem and has_key:
@@ -624,8 +385,8 @@ async def _await_issued(component: Certificates, reader: TencentReader, values: 
     return _checked(component, issued, fqdn)
 
 
-def _fall_back(component: Certificates, predecessor: TencentCertificate | None, error: CertificateIssuanceError,
-               fqdn: str) -> TencentCertificate:
+def _fall_back(component: pulumi.ComponentResource, predecessor: TencentCertificate | None,
+               error: CertificateIssuanceError, fqdn: str) -> TencentCertificate:
     """A renewal that is rejected or late leaves the still-valid previous generation in service.
 
     The run then succeeds, so it records the new application (``tencentCertificates``):
@@ -639,7 +400,7 @@ def _fall_back(component: Certificates, predecessor: TencentCertificate | None, 
     return _checked(component, predecessor, fqdn)
 
 
-def _checked(component: Certificates, current: TencentCertificate, fqdn: str) -> TencentCertificate:
+def _checked(component: pulumi.ComponentResource, current: TencentCertificate, fqdn: str) -> TencentCertificate:
     # Nginx needs the intermediate too; say so loudly if Tencent handed back the leaf alone.
     if current.cert_pem.count("BEGIN CERTIFICATE") < 2:
         pulumi.log.warn(f"{fqdn}: Tencent returned a certificate without its intermediate chain; "

@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 
 from components import settings as stack_settings
-from components.render import stack_files
 from components.render.manifest import MANIFEST_NAME, host_manifest, manifest_text
+from components.render.stack import stack_files
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,14 +12,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from components.host_layout import (
+    ADMIN_PASSWORD_APPLIED_PATH,
+    ADMIN_PASSWORD_PATH,
+    DATA_DIR,
+    DOCKER_DAEMON_JSON,
+    DOCKER_HUB_TOKEN_PATH,
+    FSTAB,
+    MOUNT_POINT,
+    NEXUS_UID,
+    NGINX_DEPLOYED_DIGEST,
+    NGINX_SNIPPET_DIR,
+    NGINX_STAGE_DIR,
+    PRE_UPGRADE_BACKUP_NOTE,
+)
 from components.render import nexus, nginx
 from components.render.bundle import HostFile
 from components.settings import Settings
 
 ROOT_OWNER = "root:root"
 MANIFEST_NAME = "MANIFEST.txt"
-# Written by NginxProxy next to the deploy step: the digest of the bundle it deployed.
-NGINX_DEPLOYED_DIGEST = f"{nginx.STATE_DIR}/deployed-bundle.sha256"
 
 
 @dataclass(frozen=True)
@@ -47,12 +59,12 @@ def host_manifest(settings: Settings, rendered: list[HostFile]) -> list[Manifest
 def unrendered_entries(settings: Settings) -> list[ManifestEntry]:
     """What lands on the host but cannot be written by ``render``: secrets, certificates, host state."""
     entries = [
-        ManifestEntry(nexus.ADMIN_PASSWORD_PATH, "0600", ROOT_OWNER, True, "<secret:adminPassword>"),
-        ManifestEntry(f"{nexus.STATE_DIR}/admin-password.applied", "0600", ROOT_OWNER, True,
+        ManifestEntry(ADMIN_PASSWORD_PATH, "0600", ROOT_OWNER, True, "<secret:adminPassword>"),
+        ManifestEntry(ADMIN_PASSWORD_APPLIED_PATH, "0600", ROOT_OWNER, True,
                       "<the admin password the bootstrap applied last: written on the host>"),
-        ManifestEntry(nexus.DATA_DIR, "0750", f"{nexus.NEXUS_UID}:{nexus.NEXUS_UID}", False,
+        ManifestEntry(DATA_DIR, "0750", f"{NEXUS_UID}:{NEXUS_UID}", False,
                       "<directory: Nexus data, created on the host>"),
-        ManifestEntry(f"{nginx.SNIPPET_DIR}/active", "link", ROOT_OWNER, False,
+        ManifestEntry(f"{NGINX_SNIPPET_DIR}/active", "link", ROOT_OWNER, False,
                       "<symlink to one of " + ", ".join(v.name for v in nginx.VARIANTS)
                       + ": chosen on the host from nginx -v>"),
         ManifestEntry(NGINX_DEPLOYED_DIGEST, "0644", ROOT_OWNER, False,
@@ -60,18 +72,18 @@ def unrendered_entries(settings: Settings) -> list[ManifestEntry]:
     ]
     for user, path in nexus.user_password_paths(settings).items():
         entries.append(ManifestEntry(path, "0600", ROOT_OWNER, True, f"<secret:userPasswords.{user}>"))
-    entries.append(ManifestEntry(f"{nexus.STATE_DIR}/db-backup-before-upgrade.txt", "0644", ROOT_OWNER, False,
+    entries.append(ManifestEntry(PRE_UPGRADE_BACKUP_NOTE, "0644", ROOT_OWNER, False,
                                  "<names the release the pre-upgrade database backup was taken for>"))
     if settings.docker_hub_token is not None:
-        entries.append(ManifestEntry(nexus.DOCKER_HUB_TOKEN_PATH, "0600", ROOT_OWNER, True,
+        entries.append(ManifestEntry(DOCKER_HUB_TOKEN_PATH, "0600", ROOT_OWNER, True,
                                      "<secret:dockerHubToken>"))
-    # nginx's own files travel staged (pitfall 14): the bundle writes them below STAGE_DIR and
+    # nginx's own files travel staged (pitfall 14): the bundle writes them below NGINX_STAGE_DIR and
     # deploy-nginx.sh activates them at their live path once nginx is installed.
     live = {f.path for f in nginx.host_files(settings)}
     for staged in nginx.deploy_files(settings):
         if staged.path not in live:
             entries.append(ManifestEntry(staged.path, staged.mode, ROOT_OWNER, False,
-                                         f"<staged copy of {staged.path.removeprefix(nginx.STAGE_DIR)}, "
+                                         f"<staged copy of {staged.path.removeprefix(NGINX_STAGE_DIR)}, "
                                          "activated there by deploy-nginx.sh>"))
     for fqdn, (crt, key) in nginx.staged_cert_files(settings).items():
         entries.append(ManifestEntry(crt, "0600", ROOT_OWNER, False, f"<staged certificate chain of {fqdn}>"))
@@ -83,12 +95,12 @@ def unrendered_entries(settings: Settings) -> list[ManifestEntry]:
                                      f"<private key of {fqdn} ({settings.certificate}): known after deploy>"))
     if nexus.data_disk_kind(settings) != "none":
         entries.append(ManifestEntry(
-            "/etc/fstab", "0644", ROOT_OWNER, False,
-            f"<one line added, others kept: UUID=<data disk filesystem> {nexus.MOUNT_POINT} <fstype> "
+            FSTAB, "0644", ROOT_OWNER, False,
+            f"<one line added, others kept: UUID=<data disk filesystem> {MOUNT_POINT} <fstype> "
             "defaults,nofail 0 2>"))
     if nexus.docker_mirror(settings):
         entries.append(ManifestEntry(
-            "/etc/docker/daemon.json", "0644", ROOT_OWNER, False,
+            DOCKER_DAEMON_JSON, "0644", ROOT_OWNER, False,
             f'<merged on the host, other keys kept: "registry-mirrors": ["{nexus.docker_mirror(settings)}", ...]>'))
     return entries
 

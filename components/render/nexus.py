@@ -25,20 +25,53 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from components.render import nexus_lifecycle as lifecycle
-from components.render import nexus_security
+from components.host_layout import (
+    ADMIN_PASSWORD_APPLIED_NAME,
+    ADMIN_PASSWORD_NAME,
+    ADMIN_PASSWORD_PATH,
+    BLOB_STORE,
+    BOOTSTRAP_SCRIPT,
+    CONFIG_DIR,
+    CONTAINER_DATA_DIR,
+    CONTAINER_NAME,
+    CONTAINER_SCRIPT,
+    DATA_DIR,
+    DATASTORE_ENV_PATH,
+    DATASTORE_PROPERTIES,
+    DOCKER_DAEMON_JSON,
+    DOCKER_GROUP_PORT,
+    DOCKER_HOSTED_PORT,
+    DOCKER_HUB_TOKEN_NAME,
+    DOCKER_HUB_TOKEN_PATH,
+    DOCKER_PORTS,
+    FSTAB,
+    GENERATED_ADMIN_PASSWORD_PATH,
+    LIFECYCLE_DIR,
+    LIFECYCLE_DIR_NAME,
+    MOUNT_POINT,
+    NEXUS_IMAGE_REPOSITORY,
+    NEXUS_PAYLOAD_DIR,
+    NEXUS_UID,
+    NEXUS_URL,
+    PREPARE_SCRIPT,
+    PRUNE_UNIT,
+    REPOSITORY_DIR,
+    SECRETS_DIR,
+    STATE_DIR,
+    SYSTEMD_DIR,
+    USER_PASSWORD_DIR_NAME,
+    WEB_PORT,
+)
+from components.render import nexus_lifecycle, nexus_operator_tools, nexus_security
 from components.render.bundle import HostFile
 from components.render.nexus_repositories import (
-    BLOB_STORE,
     DOCKER_HUB_AUTH_REPOSITORY,
-    DOCKER_PORTS,
-    WEB_PORT,
     docker_hub_credentials,
     repositories,
     ssrf_allowances,
     upstreams,
 )
-from components.render.templating import BIN_DIR, STATE_DIR, render
+from components.render.templating import render_template
 from components.settings import (
     H2_DIRECT_MEMORY_MB,
     MIN_HEAP_MB,
@@ -46,32 +79,6 @@ from components.settings import (
     Settings,
 )
 
-SCRIPT_DIR = BIN_DIR  # beside the nginx scripts
-PREPARE_SCRIPT = f"{SCRIPT_DIR}/nexus-prepare-host.sh"
-CONTAINER_SCRIPT = f"{SCRIPT_DIR}/nexus-container.sh"
-BOOTSTRAP_SCRIPT = f"{SCRIPT_DIR}/nexus-bootstrap.sh"
-
-CONFIG_DIR = "/etc/nexus-registry"
-SECRETS_DIR = f"{CONFIG_DIR}/secrets"
-ADMIN_PASSWORD_NAME = "nexus-admin-password"
-DOCKER_HUB_TOKEN_NAME = "docker-hub-token"
-ADMIN_PASSWORD_PATH = f"{SECRETS_DIR}/{ADMIN_PASSWORD_NAME}"
-DOCKER_HUB_TOKEN_PATH = f"{SECRETS_DIR}/{DOCKER_HUB_TOKEN_NAME}"
-# database.engine postgresql: the container's datastore settings (components.render.nexus_database).
-DATASTORE_ENV_PATH = f"{SECRETS_DIR}/nexus-datastore.env"
-REPOSITORY_DIR = f"{CONFIG_DIR}/repositories"
-
-# The data disk (or, without one, a directory on the root disk) is mounted here;
-# Nexus's data is a sub-directory so that, when the disk is missing at boot
-# (fstab nofail), the bind source does not exist and the container refuses to
-# start instead of initialising an empty Nexus on the root disk.
-MOUNT_POINT = "/srv/nexus"
-DATA_DIR = f"{MOUNT_POINT}/nexus-data"
-NEXUS_UID = 200  # the nexus user of sonatype/nexus3
-
-CONTAINER_NAME = "nexus"
-NEXUS_IMAGE_REPOSITORY = "sonatype/nexus3"
-NEXUS_URL = f"http://127.0.0.1:{WEB_PORT}"
 STOP_TIMEOUT_SECONDS = 120  # Pitfall 7: Nexus needs time to flush its database on stop
 CONTAINER_READY_TIMEOUT_SECONDS = 900  # first start of a fresh Nexus takes minutes
 BOOTSTRAP_READY_TIMEOUT_SECONDS = 300
@@ -172,7 +179,7 @@ def container_run_options(settings: Settings) -> list[tuple[str, str]]:
         ("--publish", f"127.0.0.1:{WEB_PORT}:{WEB_PORT}"),
         *[("--publish", f"127.0.0.1:{port}:{port}") for port in DOCKER_PORTS],
         # --mount, unlike -v, never creates a missing source: no silent empty Nexus on the root disk.
-        ("--mount", f"type=bind,source={DATA_DIR},target=/nexus-data"),
+        ("--mount", f"type=bind,source={DATA_DIR},target={CONTAINER_DATA_DIR}"),
         ("--ulimit", "nofile=65536:65536"),
         ("--stop-timeout", str(STOP_TIMEOUT_SECONDS)),
         # Nexus logs a lot to stdout; bound it whatever the daemon's default log driver is.
@@ -233,7 +240,7 @@ def prepare_files(settings: Settings, data_disk: str | None = None) -> list[Host
         disk = data_disk or settings.server.data_device  # type: ignore[union-attr]
     else:
         disk = ""
-    script = render(
+    script = render_template(
         "host/nexus-prepare-host.sh.j2",
         stack=settings.stack,
         data_disk_kind=kind,
@@ -253,6 +260,10 @@ def prepare_files(settings: Settings, data_disk: str | None = None) -> list[Host
         epel7_key_fingerprint=EPEL7_KEY_FINGERPRINT,
         state_dir=STATE_DIR,
         supported_os=SUPPORTED_OS,
+        docker_daemon_json=DOCKER_DAEMON_JSON,
+        fstab=FSTAB,
+        # Named in a comment on SELinux: what nginx connects to.
+        nginx_upstream_ports=(WEB_PORT, DOCKER_HOSTED_PORT, DOCKER_GROUP_PORT),
         # The anonymous registry mirror's own port, opened beside 80/443 (render.nginx).
         mirror_port=settings.registry_mirror_port if settings.mirror_enabled else "",
     )
@@ -260,7 +271,7 @@ def prepare_files(settings: Settings, data_disk: str | None = None) -> list[Host
 
 
 def container_files(settings: Settings) -> list[HostFile]:
-    script = render(
+    script = render_template(
         "host/nexus-container.sh.j2",
         stack=settings.stack,
         image=image(settings),
@@ -268,6 +279,8 @@ def container_files(settings: Settings) -> list[HostFile]:
         image_release=digest_release(settings),
         container=CONTAINER_NAME,
         data_dir=DATA_DIR,
+        container_data_dir=CONTAINER_DATA_DIR,
+        datastore_properties=DATASTORE_PROPERTIES,
         nexus_uid=NEXUS_UID,
         heap_mb=settings.nexus.heap_mb or "",
         database="orientdb" if settings.nexus.runs_orientdb else "h2",
@@ -289,45 +302,45 @@ def container_files(settings: Settings) -> list[HostFile]:
 
 def bootstrap_files(settings: Settings) -> list[HostFile]:
     repos = repositories(settings)
-    script = render(
+    script = render_template(
         "host/nexus-bootstrap.sh.j2",
         stack=settings.stack,
         nexus_url=NEXUS_URL,
         config_dir=CONFIG_DIR,
         secrets_dir=SECRETS_DIR,
         state_dir=STATE_DIR,
-        generated_password_file=f"{DATA_DIR}/admin.password",
+        generated_password_file=GENERATED_ADMIN_PASSWORD_PATH,
+        applied_password_name=ADMIN_PASSWORD_APPLIED_NAME,
+        lifecycle_dir_name=LIFECYCLE_DIR_NAME,
         ready_timeout=BOOTSTRAP_READY_TIMEOUT_SECONDS,
         admin_password_name=ADMIN_PASSWORD_NAME,
         docker_hub_token_name=DOCKER_HUB_TOKEN_NAME,
         repositories=repos,
         docker_hub_auth_repository=DOCKER_HUB_AUTH_REPOSITORY if docker_hub_credentials(settings) else "",
-        user_password_dir=nexus_security.USER_PASSWORD_DIR_NAME,
+        user_password_dir=USER_PASSWORD_DIR_NAME,
         managed_marker=nexus_security.MANAGED_MARKER,
         anonymous_user=nexus_security.ANONYMOUS_USER,
-        cleanup_policy_prefix=lifecycle.POLICY_PREFIX,
-        task_name_prefix=lifecycle.TASK_NAME_PREFIX,
-        nexus_owned_task_type=lifecycle.CLEANUP_TASK_TYPE,
-        prune_unit=lifecycle.PRUNE_UNIT,
-        systemd_dir=lifecycle.SYSTEMD_DIR,
+        cleanup_policy_prefix=nexus_lifecycle.POLICY_PREFIX,
+        task_name_prefix=nexus_lifecycle.TASK_NAME_PREFIX,
+        nexus_owned_task_type=nexus_lifecycle.CLEANUP_TASK_TYPE,
+        prune_unit=PRUNE_UNIT,
+        systemd_dir=SYSTEMD_DIR,
         upstream_timeout=UPSTREAM_TIMEOUT_SECONDS,
     )
     files = [
         HostFile(BOOTSTRAP_SCRIPT, script, "0755"),
-        HostFile(f"{CONFIG_DIR}/nexus/realms.json", _json(realms_payload())),
-        HostFile(f"{CONFIG_DIR}/nexus/anonymous.json", _json(anonymous_payload(settings))),
-        HostFile(f"{CONFIG_DIR}/nexus/roles.json", _json(nexus_security.roles(settings))),
-        HostFile(f"{CONFIG_DIR}/nexus/users.json", _json(nexus_security.users(settings))),
-        HostFile(f"{CONFIG_DIR}/nexus/anonymous-roles.json", _json(nexus_security.anonymous_user_roles())),
-        HostFile(f"{CONFIG_DIR}/nexus/ssrf-protection.json", _json(ssrf_protection_payload(settings))),
-        HostFile(f"{CONFIG_DIR}/nexus/upstreams.tsv", upstreams_table(settings)),
+        HostFile(f"{NEXUS_PAYLOAD_DIR}/realms.json", _json(realms_payload())),
+        HostFile(f"{NEXUS_PAYLOAD_DIR}/anonymous.json", _json(anonymous_payload(settings))),
+        HostFile(f"{NEXUS_PAYLOAD_DIR}/roles.json", _json(nexus_security.roles(settings))),
+        HostFile(f"{NEXUS_PAYLOAD_DIR}/users.json", _json(nexus_security.users(settings))),
+        HostFile(f"{NEXUS_PAYLOAD_DIR}/anonymous-roles.json", _json(nexus_security.anonymous_user_roles())),
+        HostFile(f"{NEXUS_PAYLOAD_DIR}/ssrf-protection.json", _json(ssrf_protection_payload(settings))),
+        HostFile(f"{NEXUS_PAYLOAD_DIR}/upstreams.tsv", upstreams_table(settings)),
     ]
     # Not secret (the token is added on the host), but only root needs to read them.
     files += [HostFile(f"{REPOSITORY_DIR}/{repo.name}.json", _json(repo.payload()), "0600") for repo in repos]
     files += lifecycle_files(settings)
-    from components.render import nexus_ops  # it renders through this module
-
-    files += nexus_ops.host_files(settings)
+    files += nexus_operator_tools.host_files(settings)
     return files
 
 
@@ -345,16 +358,13 @@ def bootstrap_secret_files(settings: Settings) -> list[tuple[str, str]]:
     return files
 
 
-LIFECYCLE_DIR = f"{CONFIG_DIR}/lifecycle"
-
-
 def lifecycle_payloads(settings: Settings) -> dict[str, Any]:
     """Cleanup policies, the daily task chain (in running order) and the blob store quota, as sent to Nexus."""
     repos = repositories(settings)
     return {
-        "cleanup-policies": [policy.payload() for policy in lifecycle.cleanup_policies(settings, repos)],
-        "tasks": [task.payload() for task in lifecycle.tasks(settings, repos)],
-        "blob-store-quota": {"blobStore": BLOB_STORE, "softQuota": lifecycle.blob_store_quota(settings)},
+        "cleanup-policies": [policy.payload() for policy in nexus_lifecycle.cleanup_policies(settings, repos)],
+        "tasks": [task.payload() for task in nexus_lifecycle.tasks(settings, repos)],
+        "blob-store-quota": {"blobStore": BLOB_STORE, "softQuota": nexus_lifecycle.blob_store_quota(settings)},
     }
 
 

@@ -19,25 +19,22 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import quote
 
-from components.render.bundle import HostFile
-from components.render.nexus import (
+from components.host_layout import (
+    CONTAINER_DATA_DIR,
     CONTAINER_NAME,
     DATA_DIR,
-    DATASTORE_ENV_PATH,
+    DATABASE_SCRIPT,
+    MIGRATOR_ARGS_PATH,
+    NEXUS_IMAGE_REPOSITORY,
     NEXUS_UID,
-    SCRIPT_DIR,
-    SECRETS_DIR,
-    STOP_TIMEOUT_SECONDS,
+    PGPASS_PATH,
+    STATE_DIR,
 )
-from components.render.templating import STATE_DIR, render
+from components.render.bundle import HostFile
+from components.render.nexus import STOP_TIMEOUT_SECONDS
+from components.render.templating import render_template
 from components.settings import Settings
 
-__all__ = [
-    "DATASTORE_ENV_PATH", "database_files", "datastore_env", "host_files", "jdbc_url", "migrator_args", "pgpass",
-]
-PGPASS_PATH = f"{SECRETS_DIR}/nexus-database.pgpass"
-MIGRATOR_ARGS_PATH = f"{SECRETS_DIR}/nexus-db-migrator.args"
-DATABASE_SCRIPT = f"{SCRIPT_DIR}/nexus-database.sh"
 # Sonatype's H2-to-PostgreSQL migrator, released with each Nexus version.
 MIGRATOR_URL = "https://download.sonatype.com/nexus/nxrm3-migrator/nexus-db-migrator-{release}.jar"
 DATABASE_READY_TIMEOUT_SECONDS = 300
@@ -92,7 +89,7 @@ def migrator_args(host: str, port: int, name: str, user: str, password: str, ssl
 def database_files(settings: Settings, host: str, port: int, create_database: bool) -> list[HostFile]:
     """The database step's script (the password file travels as a secret file)."""
     database = settings.database
-    script = render(
+    script = render_template(
         "host/nexus-database.sh.j2",
         stack=settings.stack,
         db_host=host,
@@ -106,11 +103,12 @@ def database_files(settings: Settings, host: str, port: int, create_database: bo
         migrator_args_file=MIGRATOR_ARGS_PATH,
         ready_timeout=DATABASE_READY_TIMEOUT_SECONDS,
         data_dir=DATA_DIR,
+        container_data_dir=CONTAINER_DATA_DIR,
         nexus_uid=NEXUS_UID,
         migrate_from_h2=database.migrate_from_h2,
         container=CONTAINER_NAME,
         stop_timeout=STOP_TIMEOUT_SECONDS,
-        image=f"sonatype/nexus3:{settings.nexus.version}",
+        image=f"{NEXUS_IMAGE_REPOSITORY}:{settings.nexus.version}",
         migrator_url=MIGRATOR_URL.format(release=settings.nexus.version_info.download_name),
         migrator_sha256=database.migrator_sha256 or "",
         state_dir=STATE_DIR,

@@ -28,10 +28,11 @@ Task type ids and property names are those of Nexus's task descriptors
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from components.render.nexus_repositories import BLOB_STORE, Repository
+from components.host_layout import BLOB_STORE, DATABASE_BACKUP_LOCATION
 from components.settings import Settings
 
 SCHEDULE_UTC_OFFSET = "+08:00"
@@ -42,15 +43,21 @@ DOCKER_UPLOAD_PURGE_TASK_TYPE = "repository.docker.upload-purge"
 COMPACT_TASK_TYPE = "blobstore.compact"
 H2_BACKUP_TASK_TYPE = "h2.backup.task"
 TASK_NAME_PREFIX = "nexus-registry: "
-# Inside the container; on the host it is <DATA_DIR>/db-backup (on the data disk, so in every snapshot).
-DATABASE_BACKUP_LOCATION = "/nexus-data/db-backup"
-DATABASE_BACKUP_DIR_NAME = "db-backup"
-# Nexus's H2 backup task writes <datastore>-<timestamp>.zip; the default datastore is "nexus".
-DATABASE_BACKUP_GLOB = "nexus-*.zip"
 BYTES_PER_GIB = 1024**3
-# The systemd timer that prunes old database backups (units rendered by components/render/nexus_ops.py).
-PRUNE_UNIT = "nexus-registry-db-backup-prune"
-SYSTEMD_DIR = "/etc/systemd/system"
+
+
+class Repository(Protocol):
+    """What the lifecycle reads of a repository (``render.nexus_repositories.Repository``, which
+    attaches the cleanup policies decided here, so this module cannot import it)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def format(self) -> str: ...
+
+    @property
+    def type(self) -> str: ...
 
 
 # --- cleanup policies --------------------------------------------------------
@@ -79,7 +86,7 @@ def policy_name(kind: str, format_: str) -> str:
     return f"{POLICY_PREFIX}-{kind}-{format_}"
 
 
-def _policies_by_repository(settings: Settings, repos: list[Repository]) -> dict[str, CleanupPolicy]:
+def _policies_by_repository(settings: Settings, repos: Sequence[Repository]) -> dict[str, CleanupPolicy]:
     cleanup = settings.nexus.cleanup
     result: dict[str, CleanupPolicy] = {}
     for repo in repos:
@@ -107,7 +114,7 @@ def _policies_by_repository(settings: Settings, repos: list[Repository]) -> dict
     return result
 
 
-def cleanup_policies(settings: Settings, repos: list[Repository]) -> list[CleanupPolicy]:
+def cleanup_policies(settings: Settings, repos: Sequence[Repository]) -> list[CleanupPolicy]:
     """Each policy once, in a stable order (several repositories may share one)."""
     unique: dict[str, CleanupPolicy] = {}
     for policy in _policies_by_repository(settings, repos).values():
@@ -115,7 +122,7 @@ def cleanup_policies(settings: Settings, repos: list[Repository]) -> list[Cleanu
     return list(unique.values())
 
 
-def repository_cleanup(settings: Settings, repos: list[Repository]) -> dict[str, dict[str, list[str]]]:
+def repository_cleanup(settings: Settings, repos: Sequence[Repository]) -> dict[str, dict[str, list[str]]]:
     """The ``cleanup`` attribute of every repository that can hold one (an empty list detaches)."""
     policies = _policies_by_repository(settings, repos)
     return {
@@ -169,7 +176,7 @@ def database_backup_time(settings: Settings) -> tuple[int, int]:
     return _at(settings.effective_backup.hour, -30)
 
 
-def tasks(settings: Settings, repos: list[Repository]) -> list[Task]:
+def tasks(settings: Settings, repos: Sequence[Repository]) -> list[Task]:
     """The daily chain in running order; every time is UTC+08:00."""
     hour = settings.nexus.cleanup.hour
     cleanup = settings.nexus.cleanup

@@ -24,14 +24,9 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from components.host_layout import BLOB_STORE, DOCKER_GROUP_PORT, DOCKER_HOSTED_PORT, DOCKER_PROXY_PORT
+from components.render.nexus_lifecycle import repository_cleanup
 from components.settings import DEFAULT_DOCKER_HUB_REMOTE, Settings
-
-# Ports inside the container, published on 127.0.0.1 only (Pitfall 6); nginx proxies to them.
-WEB_PORT = 8081
-DOCKER_PROXY_PORT = 8001
-DOCKER_HOSTED_PORT = 8002
-DOCKER_GROUP_PORT = 8003
-DOCKER_PORTS = (DOCKER_PROXY_PORT, DOCKER_HOSTED_PORT, DOCKER_GROUP_PORT)
 
 DOCKER_PROXY = "docker-proxy"
 DOCKER_HOSTED = "docker-hosted"
@@ -41,7 +36,6 @@ YUM_PROXY = "yum-proxy"
 # The one repository that may authenticate upstream (Docker Hub rate limits).
 DOCKER_HUB_AUTH_REPOSITORY = DOCKER_PROXY
 
-BLOB_STORE = "default"
 ONE_DAY_MINUTES = 1440
 _DOCKER_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
 
@@ -208,8 +202,6 @@ def with_cleanup_policies(settings: Settings, repos: list[Repository]) -> list[R
 
     Always explicit, also when empty: a repository PUT without ``cleanup`` detaches policies anyway.
     """
-    from components.render.nexus_lifecycle import repository_cleanup
-
     cleanup = repository_cleanup(settings, repos)
     return [
         repo.model_copy(update={"cleanup": CleanupAttributes(policy_names=tuple(cleanup[repo.name]["policyNames"]))})

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.host_layout import USER_PASSWORD_DIR_NAME
 from components.render.nexus_repositories import (
     DOCKER_GROUP,
     DOCKER_HOSTED,
@@ -49,7 +50,6 @@ ROLE_ANONYMOUS = "nexus-registry-anonymous"
 ANONYMOUS_USER = "anonymous"
 # Last name of every user this program manages: how the bootstrap tells them from the others.
 MANAGED_MARKER = "managed-by-nexus-registry"
-USER_PASSWORD_DIR_NAME = "users"
 
 PUSH_ACTIONS = ("add", "edit", "read", "browse")
 PULL_ACTIONS = ("read", "browse")

@@ -19,7 +19,7 @@ Nothing nginx reads is written live by the deploy step's bundle (pitfall 14:
 installing nginx starts it, and Debian's postinst fails the install when
 ``nginx -t`` fails, e.g. on an include of a snippet that is not linked yet).
 The bundle puts the site config, the snippets and the certificates under
-``STAGE_DIR`` (same paths below it, ``deploy_files``/``staged_cert_files``);
+``NGINX_STAGE_DIR`` (same paths below it, ``deploy_files``/``staged_cert_files``);
 the deploy script installs nginx first, then activates the staged files,
 tests them with ``nginx -t`` and puts the previous ones back on any failure.
 """
@@ -28,22 +28,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from components.host_layout import (
+    DOCKER_GROUP_PORT,
+    DOCKER_HOSTED_PORT,
+    DOCKER_PROXY_PORT,
+    HTTP_PORT,
+    HTTPS_PORT,
+    NGINX_CERT_DIR,
+    NGINX_DEPLOY_SCRIPT,
+    NGINX_LOG_DIR,
+    NGINX_SITE_CONF,
+    NGINX_SMOKE_SCRIPT,
+    NGINX_SNIPPET_DIR,
+    NGINX_STAGE_DIR,
+    NGINX_STATE_DIR,
+    WEB_PORT,
+)
 from components.render.bundle import HostFile
-from components.render.nexus_repositories import DOCKER_GROUP_PORT, DOCKER_HOSTED_PORT, DOCKER_PROXY_PORT, WEB_PORT
-from components.render.templating import BIN_DIR, render
-from components.render.templating import STATE_DIR as HOST_STATE_DIR
+from components.render.templating import render_template
 from components.settings import Settings
-
-SITE_CONF = "/etc/nginx/conf.d/nexus-registry.conf"
-SNIPPET_DIR = "/etc/nginx/nexus-registry"
-CERT_DIR = "/etc/pki/nginx"
-LOG_DIR = "/var/log/nginx"
-STATE_DIR = f"{HOST_STATE_DIR}/nginx"
-# The deploy step's bundle writes every file nginx reads here (mirroring its live path);
-# the deploy script activates them only once nginx is installed.
-STAGE_DIR = f"{STATE_DIR}/staged"
-DEPLOY_SCRIPT = f"{BIN_DIR}/deploy-nginx.sh"
-SMOKE_SCRIPT = f"{BIN_DIR}/smoke-check-nginx.sh"
 
 # Mozilla SSL configuration generator, "intermediate" profile (guidelines 5.7).
 MOZILLA_INTERMEDIATE_CIPHERS = (
@@ -57,8 +60,8 @@ MOZILLA_INTERMEDIATE_CIPHERS = (
 class Ports:
     """Where nginx listens and where the Nexus connectors are (all upstreams on 127.0.0.1)."""
 
-    http: int = 80
-    https: int = 443
+    http: int = HTTP_PORT
+    https: int = HTTPS_PORT
     web: int = WEB_PORT
     hosted: int = DOCKER_HOSTED_PORT
     group: int = DOCKER_GROUP_PORT
@@ -112,7 +115,7 @@ VARIANTS: tuple[Variant, ...] = (
 )
 
 
-def cert_paths_for(fqdn: str, cert_dir: str = CERT_DIR) -> CertPaths:
+def cert_paths_for(fqdn: str, cert_dir: str = NGINX_CERT_DIR) -> CertPaths:
     """Where the certificate chain and key of one hostname live on the host."""
     return CertPaths(f"{cert_dir}/{fqdn}.crt", f"{cert_dir}/{fqdn}.key")
 
@@ -127,14 +130,14 @@ class Layout:
 
     ports: Ports = field(default_factory=Ports)
     cert_paths: dict[str, CertPaths] | None = None  # None: /etc/pki/nginx/<fqdn>.crt|.key
-    snippet_dir: str = SNIPPET_DIR
-    log_dir: str = LOG_DIR
+    snippet_dir: str = NGINX_SNIPPET_DIR
+    log_dir: str = NGINX_LOG_DIR
 
     def certs(self, settings: Settings) -> dict[str, CertPaths]:
         return self.cert_paths if self.cert_paths is not None else default_cert_paths(settings)
 
 
-def log_files(settings: Settings, log_dir: str = LOG_DIR) -> list[str]:
+def log_files(settings: Settings, log_dir: str = NGINX_LOG_DIR) -> list[str]:
     """Log files the site config writes (created by the deploy script)."""
     names = [
         "nexus-registry-default.access.log",
@@ -152,13 +155,13 @@ def render_site_config(
     settings: Settings,
     ports: Ports | None = None,
     cert_paths: dict[str, CertPaths] | None = None,
-    snippet_dir: str = SNIPPET_DIR,
-    log_dir: str = LOG_DIR,
+    snippet_dir: str = NGINX_SNIPPET_DIR,
+    log_dir: str = NGINX_LOG_DIR,
     limits: LoginLimits = LOGIN_LIMITS,
 ) -> str:
     """The site config (conf.d) for ``settings``; ports, paths and limits overridable for tests."""
     layout = Layout(ports or Ports(), cert_paths, snippet_dir, log_dir)
-    return render(
+    return render_template(
         "nginx/nexus-registry.conf.j2",
         stack=settings.stack,
         registry_fqdn=settings.registry_fqdn,
@@ -170,7 +173,7 @@ def render_site_config(
         web_allowed_cidrs=settings.web_allowed_cidrs,
         registry_allowed_cidrs=settings.registry_allowed_cidrs,
         mirror_allowed_cidrs=settings.registry_mirror_allowed_cidrs,
-        https_suffix="" if layout.ports.https == 443 else f":{layout.ports.https}",
+        https_suffix="" if layout.ports.https == HTTPS_PORT else f":{layout.ports.https}",
         certs=layout.certs(settings),
         snippet_dir=layout.snippet_dir,
         log_dir=layout.log_dir,
@@ -203,7 +206,7 @@ def render_snippets(
         "fallback_cert": layout.certs(settings)[settings.registry_fqdn],
     }
     return {
-        name: render(f"nginx/{name}.j2", **context)
+        name: render_template(f"nginx/{name}.j2", **context)
         for name in ("https-default.conf", "https-vhost.conf")
     }
 
@@ -215,30 +218,32 @@ def cert_files(settings: Settings) -> list[str]:
 
 def managed_files(settings: Settings) -> list[str]:
     """Every live file nginx reads from us: site config, all snippet variants, certificates and keys."""
-    return [SITE_CONF, *(f.path for f in snippet_files(settings)), *cert_files(settings)]
+    return [NGINX_SITE_CONF, *(f.path for f in snippet_files(settings)), *cert_files(settings)]
 
 
 def staged_path(live_path: str) -> str:
     """Where the deploy step's bundle puts a file nginx reads (activated by the deploy script)."""
-    return f"{STAGE_DIR}{live_path}"
+    return f"{NGINX_STAGE_DIR}{live_path}"
 
 
 def render_deploy_script(settings: Settings) -> str:
-    return render(
+    return render_template(
         "host/deploy-nginx.sh.j2",
         stack=settings.stack,
-        snippet_dir=SNIPPET_DIR,
-        state_dir=STATE_DIR,
-        stage_dir=STAGE_DIR,
-        cert_dir=CERT_DIR,
+        snippet_dir=NGINX_SNIPPET_DIR,
+        state_dir=NGINX_STATE_DIR,
+        stage_dir=NGINX_STAGE_DIR,
+        cert_dir=NGINX_CERT_DIR,
         managed_files=managed_files(settings),
         log_files=log_files(settings),
     )
 
 
-def render_smoke_check(settings: Settings, https_port: int = 443, attempts: int = 30, delay_seconds: int = 4) -> str:
+def render_smoke_check(
+    settings: Settings, https_port: int = HTTPS_PORT, attempts: int = 30, delay_seconds: int = 4
+) -> str:
     certs = default_cert_paths(settings)
-    return render(
+    return render_template(
         "host/smoke-check-nginx.sh.j2",
         stack=settings.stack,
         registry_fqdn=settings.registry_fqdn,
@@ -253,7 +258,7 @@ def render_smoke_check(settings: Settings, https_port: int = 443, attempts: int 
 
 def snippet_files(settings: Settings) -> list[HostFile]:
     return [
-        HostFile(f"{SNIPPET_DIR}/{variant.name}/{name}", text)
+        HostFile(f"{NGINX_SNIPPET_DIR}/{variant.name}/{name}", text)
         for variant in VARIANTS
         for name, text in render_snippets(settings, variant).items()
     ]
@@ -262,10 +267,10 @@ def snippet_files(settings: Settings) -> list[HostFile]:
 def host_files(settings: Settings) -> list[HostFile]:
     """Every nginx file of the stack where it is live once deployed (certificates excluded)."""
     return [
-        HostFile(SITE_CONF, render_site_config(settings)),
+        HostFile(NGINX_SITE_CONF, render_site_config(settings)),
         *snippet_files(settings),
-        HostFile(DEPLOY_SCRIPT, render_deploy_script(settings), "0755"),
-        HostFile(SMOKE_SCRIPT, render_smoke_check(settings), "0755"),
+        HostFile(NGINX_DEPLOY_SCRIPT, render_deploy_script(settings), "0755"),
+        HostFile(NGINX_SMOKE_SCRIPT, render_smoke_check(settings), "0755"),
     ]
 
 

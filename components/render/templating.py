@@ -1,4 +1,4 @@
-"""The one Jinja2 environment and the host paths every rendered file shares.
+"""The one Jinja2 environment every rendered file goes through (host paths: ``components.host_layout``).
 
 Templates live in ``components/templates`` (``nginx/`` for nginx config,
 ``host/`` for shell scripts).  StrictUndefined makes a missing value an error
@@ -17,10 +17,6 @@ from typing import Any
 import jinja2
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
-
-# Where our scripts and their state live on every host, Nexus and nginx alike.
-BIN_DIR = "/opt/nexus-registry/bin"
-STATE_DIR = "/var/lib/nexus-registry"
 
 ENVIRONMENT = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(TEMPLATES)),
@@ -52,7 +48,7 @@ def _check_single_line(value: Any, where: str) -> None:
             _check_single_line(getattr(value, item.name), f"{where}.{item.name}")
 
 
-def render(template: str, **values: Any) -> str:
+def render_template(template: str, **values: Any) -> str:
     """Render ``template`` (a path below components/templates) with ``values``.
 
     Settings are validated, but the templates do not rely on it: every value must be

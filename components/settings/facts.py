@@ -9,6 +9,8 @@ from __future__ import annotations
 import ipaddress
 from typing import Literal
 
+from components import host_layout
+
 NAMESPACE = "nexus-registry"
 REGION_KEY = "tencentcloud:region"
 SECRET_KEYS = ("adminPassword", "sshPrivateKey", "dockerHubToken", "databasePassword", "userPasswords")
@@ -73,7 +75,7 @@ IMAGE_FAMILIES: dict[str, str] = {
 RESERVED_USERS = frozenset({"admin", "anonymous"})
 DEFAULT_MIRROR_PORT = 8443
 # Ports the host already uses (SSH, nginx's own, Nexus's connectors on 127.0.0.1).
-RESERVED_PORTS = frozenset({22, 80, 443, 8001, 8002, 8003, 8081})
+RESERVED_PORTS = host_layout.HOST_PORTS
 
 # Names and addresses that exist only in documentation.  The shipped stack files
 # use them as placeholders; deploying one builds a billed CVM nobody can reach

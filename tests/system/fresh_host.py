@@ -56,8 +56,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from components import host_layout
 from components.render import nexus as render_nexus
-from components.render import nginx as render_nginx
 from components.render.bundle import HostFile, bundle_script
 from components.settings import Settings
 
@@ -654,7 +654,6 @@ def secret_files(settings: Settings) -> list[HostFile]:
 
 def step_bundles(settings: Settings, certificates: dict[str, tuple[str, str]]) -> dict[str, str]:
     """name -> stdin of every host step, in ``pulumi up`` order, from the functions the components use."""
-    from components.nginx import DEPLOYED_DIGEST
     from tests.system.registry_env import deploy_bundle_with
 
     if settings.database.engine != "h2":
@@ -669,7 +668,8 @@ def step_bundles(settings: Settings, certificates: dict[str, tuple[str, str]]) -
         "bootstrap": bundle_script([*render_nexus.bootstrap_files(settings), *secret_files(settings)],
                                    render_nexus.BOOTSTRAP_SCRIPT),
         "nginx-deploy": deploy,
-        "nginx-smoke": bundle_script([HostFile(DEPLOYED_DIGEST, digest)], render_nginx.SMOKE_SCRIPT),
+        "nginx-smoke": bundle_script([HostFile(host_layout.NGINX_DEPLOYED_DIGEST, digest)],
+                                     host_layout.NGINX_SMOKE_SCRIPT),
     }
 
 

@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from components import host_layout  # noqa: E402
 from components.render import nginx as render_nginx  # noqa: E402
 from components.render.bundle import HostFile, bundle_script  # noqa: E402
 from components.settings import Settings  # noqa: E402
@@ -259,7 +260,7 @@ def deploy_bundle_with(settings: Settings, certificates: dict[str, tuple[str, st
     for fqdn, (crt_path, key_path) in render_nginx.staged_cert_files(settings).items():
         cert, key = certificates[fqdn]
         files += [HostFile(crt_path, cert, "0600"), HostFile(key_path, key, "0600")]
-    return bundle_script(files, render_nginx.DEPLOY_SCRIPT)
+    return bundle_script(files, host_layout.NGINX_DEPLOY_SCRIPT)
 
 
 def write_hosts(sandbox: Sandbox, settings: Settings) -> None:

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import pytest
 
-from components import client_setup
+from components import client_setup, host_layout
 from components.render import nexus as render_nexus
 from components.render import nginx as render_nginx
 from components.render.bundle import HostFile, bundle_script
@@ -291,7 +291,7 @@ def test_an_nginx_setting_alone_reruns_only_the_nginx_steps_and_leaves_nexus_run
     assert after["nginx master"] == before["nginx master"]  # a reload, not a restart
     assert after["packages"] == before["packages"] and after["package manager calls"] == before[
         "package manager calls"]
-    assert "client_max_body_size 2g;" in host.host.read(render_nginx.SITE_CONF)
+    assert "client_max_body_size 2g;" in host.host.read(host_layout.NGINX_SITE_CONF)
     assert "nginx reloaded" in results["nginx-deploy"].stderr
     host.bundles = bundles
     host.settings = changed
@@ -309,7 +309,7 @@ def test_a_configuration_nginx_rejects_leaves_the_previous_one_live_and_serving(
     assert "key values mismatch" in result.stderr and "test failed" in result.stderr  # nginx's own words
     assert host.snapshot()["live nginx files"] == before["live nginx files"]
     assert host.host.nginx_master_pid() == before["nginx master"]
-    assert not host.host.path(render_nginx.STAGE_DIR).exists()  # no staged key left behind
+    assert not host.host.path(host_layout.NGINX_STAGE_DIR).exists()  # no staged key left behind
     served = host.host.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", "/dev/stdin",
                             f"https://{registry}/v2/"], input=host.ca.ca_crt.read_text())
     assert served.stdout == "200"
@@ -318,18 +318,18 @@ def test_a_configuration_nginx_rejects_leaves_the_previous_one_live_and_serving(
 def test_a_bundle_missing_a_file_changes_nothing_live(host):
     settings = host.settings
     bundle = deploy_bundle_with(settings, certificates_of(host.ca, settings))
-    staged_site = render_nginx.staged_path(render_nginx.SITE_CONF)
+    staged_site = render_nginx.staged_path(host_layout.NGINX_SITE_CONF)
     files = [f for f in render_nginx.deploy_files(settings) if f.path != staged_site]
     for fqdn, (crt, key) in render_nginx.staged_cert_files(settings).items():
         files += [HostFile(crt, host.ca.leaves[fqdn][0], "0600"), HostFile(key, host.ca.leaves[fqdn][1], "0600")]
-    incomplete = bundle_script(files, render_nginx.DEPLOY_SCRIPT)
+    incomplete = bundle_script(files, host_layout.NGINX_DEPLOY_SCRIPT)
     assert incomplete != bundle
     before = host.snapshot()
     result = host.host.step("nginx-deploy", USER, incomplete)
     assert result.returncode != 0
     assert f"did not deliver {staged_site}; nothing was changed" in result.stderr
     assert host.snapshot() == before
-    assert not host.host.path(render_nginx.STAGE_DIR).exists()
+    assert not host.host.path(host_layout.NGINX_STAGE_DIR).exists()
 
 
 # --- nginx's first installation on a second fresh root -----------------------------------------
@@ -365,7 +365,7 @@ def nginx_status(host: FreshHost) -> str:
 
 
 def live_files_of_ours(host: FreshHost, settings) -> list[str]:
-    paths = [*render_nginx.managed_files(settings), f"{render_nginx.SNIPPET_DIR}/active"]
+    paths = [*render_nginx.managed_files(settings), f"{host_layout.NGINX_SNIPPET_DIR}/active"]
     return [path for path in paths if os.path.lexists(host.path(path))]
 
 
@@ -381,7 +381,7 @@ def test_a_failed_nginx_installation_leaves_no_file_of_ours_live(bare_host):
     assert "503" in failed.stdout + failed.stderr  # apt's own report of the unreachable mirror
     assert nginx_status(bare_host.host) == ""  # not installed
     assert live_files_of_ours(bare_host.host, settings) == []  # the old bundle wrote them live before installing
-    assert not bare_host.host.path(render_nginx.STAGE_DIR).exists()
+    assert not bare_host.host.path(host_layout.NGINX_STAGE_DIR).exists()
 
 
 def test_the_old_ordering_fails_nginx_s_first_installation_in_this_root(bare_host):
@@ -422,6 +422,6 @@ def test_the_next_run_takes_the_untested_files_out_and_completes_the_installatio
     assert nginx_status(bare_host.host) == "ii "
     assert bare_host.host.nginx_master_pid()
     assert bare_host.host.run(["nginx", "-t"]).returncode == 0
-    assert bare_host.host.read(render_nginx.SITE_CONF) == render_nginx.render_site_config(settings)
+    assert bare_host.host.read(host_layout.NGINX_SITE_CONF) == render_nginx.render_site_config(settings)
     assert bare_host.host.read(f"/etc/pki/nginx/{settings.registry_fqdn}.key") == \
         bare_host.ca.leaves[settings.registry_fqdn][1]

@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from components.render import stack_files
 from components.render.bundle import HostFile, bundle_script
+from components.render.stack import stack_files
 from tests import harness
 
 STACKS = ["dev", "prod", "lab"]

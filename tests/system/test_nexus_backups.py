@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from components.render import nexus as render
-from components.render import nexus_ops
+from components.render import nexus_operator_tools
 from tests.system.fake_nexus import ADMIN_PASSWORD, BootstrapHost, FakeNexus, make_settings
 from tests.system.test_nexus_host_scripts import Container, ok, run, write_script
 
@@ -79,7 +79,7 @@ class BackupHost:
         self.secrets = tmp_path / "secrets"
         self.secrets.mkdir(exist_ok=True)
         (self.secrets / render.ADMIN_PASSWORD_NAME).write_text(password)
-        self.script = write_script(tmp_path, nexus_ops.database_backup_files(make_settings("prod"))[0])
+        self.script = write_script(tmp_path, nexus_operator_tools.database_backup_files(make_settings("prod"))[0])
 
     @property
     def backups(self) -> list[str]:
@@ -202,7 +202,7 @@ def test_the_bootstrap_enables_the_pruning_timer_once_and_reloads_only_on_change
         assert calls.read_text().splitlines() == ["daemon-reload", f"is-enabled --quiet {unit}.timer",
                                                   f"enable --now {unit}.timer"]
         service = host.path(f"/etc/systemd/system/{unit}.service").read_text()
-        assert f"ExecStart={nexus_ops.DB_BACKUP_SCRIPT} --prune 3" in service
+        assert f"ExecStart={nexus_operator_tools.DB_BACKUP_SCRIPT} --prune 3" in service
         before = calls.read_text()
         out = host.run(**env).stdout
         assert calls.read_text()[len(before):].split("\n")[:2] == [f"is-enabled --quiet {unit}.timer",

@@ -17,7 +17,7 @@ import pytest
 
 from components.render import nexus as render
 from components.render import nexus_lifecycle as lifecycle
-from components.render import nexus_ops
+from components.render import nexus_operator_tools
 from tests.system.fake_nexus import ADMIN_PASSWORD, FakeNexus, make_settings
 from tests.system.test_nexus_host_scripts import run, write_script
 
@@ -48,7 +48,7 @@ class StatusHost:
         self.site = tmp_path / "nexus-registry.conf"
         self.site.write_text(f"server {{\n    ssl_certificate {registry};\n}}\nserver {{\n"
                              f"    ssl_certificate {web};\n    ssl_certificate_key {web.with_suffix('.key')};\n}}\n")
-        self.script = write_script(tmp_path, nexus_ops.status_files(settings or make_settings("dev"))[0])
+        self.script = write_script(tmp_path, nexus_operator_tools.status_files(settings or make_settings("dev"))[0])
 
     def run(self, **env: str):
         return run(self.script, {"NEXUS_URL": self.fake.url, "NEXUS_SECRETS_DIR": str(self.secrets),

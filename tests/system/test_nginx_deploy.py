@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from components import host_layout
 from components.render import nginx
 from tests.harness import stack_settings
 from tests.system.registry_env import CertAuthority, Sandbox, deploy_bundle, make_ca, require_tools
@@ -149,7 +150,7 @@ def test_the_deploy_script_picks_the_snippet_this_nginx_needs_and_other_variants
     deploy(sandbox, settings, dev_ca)
     version = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr
     assert "nginx/1.22." in version  # the expectations below are for Debian 12's nginx
-    assert sandbox.run([nginx.DEPLOY_SCRIPT, "--print-variant"]).stdout.strip() == "h2-listen"
+    assert sandbox.run([host_layout.NGINX_DEPLOY_SCRIPT, "--print-variant"]).stdout.strip() == "h2-listen"
     assert os.readlink(sandbox.path("/etc/nginx/nexus-registry/active")) == "h2-listen"
     for variant in nginx.VARIANTS:
         sandbox.run(["ln", "-sfn", variant.name, "/etc/nginx/nexus-registry/active"])
@@ -280,7 +281,7 @@ def test_rhel_style_inline_default_server_is_commented_out_once(sandbox, dev_ca)
 def test_the_smoke_check_fails_with_what_it_saw(sandbox, dev_ca):
     settings = settings_of("dev")
     deploy(sandbox, settings, dev_ca)  # nothing listens on 8002/8003/8081: nginx answers 502
-    result = sandbox.run([nginx.SMOKE_SCRIPT], check=False,
+    result = sandbox.run([host_layout.NGINX_SMOKE_SCRIPT], check=False,
                          env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "SMOKE_ATTEMPTS": "2",
                               "SMOKE_DELAY_SECONDS": "0"})
     assert result.returncode == 1

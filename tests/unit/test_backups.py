@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components.render import nexus as render
-from components.render import nexus_ops
+from components.render import nexus_operator_tools
 from tests.harness import run_stack
 from tests.system.fake_nexus import make_settings
 from tests.unit.test_day2 import SNAPSHOT, deployed
@@ -26,9 +26,10 @@ def test_the_pre_upgrade_snapshot_waits_for_a_consistent_database_backup(prod):
     secret, text = stdin(prod, DB_STEP)
     assert secret, "the step carries the admin password file: its stdin must be secret"
     files = bundle_files(text)
-    assert files[nexus_ops.DB_BACKUP_SCRIPT] == nexus_ops.database_backup_files(make_settings("prod"))[0].content
+    expected = nexus_operator_tools.database_backup_files(make_settings("prod"))[0].content
+    assert files[nexus_operator_tools.DB_BACKUP_SCRIPT] == expected
     assert "sonatype/nexus3:3.93.2" in files["/var/lib/nexus-registry/db-backup-before-upgrade.txt"]
-    assert text.rstrip().endswith(f"exec {nexus_ops.DB_BACKUP_SCRIPT}")
+    assert text.rstrip().endswith(f"exec {nexus_operator_tools.DB_BACKUP_SCRIPT}")
 
 
 def test_an_upgrade_reruns_the_database_backup_and_nothing_else_changes_it(prod):
@@ -49,4 +50,4 @@ def test_existing_servers_back_up_the_database_before_an_upgrade_too():
 
 def test_the_backup_script_ships_with_the_bootstrap_for_operators():
     paths = {f.path for f in render.bootstrap_files(make_settings("dev"))}
-    assert {nexus_ops.DB_BACKUP_SCRIPT, nexus_ops.STATUS_SCRIPT} <= paths
+    assert {nexus_operator_tools.DB_BACKUP_SCRIPT, nexus_operator_tools.STATUS_SCRIPT} <= paths

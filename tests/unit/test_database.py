@@ -279,7 +279,7 @@ def _dev_with_disk(size: int, deployed_gb: int):
 
 
 def test_rendered_host_files_include_the_database_step_only_with_postgresql():
-    from components.render import stack_files
+    from components.render.stack import stack_files
     paths = {f.path for f in stack_files(_settings(POSTGRESQL)).host_files}
     assert render_database.DATABASE_SCRIPT in paths
     assert render_database.DATABASE_SCRIPT not in {f.path for f in stack_files(_settings({"engine": "h2"})).host_files}

@@ -27,7 +27,7 @@ SECRET_SIG = "4dabf18193072939515e22adb298388d"  # how the engine marks a secret
 
 def program():
     settings = stack_settings.from_pulumi()
-    host = NexusHost("nexus-host", NexusHostArgs(settings=settings))
+    host = NexusHost("nexus-host", NexusHostArgs.from_settings(settings))
     NexusServer("nexus", NexusServerArgs(settings=settings, connection=host.connection, ssh_user=host.ssh_user,
                                          data_disk_id=host.data_disk_id))
 
@@ -183,7 +183,7 @@ def guarded_program():
     from components.upgrade import guarded_version
 
     settings = stack_settings.from_pulumi()
-    host = NexusHost("nexus-host", NexusHostArgs(settings=settings))
+    host = NexusHost("nexus-host", NexusHostArgs.from_settings(settings))
     NexusServer("nexus", NexusServerArgs(
         settings=settings, connection=host.connection, ssh_user=host.ssh_user, data_disk_id=host.data_disk_id,
         nexus_version=guarded_version(settings.nexus.version, settings.nexus.allow_downgrade,

@@ -9,7 +9,8 @@ import pulumi
 import pytest
 from pulumi_command import remote
 
-from components.nginx import DEPLOYED_DIGEST, TYPE, NginxProxy, NginxProxyArgs
+from components import host_layout
+from components.nginx import TYPE, NginxProxy, NginxProxyArgs
 from components.pem import PemPair
 from components.render import nginx as render
 from components.settings import from_pulumi
@@ -92,7 +93,7 @@ def test_deploy_bundle_installs_rendered_files_and_root_only_certificates(dev):
     settings = captured["settings"]
     stdin = stdin_of(run, "nginx-deploy")
     files = bundle_files(stdin)
-    staged = render.STAGE_DIR
+    staged = host_layout.NGINX_STAGE_DIR
     read_by_nginx = set(render.managed_files(settings))
     for host_file in render.host_files(settings):
         # Pitfall 14: nothing nginx reads is written live by the bundle, only staged; scripts land live.
@@ -103,7 +104,7 @@ def test_deploy_bundle_installs_rendered_files_and_root_only_certificates(dev):
     assert files[f"{staged}/etc/pki/nginx/{settings.registry_fqdn}.key"] == ("0600", KEY.format(name="registry"))
     assert files[f"{staged}/etc/pki/nginx/{settings.web_fqdn}.key"] == ("0600", KEY.format(name="web"))
     assert files[f"{staged}/etc/pki/nginx/{settings.registry_fqdn}.crt"][1] == CERT.format(name="registry")
-    assert stdin.rstrip().endswith(f"exec {render.DEPLOY_SCRIPT}")
+    assert stdin.rstrip().endswith(f"exec {host_layout.NGINX_DEPLOY_SCRIPT}")
 
 
 def test_key_material_travels_only_in_the_secret_deploy_stdin(dev):
@@ -123,8 +124,8 @@ def test_key_material_travels_only_in_the_secret_deploy_stdin(dev):
 def test_smoke_step_runs_the_check_and_changes_with_the_deploy_bundle(dev):
     run, _ = dev
     smoke_stdin = stdin_of(run, "nginx-smoke")
-    assert smoke_stdin.rstrip().endswith(f"exec {render.SMOKE_SCRIPT}")
-    assert set(bundle_files(smoke_stdin)) == {DEPLOYED_DIGEST}
+    assert smoke_stdin.rstrip().endswith(f"exec {host_layout.NGINX_SMOKE_SCRIPT}")
+    assert set(bundle_files(smoke_stdin)) == {host_layout.NGINX_DEPLOYED_DIGEST}
 
     same, _ = build()
     renewed, _ = build(registry="registry-renewed")
@@ -138,6 +139,6 @@ def test_one_san_certificate_serves_both_names_as_root(tmp_path):
     run, captured = build(stack="lab", ssh_user="root", same_pair=True)
     settings = captured["settings"]
     files = bundle_files(stdin_of(run, "nginx-deploy"))
-    staged = f"{render.STAGE_DIR}/etc/pki/nginx"
+    staged = f"{host_layout.NGINX_STAGE_DIR}/etc/pki/nginx"
     assert files[f"{staged}/{settings.web_fqdn}.key"] == files[f"{staged}/{settings.registry_fqdn}.key"]
     assert run.named("nginx-deploy").inputs["create"] == "bash -s"

@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from components import host_layout
 from components.render import nginx
 from components.render.__main__ import main as render_cli
 from tests.harness import stack_file_config, stack_settings, write_stack_file
@@ -229,7 +230,7 @@ def test_host_files_cover_config_snippets_and_scripts_without_certificates(stack
     settings = settings_of(stack)
     files = {f.path: f for f in nginx.host_files(settings)}
     assert "/etc/nginx/conf.d/nexus-registry.conf" in files
-    assert files[nginx.DEPLOY_SCRIPT].mode == files[nginx.SMOKE_SCRIPT].mode == "0755"
+    assert files[host_layout.NGINX_DEPLOY_SCRIPT].mode == files[host_layout.NGINX_SMOKE_SCRIPT].mode == "0755"
     for variant in nginx.VARIANTS:
         for name in ("https-default.conf", "https-vhost.conf"):
             assert f"/etc/nginx/nexus-registry/{variant.name}/{name}" in files
@@ -237,11 +238,11 @@ def test_host_files_cover_config_snippets_and_scripts_without_certificates(stack
         assert "PRIVATE KEY" not in host_file.content and "BEGIN CERTIFICATE" not in host_file.content
         assert not host_file.path.startswith("/etc/pki/")
         assert "{{" not in host_file.content and "{%" not in host_file.content
-    deploy = files[nginx.DEPLOY_SCRIPT].content
+    deploy = files[host_layout.NGINX_DEPLOY_SCRIPT].content
     for fqdn in (settings.registry_fqdn, settings.web_fqdn):
         assert f"\n    /etc/pki/nginx/{fqdn}.crt\n    /etc/pki/nginx/{fqdn}.key\n" in deploy
-        assert "--resolve \"$host:$HTTPS_PORT:127.0.0.1\"" in files[nginx.SMOKE_SCRIPT].content
-        assert fqdn in files[nginx.SMOKE_SCRIPT].content
+        assert "--resolve \"$host:$HTTPS_PORT:127.0.0.1\"" in files[host_layout.NGINX_SMOKE_SCRIPT].content
+        assert fqdn in files[host_layout.NGINX_SMOKE_SCRIPT].content
 
 
 def test_rendering_is_deterministic(dev):

@@ -379,7 +379,7 @@ def test_the_region_may_come_from_the_environment_and_lab_needs_none(monkeypatch
 def test_under_pulumi_up_bad_settings_stop_with_only_their_lines_and_no_traceback():
     import pulumi
 
-    from components.program import InvalidStackConfiguration
+    from components.settings_loader import InvalidStackConfiguration
 
     with pytest.raises(stack_settings.SettingsError) as caught:
         run_stack("dev", {"dns": "bind", "nexus-regsitry:domain": "widgets-inc.cn"})

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from components.certificates import ssl_console
-from components.certificates.tencent import TENCENT_TIMEZONE
+from components.certificates.tencent_decisions import TENCENT_TIMEZONE
 from components.settings import SettingsError
 from tests.harness import TencentCloud, is_secret, resolve, run_stack
 from tests.mocks.tencentcloud import PENDING, Certificate

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jinja2
 import pytest
 
-from components.render.templating import ENVIRONMENT, TEMPLATES, render
+from components.render.templating import ENVIRONMENT, TEMPLATES, render_template
 
 ALL_TEMPLATES = sorted(str(p.relative_to(TEMPLATES)) for p in TEMPLATES.rglob("*.j2"))
 
@@ -19,7 +19,7 @@ def test_every_template_is_found():
 @pytest.mark.parametrize("template", ALL_TEMPLATES)
 def test_a_template_refuses_a_missing_value(template):
     with pytest.raises(jinja2.UndefinedError):
-        render(template)
+        render_template(template)
 
 
 def test_shell_quoting_filter():

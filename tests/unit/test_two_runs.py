@@ -185,7 +185,7 @@ def test_an_fsi_zone_is_accepted_with_its_region():
 
 
 def test_offered_types_keep_only_pay_as_you_go_rows_on_sale_with_the_exact_size():
-    from components.host import offered_types
+    from components.placement import offered_types
     from components.settings import CvmServer
 
     server = CvmServer(mode="cvm", cpu=2, memory_gb=4, ssh_allowed_cidrs=["58.246.10.0/24"])

@@ -2,7 +2,9 @@
 
 - ``nexus-db-backup.sh``: runs Nexus's own "backup H2 database" task now and waits for
   the consistent copy on the data disk; the step before the pre-upgrade snapshot
-  (``components.backup``) runs it, and an operator can run it by hand.
+  (``components.backup``) runs it, and an operator can run it by hand;
+- the daily systemd timer (``host_layout.PRUNE_UNIT``) that runs it with ``--prune`` to
+  delete database backups older than ``backup.databaseKeepDays``;
 - ``nexus-status.sh``: usage against the Community Edition caps and the H2 limit,
   blob store and disk, certificate expiry, Nexus health (``make status STACK=...``).
 
@@ -12,17 +14,30 @@ password file) and are rendered like every other host script.
 
 from __future__ import annotations
 
-from components.render import nexus as render
-from components.render import nexus_lifecycle as lifecycle
+from components.host_layout import (
+    ADMIN_PASSWORD_NAME,
+    BLOB_STORE,
+    CONTAINER_NAME,
+    DATA_DIR,
+    DATABASE_BACKUP_GLOB,
+    DATABASE_BACKUP_HOST_DIR,
+    DATASTORE_PROPERTIES,
+    DB_BACKUP_SCRIPT,
+    MOUNT_POINT,
+    NEXUS_IMAGE_REPOSITORY,
+    NEXUS_URL,
+    NGINX_SITE_CONF,
+    PRE_UPGRADE_BACKUP_NOTE,
+    PRUNE_UNIT,
+    SECRETS_DIR,
+    STATUS_SCRIPT,
+    SYSTEMD_DIR,
+)
+from components.render import nexus_lifecycle
 from components.render.bundle import HostFile
-from components.render.nexus_repositories import BLOB_STORE
-from components.render.nginx import SITE_CONF
-from components.render.templating import BIN_DIR, STATE_DIR
+from components.render.templating import render_template
 from components.settings import Settings
 
-DB_BACKUP_SCRIPT = f"{BIN_DIR}/nexus-db-backup.sh"
-STATUS_SCRIPT = f"{BIN_DIR}/nexus-status.sh"
-DATABASE_BACKUP_HOST_DIR = f"{render.DATA_DIR}/{lifecycle.DATABASE_BACKUP_DIR_NAME}"
 DB_BACKUP_TIMEOUT_SECONDS = 1800
 WARN_PERCENT = 80
 # A certificate this close to expiry should have been renewed by `make up` (renewBeforeDays, default 30).
@@ -33,16 +48,17 @@ H2_SUPPORTED_REQUESTS_PER_DAY = 20000
 
 def database_backup_files(settings: Settings) -> list[HostFile]:
     """The run-now database backup script (the same file in the bootstrap and the pre-upgrade step)."""
-    script = render.render(
+    script = render_template(
         "host/nexus-db-backup.sh.j2",
         stack=settings.stack,
-        nexus_url=render.NEXUS_URL,
-        secrets_dir=render.SECRETS_DIR,
-        admin_password_name=render.ADMIN_PASSWORD_NAME,
+        nexus_url=NEXUS_URL,
+        secrets_dir=SECRETS_DIR,
+        admin_password_name=ADMIN_PASSWORD_NAME,
         backup_dir=DATABASE_BACKUP_HOST_DIR,
-        backup_glob=lifecycle.DATABASE_BACKUP_GLOB,
-        task_type=lifecycle.H2_BACKUP_TASK_TYPE,
-        task_name=f"{lifecycle.TASK_NAME_PREFIX}backup H2 database",
+        backup_glob=DATABASE_BACKUP_GLOB,
+        prune_unit=PRUNE_UNIT,
+        task_type=nexus_lifecycle.H2_BACKUP_TASK_TYPE,
+        task_name=f"{nexus_lifecycle.TASK_NAME_PREFIX}backup H2 database",
         timeout=DB_BACKUP_TIMEOUT_SECONDS,
     )
     return [HostFile(DB_BACKUP_SCRIPT, script, "0755")]
@@ -52,24 +68,25 @@ def database_backup_pruning_files(settings: Settings) -> list[HostFile]:
     """A daily systemd timer that deletes database backups older than ``backup.databaseKeepDays``
     (never the newest): Nexus's backup task writes a new file every night and deletes none."""
     keep = settings.effective_backup.database_keep_days
-    service = render.render("systemd/nexus-db-backup-prune.service.j2", keep=keep, backup_script=DB_BACKUP_SCRIPT)
-    timer = render.render("systemd/nexus-db-backup-prune.timer.j2", unit=lifecycle.PRUNE_UNIT)
-    unit_path = f"{lifecycle.SYSTEMD_DIR}/{lifecycle.PRUNE_UNIT}"
+    service = render_template("systemd/nexus-db-backup-prune.service.j2", keep=keep, backup_script=DB_BACKUP_SCRIPT)
+    timer = render_template("systemd/nexus-db-backup-prune.timer.j2", unit=PRUNE_UNIT)
+    unit_path = f"{SYSTEMD_DIR}/{PRUNE_UNIT}"
     return [HostFile(f"{unit_path}.service", service), HostFile(f"{unit_path}.timer", timer)]
 
 
 def status_files(settings: Settings) -> list[HostFile]:
-    script = render.render(
+    script = render_template(
         "host/nexus-status.sh.j2",
         stack=settings.stack,
-        nexus_url=render.NEXUS_URL,
-        secrets_dir=render.SECRETS_DIR,
-        admin_password_name=render.ADMIN_PASSWORD_NAME,
-        data_dir=render.DATA_DIR,
-        mount_point=render.MOUNT_POINT,
-        container=render.CONTAINER_NAME,
+        nexus_url=NEXUS_URL,
+        secrets_dir=SECRETS_DIR,
+        admin_password_name=ADMIN_PASSWORD_NAME,
+        data_dir=DATA_DIR,
+        mount_point=MOUNT_POINT,
+        container=CONTAINER_NAME,
         database=settings.database.engine,
-        nginx_site_conf=SITE_CONF,
+        datastore_properties=DATASTORE_PROPERTIES,
+        nginx_site_conf=NGINX_SITE_CONF,
         blob_store=BLOB_STORE,
         warn_percent=WARN_PERCENT,
         cert_warn_days=CERT_WARN_DAYS,
@@ -86,6 +103,6 @@ def host_files(settings: Settings) -> list[HostFile]:
 def pre_upgrade_backup_files(settings: Settings, version: str) -> list[HostFile]:
     """The pre-upgrade step's files: the backup script, and a note naming the release about to be deployed,
     so the step (and with it a fresh database backup) runs again exactly when ``nexus.version`` changes."""
-    note = HostFile(f"{STATE_DIR}/db-backup-before-upgrade.txt",
-                    f"database backed up before deploying sonatype/nexus3:{version}\n")
+    note = HostFile(PRE_UPGRADE_BACKUP_NOTE,
+                    f"database backed up before deploying {NEXUS_IMAGE_REPOSITORY}:{version}\n")
     return [*database_backup_files(settings), note]

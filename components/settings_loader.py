@@ -1,4 +1,4 @@
-"""What ``__main__`` needs before it wires anything: the stack's settings, or a clean stop.
+"""Loading the running stack's settings for ``__main__``: checked settings, or a clean stop.
 
 A bad setting must show as one line per problem, not as "Program failed with
 an unhandled exception" plus a traceback.  The Python language host
@@ -14,6 +14,7 @@ from __future__ import annotations
 import pulumi
 
 from components import settings as stack_settings
+from components.certificates import ssl_console
 
 
 class InvalidStackConfiguration(stack_settings.SettingsError, pulumi.RunError):
@@ -32,8 +33,6 @@ def load_settings() -> stack_settings.Settings:
     try:
         settings = stack_settings.from_pulumi()
         if settings.certificate == "ssl-console":
-            from components.certificates import ssl_console
-
             ssl_console.resolve(settings)
         return settings
     except stack_settings.SettingsError as error:
