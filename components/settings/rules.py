@@ -8,16 +8,14 @@ first that fails is the one reported (as one line, like a field's own error).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
+# The rules read a whole ``settings.stack.Settings``; stack imports ``CROSS_CHECKS`` from here, so
+# importing it back (even for type checking) would be a cycle: the rules are typed by its base model.
+from components.settings.base import SettingsModel as Settings
 from components.settings.errors import KeyedError
 from components.settings.facts import MIN_HOST_MEMORY_GB
 from components.settings.fields import allow_list, check_password, is_ip, is_placeholder
 from components.settings.version import FIRST_POSTGRESQL_RELEASE
-
-if TYPE_CHECKING:
-    from components.settings.stack import Settings
-
 
 # --- hostnames, SSH, certificates, DNS --------------------------------------------
 
