@@ -124,6 +124,7 @@ IMAGE_TAG_VARIANTS = (
     "", "-ubi", "-alpine", "-java8", "-java11", "-java17", "-java8-ubi", "-java11-ubi", "-java17-ubi",
     "-java11-alpine", "-java17-alpine",
 )
+_MIGRATOR_VERSION = re.compile(r"3\.(0|[1-9]\d*)\.(0|[1-9]\d*)-\d{2}")
 _PINNED_VERSION = re.compile(
     r"3\.(0|[1-9]\d*)\.(0|[1-9]\d*)(" + "|".join(re.escape(v) for v in IMAGE_TAG_VARIANTS if v) + ")?"
 )
@@ -791,6 +792,7 @@ class DatabaseSettings(_Model):
     user: PgIdentifier = "nexus"
     ssl_mode: Literal["require", "disable"] = "require"
     migrate_from_h2: bool = False
+    migrator_version: str | None = None
     migrator_sha256: str | None = None
 
     @field_validator("version")
@@ -798,6 +800,16 @@ class DatabaseSettings(_Model):
     def _version(cls, value: str) -> str:
         if value not in POSTGRESQL_MAJOR_VERSIONS:
             raise ValueError(f"{value!r} is not allowed; expected one of {', '.join(POSTGRESQL_MAJOR_VERSIONS)}")
+        return value
+
+    @field_validator("migrator_version")
+    @classmethod
+    def _migrator_version(cls, value: str | None) -> str | None:
+        # Sonatype names the jar nexus-db-migrator-<version>-<build>.jar; its build can differ from
+        # the image's (nexus-public #451: Nexus 3.70.1-02, migrator 3.70.1-03).
+        if value is not None and not _MIGRATOR_VERSION.fullmatch(value):
+            raise ValueError(f"{value!r} is not a migrator version-build such as '3.93.2-03' "
+                             "(the <version>-<build> of Sonatype's nexus-db-migrator-<version>-<build>.jar)")
         return value
 
     @field_validator("migrator_sha256")
@@ -977,12 +989,31 @@ class Settings(_Model):
             raise _KeyedError(("database", "host"), "only for existing servers; cvm stacks create their own TencentDB")
         if not existing and database.ssl_mode == "disable":
             raise _KeyedError(("database", "sslMode"), "TencentDB connections stay encrypted; use require")
+        if database.migrate_from_h2:
+            self._check_migrator_version()
         if database.migrate_from_h2 and database.migrator_sha256 is None:
             raise _KeyedError(
                 ("database", "migratorSha256"),
                 "required with database.migrateFromH2: the SHA-256 of Sonatype's nexus-db-migrator jar for "
                 f"nexus.version {self.nexus.version} (sha256sum of a copy you checked), so the host runs only that "
                 "migrator (README: Moving to PostgreSQL)",
+            )
+
+    def _check_migrator_version(self) -> None:
+        """The migrator checks the schema it reads: it must be the one released with the Nexus that wrote it."""
+        version, wanted = self.database.migrator_version, ".".join(map(str, self.nexus.release))
+        if version is None:
+            raise _KeyedError(
+                ("database", "migratorVersion"),
+                f"required with database.migrateFromH2: the <version>-<build> of Sonatype's migrator for nexus.version "
+                f"{self.nexus.version} (nexus-db-migrator-{wanted}-<build>.jar, e.g. {wanted}-01; the build can differ "
+                "from the image's, README: Moving to PostgreSQL)",
+            )
+        if version.rsplit("-", 1)[0] != wanted:
+            raise _KeyedError(
+                ("database", "migratorVersion"),
+                f"{version!r} is the migrator of Nexus {version.rsplit('-', 1)[0]}, not of nexus.version "
+                f"{self.nexus.version}; use nexus-db-migrator-{wanted}-<build>.jar (it checks the schema)",
             )
 
     def _check_users(self) -> None:

@@ -33,13 +33,16 @@ from components.render.templating import STATE_DIR, render
 from components.settings import Settings
 
 __all__ = [
-    "DATASTORE_ENV_PATH", "database_files", "datastore_env", "host_files", "jdbc_url", "migrator_args", "pgpass",
+    "DATASTORE_ENV_PATH", "database_files", "datastore_env", "host_files", "jdbc_url", "migrator_args", "migrator_url",
+    "pgpass",
 ]
 PGPASS_PATH = f"{SECRETS_DIR}/nexus-database.pgpass"
 MIGRATOR_ARGS_PATH = f"{SECRETS_DIR}/nexus-db-migrator.args"
 DATABASE_SCRIPT = f"{SCRIPT_DIR}/nexus-database.sh"
-# Sonatype's H2-to-PostgreSQL migrator, released with each Nexus version.
-MIGRATOR_URL = "https://download.sonatype.com/nexus/nxrm3-migrator/nexus-db-migrator-{release}.jar"
+# Sonatype's H2-to-PostgreSQL migrator, released with each Nexus version as
+# nexus-db-migrator-<version>-<build>.jar (e.g. 3.70.1-03 in sonatype/nexus-public #451, 3.91.1-04),
+# whose build need not be the image's: database.migratorVersion names it.
+MIGRATOR_URL = "https://download.sonatype.com/nexus/nxrm3-migrator/nexus-db-migrator-{version_build}.jar"
 DATABASE_READY_TIMEOUT_SECONDS = 300
 # TencentDB and any fresh PostgreSQL have this database; the Nexus one is created from it.
 MAINTENANCE_DATABASE = "postgres"
@@ -89,10 +92,9 @@ def migrator_args(host: str, port: int, name: str, user: str, password: str, ssl
     ]) + "\n"
 
 
-def release(version: str) -> str:
-    """``3.90.3-01-java17-ubi`` -> ``3.90.3-01``: the migrator is released per Nexus release."""
-    parts = version.split("-")
-    return "-".join(parts[:2]) if len(parts) > 1 and parts[1].isdigit() else parts[0]
+def migrator_url(version_build: str | None) -> str:
+    """Where Sonatype publishes the migrator ``database.migratorVersion`` names ('' without one)."""
+    return MIGRATOR_URL.format(version_build=version_build) if version_build else ""
 
 
 def database_files(settings: Settings, host: str, port: int, create_database: bool) -> list[HostFile]:
@@ -117,7 +119,7 @@ def database_files(settings: Settings, host: str, port: int, create_database: bo
         container=CONTAINER_NAME,
         stop_timeout=STOP_TIMEOUT_SECONDS,
         image=f"sonatype/nexus3:{settings.nexus.version}",
-        migrator_url=MIGRATOR_URL.format(release=release(settings.nexus.version)),
+        migrator_url=migrator_url(database.migrator_version),
         migrator_sha256=database.migrator_sha256 or "",
         state_dir=STATE_DIR,
     )
