@@ -53,6 +53,8 @@ PLACEHOLDER_PREFIX = "<secret:"
 # repository-admin role, which this stack never creates.  requirements-dev.txt pins
 # nexus-api-client to the same release so payloads are checked against its models.
 DEFAULT_NEXUS_VERSION = "3.93.2"
+# The lab stack file's server.hostKey until the user sets their server's: refused, never trusted.
+HOST_KEY_PLACEHOLDER = "REPLACE-WITH-YOUR-SERVERS-HOST-KEY"
 DEFAULT_DOCKER_HUB_REMOTE = "https://registry-1.docker.io"
 DEFAULT_PYPI_REMOTE = "https://pypi.org/"
 DEFAULT_YUM_REMOTE = "https://mirrors.cloud.tencent.com/rocky/"
@@ -324,6 +326,12 @@ def _url(value: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
 
 def _ssh_host_key(value: str) -> str:
     """An OpenSSH public host key line ``<type> <base64> [comment]``, normalised to ``<type> <base64>``."""
+    if value.strip() == HOST_KEY_PLACEHOLDER:
+        raise ValueError(
+            f"{value!r} is a placeholder (read the real one on the server's console: cat "
+            "/etc/ssh/ssh_host_ed25519_key.pub, or ssh-keyscan -t ed25519 <server.address> with its fingerprint "
+            f"checked there by ssh-keygen -lf; README: SSH host keys): set your server's host key in {STACK_FILE}"
+        )
     fields = value.split()
     hint = "a public host key line such as 'ssh-ed25519 AAAAC3Nz...' (README: SSH host keys)"
     if len(fields) < 2 or fields[0] not in _SSH_HOST_KEY_TYPES:
