@@ -45,14 +45,15 @@ REGION_KEY = "tencentcloud:region"
 SECRET_KEYS = ("adminPassword", "sshPrivateKey", "dockerHubToken", "databasePassword", "userPasswords")
 PLACEHOLDER_PREFIX = "<secret:"
 
-# 3.93.2: the newest release published as an image (sonatype/docker-nexus3, release-3.93.2-01)
-# that is outside every advisory below that could touch this stack: it has the fixes for
-# CVE-2026-3199 (task RCE, < 3.91.0) and CVE-2026-7308 (XSS, < 3.92.0), has Nexus's SSRF
-# protection API (3.92+, CVE-2026-0600), and predates the OCI-attestation XSS of 3.94.0-3.97.x
-# (CVE-2026-113369).  Its one open advisory, CVE-2026-17594 (< 3.95.0), needs a delegated
-# repository-admin role, which this stack never creates.  requirements-dev.txt pins
-# nexus-api-client to the same release so payloads are checked against its models.
-DEFAULT_NEXUS_VERSION = "3.93.2"
+# 3.98.0: by the CVE records, the first release outside every advisory in components.upgrade.ADVISORIES
+# that touches what a stack deploys: the 2026-08-07 wave fixed in 3.95.0 (CVE-2026-17603, arbitrary
+# SQL through DataStore connection-pool properties, CVE-2026-17594 and nine more), CVE-2026-113369 (OCI attestation
+# XSS, 3.94.0-3.97.x) and CVE-2026-113370 (SQL injection in the "Reindex Search by Pattern" task,
+# 3.90.0-3.97.x).  Still open in it: CVE-2026-136957 (3.96.0-3.98.x), HuggingFace proxies only, which
+# this stack never creates.  No source here confirms its image yet: the newest release commit of
+# sonatype/docker-nexus3 seen is release-3.95.2-01 (2026-08-21); make preflight checks the tag.
+# requirements-dev.txt pins nexus-api-client to this release once PyPI has it (see its comment).
+DEFAULT_NEXUS_VERSION = "3.98.0"
 # The lab stack file's server.hostKey until the user sets their server's: refused, never trusted.
 HOST_KEY_PLACEHOLDER = "REPLACE-WITH-YOUR-SERVERS-HOST-KEY"
 DEFAULT_DOCKER_HUB_REMOTE = "https://registry-1.docker.io"

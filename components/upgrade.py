@@ -18,6 +18,8 @@ are logged as warnings on every run.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import pulumi
 
 from components.deployed import own_stack_reference
@@ -25,12 +27,35 @@ from components.settings import FIRST_SSRF_PROTECTION_RELEASE, LOWER_CAPS_RELEAS
 
 VERSION_OUTPUT = "nexusVersion"
 
-# Sonatype's advisories that a stack can still pin (affected releases are [first, fixed)).
-ADVISORIES: tuple[tuple[str, tuple[int, int, int], tuple[int, int, int], str], ...] = (
-    ("CVE-2026-3199", (3, 22, 1), (3, 91, 0), "authenticated remote code execution through task creation"),
-    ("CVE-2026-7308", (3, 6, 0), (3, 92, 0), "stored cross-site scripting on the HTML browse page"),
-    ("CVE-2026-17594", (3, 0, 0), (3, 95, 0), "privilege escalation by delegated repository admins"),
-    ("CVE-2026-113369", (3, 94, 0), (3, 98, 0), "stored cross-site scripting in the OCI attestations tab"),
+
+class Advisory(NamedTuple):
+    """One of Sonatype's advisories; affected releases are [first, fixed)."""
+
+    cve: str
+    first: tuple[int, int, int]
+    fixed: tuple[int, int, int]
+    what: str
+    only: str | None = None
+    """A feature the advisory needs that this program never deploys: logged, not warned about."""
+
+
+# First affected release of the 2026-08-07 wave where the issue cites none: taken as 3.0.0, so that
+# every release before the fix is warned about.
+_ALL = (3, 0, 0)
+_WAVE = "one of Sonatype's advisories of 2026-08-07"
+# Every advisory a stack can still pin (CVE records, as cited in the issue that added them).
+ADVISORIES: tuple[Advisory, ...] = (
+    Advisory("CVE-2026-3199", (3, 22, 1), (3, 91, 0), "authenticated remote code execution through task creation"),
+    Advisory("CVE-2026-7308", (3, 6, 0), (3, 92, 0), "stored cross-site scripting on the HTML browse page"),
+    Advisory("CVE-2026-17603", _ALL, (3, 95, 0),
+             "arbitrary SQL through DataStore connection-pool properties, CVSS 8.7, low privileges"),
+    Advisory("CVE-2026-17594", (3, 0, 0), (3, 95, 0), "privilege escalation by delegated repository admins"),
+    *(Advisory(f"CVE-2026-{number}", _ALL, (3, 95, 0), _WAVE)
+      for number in (17601, 17600, 17599, 17593, 17595, 17596, 17597, 17598, 14644)),
+    Advisory("CVE-2026-113369", (3, 94, 0), (3, 98, 0), "stored cross-site scripting in the OCI attestations tab"),
+    Advisory("CVE-2026-113370", (3, 90, 0), (3, 98, 0), 'SQL injection in the "Reindex Search by Pattern" task'),
+    Advisory("CVE-2026-136957", (3, 96, 0), (3, 99, 0), "a flaw in HuggingFace proxy repositories",
+             only="HuggingFace proxies, which this stack never creates"),
 )
 
 
@@ -69,15 +94,17 @@ def check_version_change(
     return desired
 
 
-def advisories(version: str) -> list[str]:
-    """One line per known advisory or missing mitigation of ``version``, for a loud warning."""
+def advisories(version: str, applicable: bool = True) -> list[str]:
+    """One line per known advisory or missing mitigation of ``version``, for a loud warning;
+    with ``applicable=False``, those that need a feature this program never deploys (for the log)."""
     release = version_key(version)
     lines = [
-        f"nexus.version {version!r} is affected by {cve} ({what}), fixed in {_dotted(fixed)}"
-        for cve, first, fixed, what in ADVISORIES
-        if first <= release < fixed
+        f"nexus.version {version!r} is affected by {advisory.cve} ({advisory.what}), fixed in "
+        f"{_dotted(advisory.fixed)}" + (f"; it concerns {advisory.only}" if advisory.only else "")
+        for advisory in ADVISORIES
+        if advisory.first <= release < advisory.fixed and (advisory.only is None) == applicable
     ]
-    if release < FIRST_SSRF_PROTECTION_RELEASE:
+    if applicable and release < FIRST_SSRF_PROTECTION_RELEASE:
         lines.append(
             f"nexus.version {version!r} has no SSRF protection API (from {_dotted(FIRST_SSRF_PROTECTION_RELEASE)}): "
             "CVE-2026-0600 stays open beyond the upstream URL checks of this stack"
@@ -94,6 +121,8 @@ def guarded_version(
     """``desired`` once checked against the version this stack last deployed."""
     for line in advisories(desired):
         pulumi.log.warn(f"nexus-registry: {line}; see README: Choosing a version")
+    for line in advisories(desired, applicable=False):
+        pulumi.log.info(f"nexus-registry: {line}")
     return own_stack_reference(opts).get_output(VERSION_OUTPUT).apply(
         lambda deployed: check_version_change(deployed, desired, allow_downgrade, accept_community_caps)
     )

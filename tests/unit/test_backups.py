@@ -27,7 +27,7 @@ def test_the_pre_upgrade_snapshot_waits_for_a_consistent_database_backup(prod):
     assert secret, "the step carries the admin password file: its stdin must be secret"
     files = bundle_files(text)
     assert files[nexus_ops.DB_BACKUP_SCRIPT] == nexus_ops.database_backup_files(make_settings("prod"))[0].content
-    assert "sonatype/nexus3:3.93.2" in files["/var/lib/nexus-registry/db-backup-before-upgrade.txt"]
+    assert "sonatype/nexus3:3.98.0" in files["/var/lib/nexus-registry/db-backup-before-upgrade.txt"]
     assert text.rstrip().endswith(f"exec {nexus_ops.DB_BACKUP_SCRIPT}")
 
 
