@@ -29,7 +29,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from components.render.bundle import HostFile
-from components.render.nexus_repositories import DOCKER_GROUP_PORT, DOCKER_HOSTED_PORT, DOCKER_PROXY_PORT, WEB_PORT
+from components.render.nexus_repositories import (
+    DOCKER_GROUP_PORT,
+    DOCKER_HOSTED_PORT,
+    DOCKER_PROXY_PORT,
+    WEB_PORT,
+    docker_index_type,
+)
 from components.render.templating import BIN_DIR, render
 from components.render.templating import STATE_DIR as HOST_STATE_DIR
 from components.settings import Settings
@@ -175,9 +181,16 @@ def render_site_config(
         snippet_dir=layout.snippet_dir,
         log_dir=layout.log_dir,
         mozilla_ciphers=MOZILLA_INTERMEDIATE_CIPHERS,
+        short_name_fallback=short_name_fallback(settings),
         # "warn" makes nginx report a request body spooled to a temp file.
         error_log_level="warn",
     )
+
+
+def short_name_fallback(settings: Settings) -> bool:
+    """Whether a one-segment image name is retried as ``library/<name>``: with an upstream that is not
+    Docker Hub (index type REGISTRY), e.g. Tencent's mirror on mainland stacks (README: Short image names)."""
+    return docker_index_type(settings.nexus.docker_hub_remote) == "REGISTRY"
 
 
 def mirror_port(settings: Settings, ports: Ports | None = None) -> int | None:
