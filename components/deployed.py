@@ -70,7 +70,7 @@ def check_database_change(deployed_engine: str | None, deployed_version: str | N
             return desired
         raise ValueError(
             f"{NAMESPACE}:database.engine: this stack's Nexus keeps its data in H2; switching to postgresql "
-            "would start an empty Nexus. Migrate it: set database.migrateFromH2: true and "
+            "would start an empty Nexus. Migrate it: set database.migrateFromH2: true, database.migratorVersion and "
             f"database.migratorSha256 for the run that switches ({MIGRATION_RUNBOOK})"
         )
     raise ValueError(

@@ -55,8 +55,12 @@ from components.settings import IMAGE_FAMILIES, CvmServer, ExistingServer, Setti
 
 VPC_CIDR = "10.70.0.0/16"
 SUBNET_CIDR = "10.70.1.0/24"
-# A new CVM answers SSH only after cloud-init: retry dialing for ~10 minutes.
-DIAL_ERROR_LIMIT = 40
+# A new CVM answers SSH only after cloud-init (packages, agents): pulumi-command v1.2.1 retries
+# every dial error alike, limit + 1 attempts, waiting 100 ms x1.5 up to 5 s between them
+# (remote/connection.go dialWithRetry, pulumi retry.Until).  120 is ~9.4 minutes of refused
+# connections; when every dial times out instead (port 22 dropped: a wrong sshAllowedCidrs),
+# each attempt adds PER_DIAL_TIMEOUT_SECONDS: ~40 minutes.  tests/unit/test_ssh_dial.py models it.
+DIAL_ERROR_LIMIT = 120
 PER_DIAL_TIMEOUT_SECONDS = 15
 # Tencent's public Ubuntu images disable root login and ship user "ubuntu".
 DEFAULT_SSH_USER = {"ubuntu-22.04": "ubuntu", "ubuntu-24.04": "ubuntu"}

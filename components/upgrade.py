@@ -18,19 +18,44 @@ are logged as warnings on every run.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import pulumi
 
 from components.deployed import VERSION_OUTPUT, own_stack_reference
 from components.settings import FIRST_SSRF_PROTECTION_RELEASE, LOWER_CAPS_RELEASE, NexusVersion
 
-# Sonatype's advisories that a stack can still pin (affected releases are [first, fixed)).
-ADVISORIES: tuple[tuple[str, NexusVersion, NexusVersion, str], ...] = tuple(
-    (cve, NexusVersion.parse(first), NexusVersion.parse(fixed), what) for cve, first, fixed, what in (
-        ("CVE-2026-3199", "3.22.1", "3.91.0", "authenticated remote code execution through task creation"),
-        ("CVE-2026-7308", "3.6.0", "3.92.0", "stored cross-site scripting on the HTML browse page"),
-        ("CVE-2026-17594", "3.0.0", "3.95.0", "privilege escalation by delegated repository admins"),
-        ("CVE-2026-113369", "3.94.0", "3.98.0", "stored cross-site scripting in the OCI attestations tab"),
-    )
+_v = NexusVersion.parse
+
+
+class Advisory(NamedTuple):
+    """One of Sonatype's advisories; affected releases are [first, fixed)."""
+
+    cve: str
+    first: NexusVersion
+    fixed: NexusVersion
+    what: str
+    only: str | None = None
+    """A feature the advisory needs that this program never deploys: logged, not warned about."""
+
+
+# First affected release of the 2026-08-07 wave where the issue cites none: taken as 3.0.0, so that
+# every release before the fix is warned about.
+_ALL = _v("3.0.0")
+_WAVE = "one of Sonatype's advisories of 2026-08-07"
+# Every advisory a stack can still pin (CVE records, as cited in the issue that added them).
+ADVISORIES: tuple[Advisory, ...] = (
+    Advisory("CVE-2026-3199", _v("3.22.1"), _v("3.91.0"), "authenticated remote code execution through task creation"),
+    Advisory("CVE-2026-7308", _v("3.6.0"), _v("3.92.0"), "stored cross-site scripting on the HTML browse page"),
+    Advisory("CVE-2026-17603", _ALL, _v("3.95.0"),
+             "arbitrary SQL through DataStore connection-pool properties, CVSS 8.7, low privileges"),
+    Advisory("CVE-2026-17594", _v("3.0.0"), _v("3.95.0"), "privilege escalation by delegated repository admins"),
+    *(Advisory(f"CVE-2026-{number}", _ALL, _v("3.95.0"), _WAVE)
+      for number in (17601, 17600, 17599, 17593, 17595, 17596, 17597, 17598, 14644)),
+    Advisory("CVE-2026-113369", _v("3.94.0"), _v("3.98.0"), "stored cross-site scripting in the OCI attestations tab"),
+    Advisory("CVE-2026-113370", _v("3.90.0"), _v("3.98.0"), 'SQL injection in the "Reindex Search by Pattern" task'),
+    Advisory("CVE-2026-136957", _v("3.96.0"), _v("3.99.0"), "a flaw in HuggingFace proxy repositories",
+             only="HuggingFace proxies, which this stack never creates"),
 )
 
 
@@ -65,15 +90,17 @@ def check_version_change(
     return desired
 
 
-def advisories(version: str) -> list[str]:
-    """One line per known advisory or missing mitigation of ``version``, for a loud warning."""
+def advisories(version: str, applicable: bool = True) -> list[str]:
+    """One line per known advisory or missing mitigation of ``version``, for a loud warning;
+    with ``applicable=False``, those that need a feature this program never deploys (for the log)."""
     release = version_key(version)
     lines = [
-        f"nexus.version {version!r} is affected by {cve} ({what}), fixed in {fixed.dotted}"
-        for cve, first, fixed, what in ADVISORIES
-        if first <= release < fixed
+        f"nexus.version {version!r} is affected by {advisory.cve} ({advisory.what}), fixed in "
+        f"{advisory.fixed.dotted}" + (f"; it concerns {advisory.only}" if advisory.only else "")
+        for advisory in ADVISORIES
+        if advisory.first <= release < advisory.fixed and (advisory.only is None) == applicable
     ]
-    if release < FIRST_SSRF_PROTECTION_RELEASE:
+    if applicable and release < FIRST_SSRF_PROTECTION_RELEASE:
         lines.append(
             f"nexus.version {version!r} has no SSRF protection API (from {FIRST_SSRF_PROTECTION_RELEASE.dotted}): "
             "CVE-2026-0600 stays open beyond the upstream URL checks of this stack"
@@ -90,6 +117,8 @@ def guarded_version(
     """``desired`` once checked against the version this stack last deployed."""
     for line in advisories(desired):
         pulumi.log.warn(f"nexus-registry: {line}; see README: Choosing a version")
+    for line in advisories(desired, applicable=False):
+        pulumi.log.info(f"nexus-registry: {line}")
     return own_stack_reference(opts).get_output(VERSION_OUTPUT).apply(
         lambda deployed: check_version_change(deployed, desired, allow_downgrade, accept_community_caps)
     )

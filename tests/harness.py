@@ -7,7 +7,7 @@ inputs, options) and every stack output with its secretness resolved.
 Resources are the real SDK classes; the mocks only stand in for the engine.
 
 The shipped stack files keep placeholders the user must edit (``example.com``,
-documentation addresses), which settings refuse.  Tests read the real files with
+documentation addresses, the lab host key), which settings refuse.  Tests read the real files with
 one clearly named test override, ``TEST_STAND_INS``: realistic, non-reserved
 values in place of exactly those placeholders (``with_test_stand_ins``).
 """
@@ -47,12 +47,13 @@ TEST_SECRETS = {
     ),
 }
 # What a user's edited stack file holds where the shipped one has a placeholder.
-TEST_STAND_INS = {"domain": "widgets-inc.cn", "server.address": "10.0.8.15", "server.sshAllowedCidrs": "58.246.10.0/24"}
+# The tests' own SSH host key: the stand-in for the lab stack file's hostKey placeholder.
+LAB_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMN+7+CmE5Z9m+P1xhMhAjSpeJ3biMmsB515DBVF3aaR"
+TEST_STAND_INS = {"domain": "widgets-inc.cn", "server.address": "10.0.8.15", "server.sshAllowedCidrs": "58.246.10.0/24",
+                  "server.hostKey": LAB_HOST_KEY}
 __all__ = ["FAKE_PUBLIC_IP", "LAB_HOST_KEY", "ROOT", "TEST_SECRETS", "TEST_STAND_INS", "PriorState", "ProgramRun",
            "RecordingMocks", "TencentCloud", "is_secret", "resolve", "run_program", "run_stack", "stack_config",
            "stack_file_config", "stack_settings", "with_test_stand_ins", "write_stack_file"]
-# The lab stack file's example host key (an existing server's public key is a required setting).
-LAB_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMN+7+CmE5Z9m+P1xhMhAjSpeJ3biMmsB515DBVF3aaR"
 
 
 @dataclass
@@ -200,9 +201,10 @@ def _camel(name: str) -> str:
 
 
 def _is_placeholder(value: Any) -> bool:
-    from components.settings import documentation_network_reason, reserved_name_reason
+    from components.settings import HOST_KEY_PLACEHOLDER, documentation_network_reason, reserved_name_reason
 
-    return isinstance(value, str) and bool(documentation_network_reason(value) or reserved_name_reason(value))
+    return isinstance(value, str) and (value == HOST_KEY_PLACEHOLDER or bool(
+        documentation_network_reason(value) or reserved_name_reason(value)))
 
 
 def with_test_stand_ins(config: dict[str, Any]) -> dict[str, Any]:
@@ -215,6 +217,8 @@ def with_test_stand_ins(config: dict[str, Any]) -> dict[str, Any]:
         server = dict(server)
         if _is_placeholder(server.get("address")):
             server["address"] = TEST_STAND_INS["server.address"]
+        if _is_placeholder(server.get("hostKey")):
+            server["hostKey"] = TEST_STAND_INS["server.hostKey"]
         if isinstance(server.get("sshAllowedCidrs"), list):
             server["sshAllowedCidrs"] = [TEST_STAND_INS["server.sshAllowedCidrs"] if _is_placeholder(c) else c
                                          for c in server["sshAllowedCidrs"]]

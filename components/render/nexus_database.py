@@ -35,8 +35,10 @@ from components.render.nexus import STOP_TIMEOUT_SECONDS
 from components.render.templating import render_template
 from components.settings import Settings
 
-# Sonatype's H2-to-PostgreSQL migrator, released with each Nexus version.
-MIGRATOR_URL = "https://download.sonatype.com/nexus/nxrm3-migrator/nexus-db-migrator-{release}.jar"
+# Sonatype's H2-to-PostgreSQL migrator, released with each Nexus version as
+# nexus-db-migrator-<version>-<build>.jar (e.g. 3.70.1-03 in sonatype/nexus-public #451, 3.91.1-04),
+# whose build need not be the image's: database.migratorVersion names it.
+MIGRATOR_URL = "https://download.sonatype.com/nexus/nxrm3-migrator/nexus-db-migrator-{version_build}.jar"
 DATABASE_READY_TIMEOUT_SECONDS = 300
 # TencentDB and any fresh PostgreSQL have this database; the Nexus one is created from it.
 MAINTENANCE_DATABASE = "postgres"
@@ -86,6 +88,11 @@ def migrator_args(host: str, port: int, name: str, user: str, password: str, ssl
     ]) + "\n"
 
 
+def migrator_url(version_build: str | None) -> str:
+    """Where Sonatype publishes the migrator ``database.migratorVersion`` names ('' without one)."""
+    return MIGRATOR_URL.format(version_build=version_build) if version_build else ""
+
+
 def database_files(settings: Settings, host: str, port: int, create_database: bool) -> list[HostFile]:
     """The database step's script (the password file travels as a secret file)."""
     database = settings.database
@@ -109,7 +116,7 @@ def database_files(settings: Settings, host: str, port: int, create_database: bo
         container=CONTAINER_NAME,
         stop_timeout=STOP_TIMEOUT_SECONDS,
         image=f"{NEXUS_IMAGE_REPOSITORY}:{settings.nexus.version}",
-        migrator_url=MIGRATOR_URL.format(release=settings.nexus.version_info.download_name),
+        migrator_url=migrator_url(database.migrator_version),
         migrator_sha256=database.migrator_sha256 or "",
         state_dir=STATE_DIR,
     )

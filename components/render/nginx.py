@@ -45,6 +45,7 @@ from components.host_layout import (
     WEB_PORT,
 )
 from components.render.bundle import HostFile
+from components.render.nexus_repositories import docker_index_type
 from components.render.templating import render_template
 from components.settings import Settings
 
@@ -178,9 +179,16 @@ def render_site_config(
         snippet_dir=layout.snippet_dir,
         log_dir=layout.log_dir,
         mozilla_ciphers=MOZILLA_INTERMEDIATE_CIPHERS,
+        short_name_fallback=short_name_fallback(settings),
         # "warn" makes nginx report a request body spooled to a temp file.
         error_log_level="warn",
     )
+
+
+def short_name_fallback(settings: Settings) -> bool:
+    """Whether a one-segment image name is retried as ``library/<name>``: with an upstream that is not
+    Docker Hub (index type REGISTRY), e.g. Tencent's mirror on mainland stacks (README: Short image names)."""
+    return docker_index_type(settings.nexus.docker_hub_remote) == "REGISTRY"
 
 
 def mirror_port(settings: Settings, ports: Ports | None = None) -> int | None:

@@ -89,6 +89,8 @@ DOCUMENTATION_NETWORKS = tuple(
 )
 # Stands for the stack's file in a message; ``validate`` fills in the stack name.
 STACK_FILE = "stacks/Pulumi.<stack>.yaml"
+# The lab stack file's server.hostKey until the user sets their server's: refused, never trusted.
+HOST_KEY_PLACEHOLDER = "REPLACE-WITH-YOUR-SERVERS-HOST-KEY"
 
 # TencentDB for PostgreSQL major versions the provider accepts (db_major_version,
 # terraform-provider-tencentcloud v1.82.42 resource_tc_postgresql_instance.go);

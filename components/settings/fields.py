@@ -19,6 +19,7 @@ from pydantic import AfterValidator, SecretStr
 from components.settings.errors import KeyedError
 from components.settings.facts import (
     DOCUMENTATION_NETWORKS,
+    HOST_KEY_PLACEHOLDER,
     KNOWN_DEFAULT_PASSWORDS,
     METADATA_HOSTS,
     PLACEHOLDER_PREFIX,
@@ -247,6 +248,12 @@ def remote_url(value: str) -> str:
 
 def ssh_host_key(value: str) -> str:
     """An OpenSSH public host key line ``<type> <base64> [comment]``, normalised to ``<type> <base64>``."""
+    if value.strip() == HOST_KEY_PLACEHOLDER:
+        raise ValueError(
+            f"{value!r} is a placeholder (read the real one on the server's console: cat "
+            "/etc/ssh/ssh_host_ed25519_key.pub, or ssh-keyscan -t ed25519 <server.address> with its fingerprint "
+            f"checked there by ssh-keygen -lf; README: SSH host keys): set your server's host key in {STACK_FILE}"
+        )
     fields = value.split()
     hint = "a public host key line such as 'ssh-ed25519 AAAAC3Nz...' (README: SSH host keys)"
     if len(fields) < 2 or fields[0] not in _SSH_HOST_KEY_TYPES:

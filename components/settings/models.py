@@ -36,6 +36,7 @@ from components.settings.version import (
     DEFAULT_NEXUS_VERSION,
     FIRST_H2_RELEASE,
     IMAGE_TAG_VARIANTS,
+    MIGRATOR_VERSION,
     NexusVersion,
 )
 
@@ -244,6 +245,7 @@ class DatabaseSettings(SettingsModel):
     user: PgIdentifier = "nexus"
     ssl_mode: Literal["require", "disable"] = "require"
     migrate_from_h2: bool = False
+    migrator_version: str | None = None
     migrator_sha256: str | None = None
 
     @field_validator("version")
@@ -251,6 +253,16 @@ class DatabaseSettings(SettingsModel):
     def _version(cls, value: str) -> str:
         if value not in POSTGRESQL_MAJOR_VERSIONS:
             raise ValueError(f"{value!r} is not allowed; expected one of {', '.join(POSTGRESQL_MAJOR_VERSIONS)}")
+        return value
+
+    @field_validator("migrator_version")
+    @classmethod
+    def _migrator_version(cls, value: str | None) -> str | None:
+        # Sonatype names the jar nexus-db-migrator-<version>-<build>.jar; its build can differ from
+        # the image's (nexus-public #451: Nexus 3.70.1-02, migrator 3.70.1-03).
+        if value is not None and not MIGRATOR_VERSION.fullmatch(value):
+            raise ValueError(f"{value!r} is not a migrator version-build such as '3.93.2-03' "
+                             "(the <version>-<build> of Sonatype's nexus-db-migrator-<version>-<build>.jar)")
         return value
 
     @field_validator("migrator_sha256")

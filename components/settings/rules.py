@@ -128,6 +128,27 @@ def tencentdb_stays_encrypted(settings: Settings) -> None:
         raise KeyedError(("database", "sslMode"), "TencentDB connections stay encrypted; use require")
 
 
+def migration_names_its_migrator(settings: Settings) -> None:
+    """The migrator checks the schema it reads: it must be the one released with the Nexus that wrote it."""
+    database = settings.database
+    if not (database.postgresql and database.migrate_from_h2):
+        return
+    version, wanted = database.migrator_version, ".".join(map(str, settings.nexus.release))
+    if version is None:
+        raise KeyedError(
+            ("database", "migratorVersion"),
+            f"required with database.migrateFromH2: the <version>-<build> of Sonatype's migrator for nexus.version "
+            f"{settings.nexus.version} (nexus-db-migrator-{wanted}-<build>.jar, e.g. {wanted}-01; the build can differ "
+            "from the image's, README: Moving to PostgreSQL)",
+        )
+    if version.rsplit("-", 1)[0] != wanted:
+        raise KeyedError(
+            ("database", "migratorVersion"),
+            f"{version!r} is the migrator of Nexus {version.rsplit('-', 1)[0]}, not of nexus.version "
+            f"{settings.nexus.version}; use nexus-db-migrator-{wanted}-<build>.jar (it checks the schema)",
+        )
+
+
 def migration_needs_migrator_checksum(settings: Settings) -> None:
     """The H2 migration runs Sonatype's migrator jar only when its SHA-256 is the one the user checked."""
     database = settings.database
@@ -261,6 +282,7 @@ CROSS_CHECKS: tuple[Rule, ...] = (
     existing_postgresql_needs_password,
     cvm_database_has_no_host,
     tencentdb_stays_encrypted,
+    migration_names_its_migrator,
     migration_needs_migrator_checksum,
     user_names_unique,
     a_push_user_exists,

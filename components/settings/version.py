@@ -11,14 +11,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# 3.93.2: the newest release published as an image (sonatype/docker-nexus3, release-3.93.2-01)
-# that is outside every advisory below that could touch this stack: it has the fixes for
-# CVE-2026-3199 (task RCE, < 3.91.0) and CVE-2026-7308 (XSS, < 3.92.0), has Nexus's SSRF
-# protection API (3.92+, CVE-2026-0600), and predates the OCI-attestation XSS of 3.94.0-3.97.x
-# (CVE-2026-113369).  Its one open advisory, CVE-2026-17594 (< 3.95.0), needs a delegated
-# repository-admin role, which this stack never creates.  requirements-dev.txt pins
-# nexus-api-client to the same release so payloads are checked against its models.
-DEFAULT_NEXUS_VERSION = "3.93.2"
+# 3.98.0: by the CVE records, the first release outside every advisory in components.upgrade.ADVISORIES
+# that touches what a stack deploys: the 2026-08-07 wave fixed in 3.95.0 (CVE-2026-17603, arbitrary
+# SQL through DataStore connection-pool properties, CVE-2026-17594 and nine more), CVE-2026-113369 (OCI attestation
+# XSS, 3.94.0-3.97.x) and CVE-2026-113370 (SQL injection in the "Reindex Search by Pattern" task,
+# 3.90.0-3.97.x).  Still open in it: CVE-2026-136957 (3.96.0-3.98.x), HuggingFace proxies only, which
+# this stack never creates.  No source here confirms its image yet: the newest release commit of
+# sonatype/docker-nexus3 seen is release-3.95.2-01 (2026-08-21); make preflight checks the tag.
+# requirements-dev.txt pins nexus-api-client to this release once PyPI has it (see its comment).
+DEFAULT_NEXUS_VERSION = "3.98.0"
 
 # Exactly the tags sonatype/docker-nexus3's release pipeline (Jenkinsfile-Release) has pushed
 # for sonatype/nexus3: <release>, <release>-ubi, <release>-alpine, and, from the Java 8/11/17
@@ -34,6 +35,8 @@ _IMAGE_TAG = re.compile(
 )
 # Any text that starts with a release: <major>.<minor>.<patch>, an optional build number
 # (-01, as Sonatype's downloads carry), then whatever variant follows.
+# Sonatype's migrator jars are nexus-db-migrator-<version>-<build>.jar (3.70.1-03, 3.91.1-04).
+MIGRATOR_VERSION = re.compile(r"3\.(0|[1-9]\d*)\.(0|[1-9]\d*)-\d{2}")
 _VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)(?:-(\d+)(?=-|\Z))?(.*)", re.DOTALL)
 
 

@@ -702,7 +702,7 @@ class NexusImage:
                                               "size": self.base.size, "path": self.base.path.name}))
         self.mirror_storage = workdir / "mirror-storage"
         self.mirror_log = workdir / "mirror.log"
-        self.reference = reference  # e.g. sonatype/nexus3:3.93.2
+        self.reference = reference  # e.g. sonatype/nexus3:3.98.0
 
     def _registry(self, name: str, port: int, storage: Path) -> subprocess.Popen:
         from tests.system.registry_env import registry_config

@@ -173,7 +173,7 @@ def test_docker_engine_was_started_through_the_systemd_stand_in_with_the_mirror(
 
 def test_the_nexus_container_runs_as_rendered_from_the_image_pulled_through_the_mirror(host):
     inspected = json.loads(host.docker("inspect", "nexus").stdout)[0]
-    assert inspected["Config"]["Image"] == "sonatype/nexus3:3.93.2" and inspected["State"]["Running"]
+    assert inspected["Config"]["Image"] == "sonatype/nexus3:3.98.0" and inspected["State"]["Running"]
     bindings = inspected["HostConfig"]["PortBindings"]
     assert {port: [b["HostIp"] for b in binding] for port, binding in bindings.items()} == {
         "8081/tcp": ["127.0.0.1"], "8001/tcp": ["127.0.0.1"], "8002/tcp": ["127.0.0.1"], "8003/tcp": ["127.0.0.1"]}
@@ -186,7 +186,7 @@ def test_the_nexus_container_runs_as_rendered_from_the_image_pulled_through_the_
     env = dict(item.split("=", 1) for item in inspected["Config"]["Env"])
     assert env["INSTALL4J_ADD_VM_PARAMS"].startswith("-Xms")
     mirror_log = (host.workdir / "image" / "mirror.log").read_text()
-    assert "/v2/sonatype/nexus3/manifests/3.93.2" in mirror_log  # pulled by the container script
+    assert "/v2/sonatype/nexus3/manifests/3.98.0" in mirror_log  # pulled by the container script
     assert host.host.path(f"{render_nexus.DATA_DIR}").stat().st_uid == render_nexus.NEXUS_UID
 
 

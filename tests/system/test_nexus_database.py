@@ -277,6 +277,7 @@ def test_an_h2_data_directory_is_refused_without_the_migration_setting(postgres,
 
 
 MIGRATOR_JAR = b"PK stand-in for nexus-db-migrator.jar\n"
+MIGRATOR = {"migrateFromH2": True, "migratorVersion": f"{BASE['nexus']['version']}-05"}
 
 
 @dataclass
@@ -314,7 +315,7 @@ def migration_host(tmp_path: Path, port: int) -> Migration:
 
 
 def test_a_migrator_other_than_the_one_the_stack_names_is_never_run_and_nexus_keeps_running(postgres, tmp_path):
-    settings = database_settings(migrateFromH2=True, migratorSha256=hashlib.sha256(b"another jar").hexdigest())
+    settings = database_settings(**MIGRATOR, migratorSha256=hashlib.sha256(b"another jar").hexdigest())
     host = migration_host(tmp_path, postgres["port"])
     result = run_database_step(tmp_path, settings, postgres["port"], create=True, extra_env=host.env)
     assert result.returncode != 0
@@ -328,12 +329,14 @@ def test_a_migrator_other_than_the_one_the_stack_names_is_never_run_and_nexus_ke
 
 
 def test_the_migration_stops_nexus_keeps_a_copy_and_never_puts_the_password_on_a_command_line(postgres, tmp_path):
-    settings = database_settings(migrateFromH2=True, migratorSha256=hashlib.sha256(MIGRATOR_JAR).hexdigest())
+    settings = database_settings(**MIGRATOR, migratorSha256=hashlib.sha256(MIGRATOR_JAR).hexdigest())
     host = migration_host(tmp_path, postgres["port"])
     db_dir = host.db_dir
     result = run_database_step(tmp_path, settings, postgres["port"], create=True, extra_env=host.env)
     assert result.returncode == 0, result.stderr
     recorded = host.calls.read_text()
+    assert ("https://download.sonatype.com/nexus/nxrm3-migrator/nexus-db-migrator-"
+            f"{MIGRATOR['migratorVersion']}.jar") in recorded
     assert "stop --time 120 nexus" in recorded
     assert "@/migrator/args" in recorded and "--entrypoint java" in recorded
     assert PASSWORD not in recorded and "password" not in recorded

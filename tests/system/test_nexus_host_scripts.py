@@ -74,7 +74,7 @@ def test_the_container_run_command_is_locked_down():
     assert ("--restart", "unless-stopped") in pairs
     stop = dict(pairs)["--stop-timeout"]
     assert int(stop) >= 120
-    assert render.image(make_settings("dev")) == "sonatype/nexus3:3.93.2"
+    assert render.image(make_settings("dev")) == "sonatype/nexus3:3.98.0"
     assert render.image(make_settings("dev", {"version": "3.95.2"})) == "sonatype/nexus3:3.95.2"
 
 
@@ -83,7 +83,7 @@ def test_the_rendered_container_script_carries_exactly_that_command():
     block = re.search(r"^RUN_ARGS=\(\n(.*?)^\)$", script, re.S | re.M).group(1)
     rendered = [part for line in block.splitlines() for part in line.split()]
     assert rendered == render.container_run_args(make_settings("prod"))
-    assert "NEXUS_IMAGE=${NEXUS_IMAGE-sonatype/nexus3:3.93.2}" in script
+    assert "NEXUS_IMAGE=${NEXUS_IMAGE-sonatype/nexus3:3.98.0}" in script
     assert "NEXUS_HEAP_MB=${NEXUS_HEAP_MB-8192}" in script  # prod sets heapMb
     assert "NEXUS_HEAP_MB=${NEXUS_HEAP_MB-''}" in render.container_files(make_settings("dev"))[0].content
     assert ":latest" not in script
@@ -789,9 +789,9 @@ def nexus():
 def test_the_first_run_starts_the_pinned_image_locked_down_and_waits_for_readiness(tmp_path, nexus):
     container = Container(tmp_path, nexus)
     out = ok(container.run())
-    assert container.calls("pull") == [["pull", "sonatype/nexus3:3.93.2"]]
+    assert container.calls("pull") == [["pull", "sonatype/nexus3:3.98.0"]]
     (run_call,) = container.calls("run")
-    assert run_call[-1] == "sonatype/nexus3:3.93.2"
+    assert run_call[-1] == "sonatype/nexus3:3.98.0"
     options = run_call[1:-1]
     assert options[0] == "--detach"
     assert options[1:1 + len(render.container_run_args(make_settings("dev")))] == \
@@ -936,9 +936,9 @@ def test_a_pinned_digest_is_pulled_and_run_by_digest(tmp_path, nexus):
     digest = "sha256:" + "0123456789abcdef" * 4
     container = Container(tmp_path, nexus)
     ok(container.run(make_settings("dev", {"imageDigest": digest})))
-    assert container.calls("pull") == [["pull", f"sonatype/nexus3:3.93.2@{digest}"]]
-    assert container.calls("image")[-1][-1] == f"sonatype/nexus3:3.93.2@{digest}"
-    assert container.calls("run")[-1][-1] == f"sonatype/nexus3:3.93.2@{digest}"
+    assert container.calls("pull") == [["pull", f"sonatype/nexus3:3.98.0@{digest}"]]
+    assert container.calls("image")[-1][-1] == f"sonatype/nexus3:3.98.0@{digest}"
+    assert container.calls("run")[-1][-1] == f"sonatype/nexus3:3.98.0@{digest}"
 
 
 def test_a_digest_of_another_release_is_refused_and_the_running_container_kept(tmp_path, nexus):

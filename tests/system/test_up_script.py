@@ -400,6 +400,20 @@ def test_make_init_creates_a_stack_file_from_a_template_and_lists_what_to_edit(r
     assert result.calls == []
 
 
+def test_make_init_from_lab_is_not_ready_while_the_host_key_is_the_shipped_placeholder(repo):
+    # The user's own address in place, the shipped host key placeholder left: still not ready.
+    shipped = (ROOT / "stacks" / "Pulumi.lab.yaml").read_text()
+    (repo / "stacks" / "Pulumi.shipped-lab.yaml").write_text(shipped.replace("192.0.2.10", "10.0.8.15"))
+    result = run(repo, "init-stack.sh", "mylab", "shipped-lab")
+    assert result.returncode == 0, result.stderr
+    assert "is ready" not in result.stdout
+    assert "edit what the lines above name in stacks/Pulumi.mylab.yaml" in result.stdout
+    problems = result.stderr.splitlines()
+    assert len(problems) == 1 and problems[0].startswith("nexus-registry:server.hostKey: "), problems
+    assert "nexus-registry:server.hostKey: 'REPLACE-WITH-YOUR-SERVERS-HOST-KEY' is a placeholder" in result.stderr
+    assert "cat /etc/ssh/ssh_host_ed25519_key.pub" in result.stderr and "stacks/Pulumi.mylab.yaml" in result.stderr
+
+
 def ssh_call_of(result) -> tuple[str, str, str]:
     """The ssh stand-in's command line, and the key and known_hosts files it was given ("" when none)."""
     call = next(call for call in result.calls if call.startswith("ssh "))

@@ -28,7 +28,7 @@ def test_the_pre_upgrade_snapshot_waits_for_a_consistent_database_backup(prod):
     files = bundle_files(text)
     expected = nexus_operator_tools.database_backup_files(make_settings("prod"))[0].content
     assert files[nexus_operator_tools.DB_BACKUP_SCRIPT] == expected
-    assert "sonatype/nexus3:3.93.2" in files["/var/lib/nexus-registry/db-backup-before-upgrade.txt"]
+    assert "sonatype/nexus3:3.98.0" in files["/var/lib/nexus-registry/db-backup-before-upgrade.txt"]
     assert text.rstrip().endswith(f"exec {nexus_operator_tools.DB_BACKUP_SCRIPT}")
 
 

@@ -1,13 +1,12 @@
 """CI and supply chain: what runs with credentials is pinned, and credentials go only where they must.
 
 Reads the workflow files, the scripts that install Python packages, the lock
-files and the preview CAM policy as data; actionlint (scripts/test.sh) checks the
+files as data (the CAM policies: test_cam_policy.py); actionlint (scripts/test.sh) checks the
 workflows' syntax, these tests check their security properties.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -25,7 +24,6 @@ VERIFIED_ACTIONS = {
     "actions/setup-python": ("ece7cb06caefa5fff74198d8649806c4678c61a1", "v6.3.0"),
     "pulumi/actions": ("8e5e406f4007fca908480587cb9893c07090f58d", "v7.0.0"),
 }
-READ_ONLY_VERBS = ("Describe", "Inquiry", "Get", "List")
 
 
 def workflow(name: str) -> dict:
@@ -215,55 +213,8 @@ def test_program_and_test_locks_agree():
         {name: dev[name][0] for name in program}
 
 
-def test_the_preview_key_policy_is_read_only():
-    policy = json.loads((ROOT / "docs" / "ci-preview-cam-policy.json").read_text())
-    assert policy["version"] == "2.0"
-    for statement in policy["statement"]:
-        assert statement["effect"] == "allow"
-        for action in statement["action"]:
-            service, _, verb = action.partition(":")
-            assert service and verb.startswith(READ_ONLY_VERBS), action
+# The CAM policies (README deployer, docs/ci-preview-cam-policy.json): tests/unit/test_cam_policy.py.
 
-
-
-# The CAM service whose read actions each provider module needs: what its data sources call
-# (availability.get_zones_by_product -> api DescribeZones, v1.82.42 service_tencentcloud_api.go)
-# and what a preview with --refresh reads back for its resources.
-CAM_SERVICE_OF_MODULE = {
-    "availability": "api", "cbs": "cbs", "image": "cvm", "instance": "cvm", "key": "cvm",
-    "security": "vpc", "subnet": "vpc", "vpc": "vpc", "postgresql": "postgres", "dnspod": "dnspod", "ssl": "ssl",
-}
-
-
-def _provider_modules_used() -> set[str]:
-    used = set()
-    for path in (ROOT / "components").rglob("*.py"):
-        for match in re.finditer(r"^from tencentcloud_iac_pulumi import (.+)$", path.read_text(), re.M):
-            used |= {name.strip() for name in match.group(1).split(",")}
-    assert used, "the program imports provider modules"
-    unknown = used - set(CAM_SERVICE_OF_MODULE)
-    assert not unknown, f"add the CAM service of {unknown} to CAM_SERVICE_OF_MODULE and the policies"
-    return used
-
-
-def test_the_preview_key_may_read_every_service_the_program_uses():
-    policy = json.loads((ROOT / "docs" / "ci-preview-cam-policy.json").read_text())
-    allowed = {action for statement in policy["statement"] for action in statement["action"]}
-    for module in sorted(_provider_modules_used()):
-        service = CAM_SERVICE_OF_MODULE[module]
-        assert f"{service}:Describe*" in allowed, f"{module}: the preview key cannot read {service}"
-
-
-@pytest.mark.parametrize("readme", ["README.md", "README.zh-CN.md"])
-def test_the_deployer_policy_in_the_readme_grants_every_service_the_program_uses(readme):
-    text = (ROOT / readme).read_text()
-    section = text[text.index('id="a-sub-account-key-cam-policy"') if "zh-CN" in readme
-                   else text.index("### A sub-account key (CAM policy)"):]
-    start = section.index("```json") + len("```json")
-    policy = json.loads(section[start:section.index("```\n", start)])
-    services = {action.partition(":")[0] for statement in policy["statement"] for action in statement["action"]}
-    for module in sorted(_provider_modules_used()):
-        assert CAM_SERVICE_OF_MODULE[module] in services, f"{readme}: the deployer policy has no {module} statement"
 
 def test_the_quick_installs_of_check_and_render_take_hashed_entries_of_the_lock_only():
     """make up's first check, make init and make render install a few packages before (or without) the

@@ -27,6 +27,10 @@ RULE_SET = "tencentcloud:Security/groupRuleSet:GroupRuleSet"
 RANDOM = "random:index/randomPassword:RandomPassword"
 POSTGRESQL = {"engine": "postgresql"}
 MIGRATOR_SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"  # any 64 hex digits
+DEV_NEXUS = stack_file_config("dev")["nexus-registry:nexus"]["version"]
+# A build other than any image's: Sonatype numbers the migrator's builds on their own (nexus-public #451).
+MIGRATOR_VERSION = f"{DEV_NEXUS}-07"
+MIGRATION = {**{"engine": "postgresql"}, "migrateFromH2": True, "migratorVersion": MIGRATOR_VERSION}
 DB_PASSWORD = "Existing_db-pass9"
 EXISTING_DB = {"engine": "postgresql", "host": "10.0.0.30", "name": "nexus_db", "user": "nexus_app"}
 
@@ -211,23 +215,47 @@ def test_switching_a_deployed_h2_stack_to_postgresql_is_refused_without_the_migr
     with pytest.raises(Exception, match=r"keeps its data in H2"):
         run_stack("dev", {"database": POSTGRESQL},
                   extra_outputs=deployed(nexusVersion="3.93.2", nexusDatabase="h2"))
-    migrating = run_stack("dev", {"database": {**POSTGRESQL, "migrateFromH2": True, "migratorSha256": MIGRATOR_SHA}},
-                          extra_outputs=deployed(nexusVersion="3.93.2", nexusDatabase="h2"))
+    migrating = run_stack("dev", {"database": {**MIGRATION, "migratorSha256": MIGRATOR_SHA}},
+                          extra_outputs=deployed(nexusVersion=DEV_NEXUS, nexusDatabase="h2"))
     _, text = stdin(migrating, "nexus-server-database")
     args = bundle_files(text)[render_database.MIGRATOR_ARGS_PATH]
     assert "--migration_type=h2_to_postgres" in args and "password=Generated_pw-a1B2" in args
     script = bundle_files(text)[render_database.DATABASE_SCRIPT]
     assert "MIGRATE_FROM_H2=${MIGRATE_FROM_H2-yes}" in script
     assert f"MIGRATOR_SHA256=${{MIGRATOR_SHA256-{MIGRATOR_SHA}}}" in script
+    # Sonatype's layout: https://download.sonatype.com/nexus/nxrm3-migrator/nexus-db-migrator-<version>-<build>.jar
+    assert ("MIGRATOR_URL=${MIGRATOR_URL-https://download.sonatype.com/nexus/nxrm3-migrator/"
+            f"nexus-db-migrator-{MIGRATOR_VERSION}.jar}}") in script
 
 
 def test_the_migration_needs_the_checksum_of_the_migrator_it_runs():
     with pytest.raises(Exception, match=r"nexus-registry:database.migratorSha256: required with "
                                         r"database.migrateFromH2: the SHA-256 of Sonatype's nexus-db-migrator jar"):
-        run_stack("dev", {"database": {**POSTGRESQL, "migrateFromH2": True}})
+        run_stack("dev", {"database": MIGRATION})
     for bad in (MIGRATOR_SHA.upper(), MIGRATOR_SHA[:-1], f"sha256:{MIGRATOR_SHA}"):
         with pytest.raises(Exception, match=r"nexus-registry:database.migratorSha256: .* is not a SHA-256"):
-            run_stack("dev", {"database": {**POSTGRESQL, "migrateFromH2": True, "migratorSha256": bad}})
+            run_stack("dev", {"database": {**MIGRATION, "migratorSha256": bad}})
+
+
+def test_the_migration_names_the_migrator_build_of_the_deployed_release():
+    without = {key: value for key, value in MIGRATION.items() if key != "migratorVersion"}
+    with pytest.raises(Exception, match=rf"^nexus-registry:database.migratorVersion: required with database"
+                                        rf".migrateFromH2: .* \(nexus-db-migrator-{re.escape(DEV_NEXUS)}-<build>.jar"):
+        run_stack("dev", {"database": {**without, "migratorSha256": MIGRATOR_SHA}})
+    other = "3.86.2-05" if DEV_NEXUS != "3.86.2" else "3.86.3-05"
+    with pytest.raises(Exception, match=rf"^nexus-registry:database.migratorVersion: '{other}' is the migrator of "
+                                        rf"Nexus {other[:-3]}, not of nexus.version {re.escape(DEV_NEXUS)}"):
+        run_stack("dev", {"database": {**MIGRATION, "migratorVersion": other, "migratorSha256": MIGRATOR_SHA}})
+    for bad in (DEV_NEXUS, f"{DEV_NEXUS}-1", f"{DEV_NEXUS}-java17", f"v{DEV_NEXUS}-01", f"{DEV_NEXUS}-01.jar"):
+        with pytest.raises(Exception, match=r"^nexus-registry:database.migratorVersion: .* is not a migrator "
+                                            r"version-build such as '3.93.2-03'"):
+            run_stack("dev", {"database": {**MIGRATION, "migratorVersion": bad, "migratorSha256": MIGRATOR_SHA}})
+
+
+def test_an_image_variant_tag_takes_the_migrator_of_its_release():
+    run_stack("dev", {"nexus": {"version": f"{DEV_NEXUS}-java17-ubi"},
+                      "database": {**MIGRATION, "migratorSha256": MIGRATOR_SHA}},
+              extra_outputs=deployed(nexusVersion=DEV_NEXUS, nexusDatabase="h2"))
 
 
 def test_going_back_from_postgresql_to_h2_is_refused():

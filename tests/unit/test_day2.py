@@ -55,7 +55,7 @@ def test_existing_servers_have_no_cloud_snapshots():
 
 def test_a_version_change_takes_a_fresh_snapshot_and_keeps_the_old_one(prod):
     snapshot = prod.one(SNAPSHOT)
-    assert snapshot.inputs["snapshotName"] == "nexus-registry-prod-pre-3.93.2"
+    assert snapshot.inputs["snapshotName"] == "nexus-registry-prod-pre-3.98.0"
     assert snapshot.inputs["storageId"] == "nexus-host-data-disk-id"
     assert "snapshotName" in snapshot.opts.replace_on_changes
     assert snapshot.opts.retain_on_delete is True
@@ -64,8 +64,8 @@ def test_a_version_change_takes_a_fresh_snapshot_and_keeps_the_old_one(prod):
 
 
 def test_a_downgrade_is_refused_with_the_key_named():
-    with pytest.raises(Exception, match=r"nexus-registry:nexus.version: '3.93.2' is older than the deployed '3.95.0'"):
-        run_stack("prod", extra_outputs=deployed("3.95.0"))
+    with pytest.raises(Exception, match=r"nexus-registry:nexus.version: '3.98.0' is older than the deployed '3.99.1'"):
+        run_stack("prod", extra_outputs=deployed("3.99.1"))
 
 
 def test_a_downgrade_after_a_restore_is_accepted_when_asked_for():
@@ -114,6 +114,31 @@ def test_advisories_name_the_cves_of_a_pinned_release():
     assert any("CVE-2026-113369" in line for line in advisories("3.95.2"))
 
 
+
+@pytest.mark.parametrize("cve", ["CVE-2026-17603", "CVE-2026-17601", "CVE-2026-17600", "CVE-2026-17599",
+                                 "CVE-2026-17593", "CVE-2026-17594", "CVE-2026-17595", "CVE-2026-17596",
+                                 "CVE-2026-17597", "CVE-2026-17598", "CVE-2026-14644"])
+def test_the_2026_08_07_advisories_warn_up_to_their_fix_in_3_95_0(cve):
+    from components.upgrade import advisories
+
+    assert any(cve in line and "fixed in 3.95.0" in line for line in advisories("3.94.1"))
+    assert not any(cve in line for line in advisories("3.95.0"))
+
+
+def test_the_default_release_is_clear_of_every_advisory_that_touches_a_stack():
+    from components.settings import DEFAULT_NEXUS_VERSION
+    from components.upgrade import advisories
+
+    assert any("CVE-2026-113370" in line and "Reindex Search by Pattern" in line for line in advisories("3.90.0"))
+    assert not any("CVE-2026-113370" in line for line in advisories("3.89.1") + advisories("3.98.0"))
+    assert any("CVE-2026-17603" in line and "connection-pool" in line for line in advisories("3.93.2"))
+    assert advisories(DEFAULT_NEXUS_VERSION) == []
+    # HuggingFace proxies only (3.96.0 - 3.98.x): logged, never a warning, since no stack creates one.
+    assert [line for line in advisories(DEFAULT_NEXUS_VERSION, applicable=False) if "CVE-2026-136957" in line]
+    assert not any("CVE-2026-136957" in line for line in advisories("3.97.1"))
+    assert not advisories("3.99.0", applicable=False)
+
+
 def test_version_key_orders_numerically():
     assert version_key("3.100.0") > version_key("3.99.9")
 
@@ -155,7 +180,7 @@ def test_client_setup_follows_the_settings():
 
 
 def test_deployed_version_is_exported_for_the_next_update(prod):
-    assert prod.outputs["nexusVersion"] == "3.93.2"
+    assert prod.outputs["nexusVersion"] == "3.98.0"
 
 
 def test_the_pre_upgrade_snapshot_comes_before_any_nexus_step(prod):

@@ -40,6 +40,7 @@ VALID_EXAMPLES: dict[str, str] = {
     "sslConsole.registryCertificateId": "a1B2c3D4",
     "database.host": "10.0.0.5",
     "database.migratorSha256": "ab" * 32,
+    "database.migratorVersion": "3.93.2-03",
     "users[].name": "ci",
     "users[].role": "push",
 }
@@ -207,6 +208,7 @@ def test_the_stack_name_is_checked_too(stack):
     ("nexus.imageDigest", "sha256:" + "a" * 64 + "\n", "not an image digest"),
     ("database.migratorSha256", "A" * 64, "not a SHA-256"),
     ("database.migratorSha256", "a" * 64 + "\n", "not a SHA-256"),
+    ("database.migratorVersion", "3.93.2", "not a migrator version-build such as '3.93.2-03'"),
 ])
 def test_specific_rules_explain_themselves(key, value, words):
     model = stack_settings.ExistingServer if key in ("server.user", "server.dataDevice", "server.address",

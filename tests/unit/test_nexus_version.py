@@ -85,9 +85,9 @@ def test_the_digest_label_check_names_the_release_without_the_variant():
     assert digest_release(settings) == ""
 
 
-def test_the_migrator_is_downloaded_for_the_release_of_a_variant_tag():
+def test_the_migrator_of_a_variant_tag_is_named_by_its_release_and_build():
     config = stack_config("dev", {"database": {"engine": "postgresql", "migrateFromH2": True,
-                                               "migratorSha256": "a" * 64},
+                                               "migratorVersion": "3.90.3-04", "migratorSha256": "a" * 64},
                                   "nexus": {"version": "3.90.3-java17-ubi"}})
     (script,) = host_files(from_mapping("dev", config))
-    assert "/nexus-db-migrator-3.90.3.jar" in script.content
+    assert "/nexus-db-migrator-3.90.3-04.jar" in script.content

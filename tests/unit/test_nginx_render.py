@@ -113,10 +113,53 @@ def test_registry_routing_follows_the_design_table(site, method, uri, upstream):
 
 
 def test_routing_is_a_map_not_if_chains(site):
-    assert not re.search(r"\bif\s*\(", code(site))
+    # The one `if` allowed is nginx's safe form ("If is Evil": only rewrite ... last / return inside):
+    # the short-name read, decided by a map too, is sent to its own location.
+    blocks = re.findall(r"\bif\s*\((.*?)\)\s*\{(.*?)\}", code(site), re.S)
+    assert [(cond.strip(), " ".join(body.split())) for cond, body in blocks] == [
+        ("$nexus_registry_short_read", "rewrite ^ /@nexus-registry-short$uri last;")]
     assert "proxy_pass http://$nexus_registry_upstream;" in site
     for port in (8002, 8003, 8081):
         assert f"server 127.0.0.1:{port};" in site
+
+
+def short_read(config: str, method: str, uri: str) -> bool:
+    body = re.search(r'map "\$request_method \$uri" \$nexus_registry_short_read \{(.*?)\n\}', config, re.S).group(1)
+    patterns = [re.compile(m.group(1)) for m in re.finditer(r'"~(.*)"\s+1;', body)]
+    return any(pattern.search(f"{method} {uri}") for pattern in patterns)
+
+
+@pytest.mark.parametrize("method, uri, retried", [
+    ("GET", "/v2/nginx/manifests/1.27", True),
+    ("HEAD", "/v2/nginx/manifests/" + DIGEST, True),
+    ("GET", "/v2/nginx/blobs/" + DIGEST, True),
+    ("GET", "/v2/nginx/tags/list", True),
+    ("HEAD", "/v2/nginx/blobs/" + DIGEST, False),  # hosted's answer decides whether a push uploads the layer
+    ("PUT", "/v2/myapp/manifests/1", False),
+    ("DELETE", "/v2/myapp/manifests/" + DIGEST, False),
+    ("GET", "/v2/myapp/blobs/uploads", False),
+    ("GET", "/v2/myapp/blobs/uploads/3f2c-uuid", False),
+    ("GET", "/v2/library/nginx/manifests/1", False),
+    ("GET", "/v2/team/app/manifests/1", False),
+    ("GET", "/v2/_catalog", False),
+    ("GET", "/v2/token", False),
+])
+def test_only_reads_of_one_segment_names_are_retried_as_library(site, method, uri, retried):
+    assert short_read(site, method, uri) is retried
+    if retried:  # and they are reads that go to the group anyway
+        assert route(site, method, uri) == GROUP
+
+
+def test_the_library_retry_comes_with_an_upstream_that_is_not_docker_hub(site, dev):
+    assert dev.nexus.docker_hub_remote == "https://mirror.ccs.tencentyun.com"  # a mainland stack's default
+    registry = block_for(site, dev.registry_fqdn, "443")
+    assert "error_page 404 = @nexus_registry_library;" in registry and "internal;" in registry
+    assert "rewrite ^/v2/([^/]+)/(.+)$ /v2/library/$1/$2 break;" in registry
+    hub = stack_settings("dev").model_copy(update={"nexus": dev.nexus.model_copy(
+        update={"docker_hub_remote": "https://registry-1.docker.io"})})
+    plain = nginx.render_site_config(hub)
+    assert "nexus_registry_short_read" not in plain and "@nexus_registry_library" not in plain
+    assert not re.search(r"\bif\s*\(", code(plain))
 
 
 def test_port_80_redirects_our_names_to_their_fixed_https_name(site, dev):
@@ -151,9 +194,9 @@ def test_registry_server_streams_unlimited_bodies_with_the_forwarding_headers(si
     timeouts = dict(re.findall(r"(proxy_read_timeout|proxy_send_timeout) (\d+)s;", block))
     assert int(timeouts["proxy_read_timeout"]) >= 600 and int(timeouts["proxy_send_timeout"]) >= 600
     # A client's X-Forwarded-Host is dropped (an empty value removes the header), never set.
-    proxied_servers = len(re.findall(r"proxy_pass ", code(site)))  # registry, mirror, web
-    assert re.findall(r"X-Forwarded-Host.*", code(site)) == ['X-Forwarded-Host "";'] * proxied_servers == \
-        ['X-Forwarded-Host "";'] * 3
+    # registry (and its short-name retry: 2 more), mirror, web
+    proxied = len(re.findall(r"proxy_pass ", code(site)))
+    assert re.findall(r"X-Forwarded-Host.*", code(site)) == ['X-Forwarded-Host "";'] * proxied and proxied == 5
 
 
 def _size(value: str) -> int:

@@ -161,7 +161,7 @@ def test_several_bad_values_are_reported_together():
 @pytest.mark.parametrize("stack, placeholders", [
     ("dev", ["domain", "server.sshAllowedCidrs[0]"]),
     ("prod", ["domain", "server.sshAllowedCidrs[0]"]),
-    ("lab", ["server.address"]),
+    ("lab", ["server.address", "server.hostKey"]),
 ])
 def test_shipped_stacks_refuse_their_placeholders_saying_what_to_edit(stack, placeholders):
     with pytest.raises(stack_settings.SettingsError) as caught:
@@ -169,6 +169,19 @@ def test_shipped_stacks_refuse_their_placeholders_saying_what_to_edit(stack, pla
     assert [line.split(": ")[0] for line in caught.value.problems] == [f"{NS}:{key}" for key in placeholders]
     for line in caught.value.problems:
         assert "is a placeholder (" in line and line.endswith(f"in stacks/Pulumi.{stack}.yaml"), line
+
+
+def test_the_lab_host_key_is_a_placeholder_until_replaced_saying_how_to_read_the_real_one():
+    assert yaml.safe_load((ROOT / "stacks" / "Pulumi.lab.yaml").read_text())["config"][f"{NS}:server"]["hostKey"] \
+        == stack_settings.HOST_KEY_PLACEHOLDER
+    with pytest.raises(stack_settings.SettingsError) as caught:
+        run_stack("lab", {"server": {**EXISTING, "hostKey": stack_settings.HOST_KEY_PLACEHOLDER}})
+    assert caught.value.problems == [
+        f"{NS}:server.hostKey: 'REPLACE-WITH-YOUR-SERVERS-HOST-KEY' is a placeholder (read the real one on the "
+        "server's console: cat /etc/ssh/ssh_host_ed25519_key.pub, or ssh-keyscan -t ed25519 <server.address> with its "
+        "fingerprint checked there by ssh-keygen -lf; README: SSH host keys): set your server's host key in "
+        "stacks/Pulumi.lab.yaml"]
+    assert run_stack("lab", {"server": EXISTING}).outputs["sshKnownHosts"] == f"10.0.8.15 {LAB_HOST_KEY}"
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod", "lab"])
