@@ -96,6 +96,9 @@ def pinned_host_key(user_data: str | None, configured: str | None) -> str:
 
 # The program's CVMs are pay-as-you-go; getTypes answers one row per charge type.
 CHARGE_TYPE = "POSTPAID_BY_HOUR"
+# The CVM's system disk and public traffic billing (components.preflight dry-runs the same).
+SYSTEM_DISK_TYPE = "CLOUD_PREMIUM"
+INTERNET_CHARGE_TYPE = "TRAFFIC_POSTPAID_BY_HOUR"
 # Standard families preferred when several types match cpu/memory.
 PREFERRED_FAMILIES = ("S5", "SA5", "S6", "SA3", "SA2")
 # The stack output recording what the lookups chose (components.deployed).
@@ -316,15 +319,15 @@ class NexusHost(pulumi.ComponentResource):
             availability_zone=zone,
             image_id=image_id,
             instance_type=instance_type,
-            instance_charge_type="POSTPAID_BY_HOUR",
-            system_disk_type="CLOUD_PREMIUM",
+            instance_charge_type=CHARGE_TYPE,
+            system_disk_type=SYSTEM_DISK_TYPE,
             system_disk_size=server.system_disk_gb,
             vpc_id=network.id,
             subnet_id=subnet_.id,
             orderly_security_groups=[group.id],
             key_ids=[key_pair.id],
             allocate_public_ip=True,
-            internet_charge_type="TRAFFIC_POSTPAID_BY_HOUR",
+            internet_charge_type=INTERNET_CHARGE_TYPE,
             internet_max_bandwidth_out=server.bandwidth_mbps,
             disable_api_termination=settings.protect,
             running_flag=True,
