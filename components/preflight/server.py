@@ -33,7 +33,7 @@ MIN_FREE_DISK_GB = 10
 
 # os-release ID and VERSION_ID the prepare script accepts (templates/host/nexus-prepare-host.sh.j2
 # detect_os; tests/unit/test_preflight_server.py keeps both in step): exact versions, or a major.
-SUPPORTED_EXACT = {("ubuntu", "22.04"), ("ubuntu", "24.04"), ("debian", "12")}
+SUPPORTED_EXACT = {("ubuntu", "22.04"), ("ubuntu", "24.04")}
 SUPPORTED_MAJOR = {("debian", "12"), ("tencentos", "3"), ("tlinux", "3"), ("tencentos", "4"), ("tlinux", "4"),
                    ("opencloudos", "8"), ("rocky", "8"), ("almalinux", "8"), ("opencloudos", "9"), ("rocky", "9"),
                    ("almalinux", "9"), ("centos", "9"), ("centos", "7")}
