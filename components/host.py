@@ -96,8 +96,9 @@ def pinned_host_key(user_data: str | None, configured: str | None) -> str:
 
 # The program's CVMs are pay-as-you-go; getTypes answers one row per charge type.
 CHARGE_TYPE = "POSTPAID_BY_HOUR"
-# The CVM's system disk and public traffic billing (components.preflight dry-runs the same).
+# The CVM's disks and public traffic billing (components.preflight dry-runs and prices the same).
 SYSTEM_DISK_TYPE = "CLOUD_PREMIUM"
+DATA_DISK_TYPE = "CLOUD_PREMIUM"
 INTERNET_CHARGE_TYPE = "TRAFFIC_POSTPAID_BY_HOUR"
 # Standard families preferred when several types match cpu/memory.
 PREFERRED_FAMILIES = ("S5", "SA5", "S6", "SA3", "SA2")
@@ -344,7 +345,7 @@ class NexusHost(pulumi.ComponentResource):
         self.data_disk = cbs.Storage(
             f"{name}-data-disk",
             storage_name=f"{label}-data",
-            storage_type="CLOUD_PREMIUM",
+            storage_type=DATA_DISK_TYPE,
             # Grows in place (ResizeDisk); a shrink is refused before it gets here.
             storage_size=data_disk_gb if data_disk_gb is not None else server.data_disk_gb,
             availability_zone=zone,

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from components import settings as stack_settings
 from components.preflight import Finding, Unreachable, account, artifacts, backend, compute, server
-from components.preflight.tencent import DEFAULT_TIMEOUT, Api, Rejected, credentials_from
+from components.preflight.tencent import DEFAULT_TIMEOUT, Api, ApiError, Rejected, credentials_from
 from components.stack_check import StackFileError, read_config, stack_name
 
 SKIP_HINT = "skip the preflight with PREFLIGHT=0 make up"
@@ -104,6 +104,9 @@ def _tencent(settings: stack_settings.Settings, config: Mapping[str, Any], env: 
         return cloud_checks(api, settings, str(region), out)
     except Rejected as rejected:
         return [rejected.finding]
+    except ApiError as failure:  # an answer no check expected (InternalError, RequestLimitExceeded ...)
+        return [Finding("tencentcloud", f"the API answered {failure.code}: {failure.message}; re-run the "
+                        f"preflight, or {SKIP_HINT}")]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -22,7 +22,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from components.host import CHARGE_TYPE, INTERNET_CHARGE_TYPE, SYSTEM_DISK_TYPE, host_name, offered_types
+from components.host import (
+    CHARGE_TYPE,
+    DATA_DISK_TYPE,
+    INTERNET_CHARGE_TYPE,
+    SYSTEM_DISK_TYPE,
+    host_name,
+    offered_types,
+)
 from components.preflight import Finding, error, warning
 from components.preflight.tencent import Api, ApiError, Denied, denied_finding
 from components.settings import IMAGE_FAMILIES, NAMESPACE, CvmServer, Settings
@@ -213,7 +220,7 @@ def hourly_price(api: Api, spec: CvmSpec, subnet: tuple[str, str] | None) -> tup
     try:
         cvm = api.call("cvm", "InquiryPriceRunInstances", spec.run_instances(subnet, dry_run=False))
         disk = api.call("cbs", "InquiryPriceCreateDisks", {
-            "DiskChargeType": CHARGE_TYPE, "DiskType": SYSTEM_DISK_TYPE, "DiskSize": spec.data_disk_gb})
+            "DiskChargeType": CHARGE_TYPE, "DiskType": DATA_DISK_TYPE, "DiskSize": spec.data_disk_gb})
     except Denied as denied:
         return None, [denied_finding(denied, "the price that the balance must cover", needed=False)]
     except ApiError as failure:

@@ -86,6 +86,10 @@ def test_the_dry_run_is_the_instance_the_stack_creates(tmp_path, registry):
                                             "PublicIpAssigned": True}
     assert params["HostName"] == instance["hostname"]
     assert params["VirtualPrivateCloud"] == {"VpcId": "vpc-2x5lv4m4", "SubnetId": "subnet-9h8kq1ar"}
+    [disk] = [r.inputs for r in run_.resources if r.type == "tencentcloud:Cbs/storage:Storage"]
+    [priced] = [p for service, action, p in cloud.account.calls if action == "InquiryPriceCreateDisks"]
+    assert priced == {"DiskChargeType": disk["chargeType"], "DiskType": disk["storageType"],
+                      "DiskSize": disk["storageSize"]}
 
 
 def test_missing_credentials_name_each_variable_and_ask_nothing(tmp_path, registry):
@@ -229,3 +233,15 @@ def test_the_image_tag_missing_where_the_host_pulls_it(tmp_path):
     assert [(m, p) for m, p, _ in registry.requests][:3] == [
         ("HEAD", "/v2/sonatype/nexus3/manifests/3.93.9"), ("GET", "/token"),
         ("HEAD", "/v2/sonatype/nexus3/manifests/3.93.9")]
+
+
+def test_an_unexpected_api_error_is_one_line_too(tmp_path, registry):
+    with FakeTencentCloud() as cloud:
+        def busy(params):
+            from tests.tencent_api_fake import ApiFailure
+            raise ApiFailure("RequestLimitExceeded", "Your current request times equals to `20` in a second.")
+        cloud._api_DescribeZones = busy
+        code, _, err = preflight(stack_file(tmp_path), cloud, registry)
+    assert code == 2
+    assert "preflight: tencentcloud: the API answered RequestLimitExceeded: Your current request times" in err
+    assert "Traceback" not in err
