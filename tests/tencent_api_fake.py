@@ -107,6 +107,7 @@ class FakeAccount:
          "Cpu": cpu, "Memory": mem * 1024, "MaxStorage": 2000, "MinStorage": 10, "Qps": 4000,
          "MajorVersion": major, "KernelVersion": "v1", "IsSupportTDE": 1}
         for major in ("15", "16") for cpu, mem in ((1, 2), (2, 4), (4, 8))])
+    instances: list[dict[str, Any]] = field(default_factory=list)
     calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
 
@@ -290,7 +291,6 @@ class FakeTencentCloud:
             return {key: [], **({count: 0} if count else {})}
         return answer
 
-    _cvm_DescribeInstances = _empty("InstanceSet")
     _cvm_DescribeKeyPairs = _empty("KeyPairSet")
     _vpc_DescribeVpcs = _empty("VpcSet")
     _vpc_DescribeSecurityGroups = _empty("SecurityGroupSet")
@@ -299,6 +299,13 @@ class FakeTencentCloud:
     _cbs_DescribeSnapshots = _empty("SnapshotSet")
     _tag_DescribeResourceTagsByResourceIds = _empty("Tags")
     _postgres_DescribeDBInstances = _empty("DBInstanceSet")
+
+    def _cvm_DescribeInstances(self, params):  # noqa: N802
+        instances = self.account.instances
+        for flt in params.get("Filters") or []:
+            if flt["Name"] == "instance-name":
+                instances = [i for i in instances if i["InstanceName"] in flt["Values"]]
+        return {"TotalCount": len(instances), "InstanceSet": instances[: int(params.get("Limit") or 20)]}
 
     def _vpc_DescribeSecurityGroupPolicies(self, params):  # noqa: N802
         raise ApiFailure("ResourceNotFound", f"security group {params.get('SecurityGroupId')} does not exist")

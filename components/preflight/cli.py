@@ -30,18 +30,21 @@ def cloud_checks(api: Api, settings: stack_settings.Settings, region: str, out: 
           f"region {region}", file=out)
     hourly = None
     if isinstance(settings.server, stack_settings.CvmServer):
+        creation: list[Finding] = []  # what only a new CVM needs
         spec, problems = compute.cvm_spec(api, settings)
-        findings += problems
+        creation += problems
         if spec is not None:
             subnet, problems = compute.first_subnet(api, spec.zone)
             findings += problems
-            findings += compute.dry_run(api, settings.server, spec, subnet)
+            creation += compute.dry_run(api, settings.server, spec, subnet)
             hourly, problems = compute.hourly_price(api, spec, subnet)
-            findings += problems
+            creation += problems
             if settings.database.postgresql:
                 findings += compute.postgresql_spec(api, settings, spec.zone)
+        creation += account.balance(api, hourly)
+        deployed = compute.deployed_instance(api, settings)
+        findings += compute.for_a_deployed_stack(creation, deployed) if deployed else creation
         findings += compute.permissions(api, settings, region)
-        findings += account.balance(api, hourly)
     elif settings.dns == "dnspod" or settings.certificate == "ssl-console":
         findings += compute.permissions(api, settings, region)
     if settings.dns == "dnspod":

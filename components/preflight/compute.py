@@ -255,6 +255,25 @@ def cvm_spec(api: Api, settings: Settings) -> tuple[CvmSpec | None, list[Finding
                    host_name(settings.stack), settings.resource_label, settings.protect), findings
 
 
+def deployed_instance(api: Api, settings: Settings) -> str | None:
+    """The id of this stack's CVM when it exists already (its name is the stack's resource label)."""
+    try:
+        answer = api.call("cvm", "DescribeInstances", {
+            "Filters": [{"Name": "instance-name", "Values": [settings.resource_label]}], "Limit": 1})
+    except (Denied, ApiError):
+        return None  # the permission probe reports a denial
+    instances = answer.get("InstanceSet") or []
+    return instances[0].get("InstanceId") if instances else None
+
+
+def for_a_deployed_stack(findings: list[Finding], instance_id: str) -> list[Finding]:
+    """An update of a deployed stack creates no CVM: what would stop a new one (stock, quota, a first hour's
+    balance) is then a warning, permissions stay errors."""
+    note = f" (this stack's CVM {instance_id} exists already: an update creates no new one)"
+    return [warning(f.subject, f.message + note) if f.severity == "error" and not f.subject.startswith("cam:")
+            else f for f in findings]
+
+
 def read_probes(settings: Settings, region: str) -> list[tuple[str, str, dict[str, Any], str]]:
     """Read-only calls the provider makes for this stack's resources: (product, action, params, what needs it)."""
     probes: list[tuple[str, str, dict[str, Any], str]] = []

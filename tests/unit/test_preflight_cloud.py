@@ -245,3 +245,21 @@ def test_an_unexpected_api_error_is_one_line_too(tmp_path, registry):
     assert code == 2
     assert "preflight: tencentcloud: the API answered RequestLimitExceeded: Your current request times" in err
     assert "Traceback" not in err
+
+
+def test_a_deployed_stack_is_not_stopped_by_what_only_a_new_cvm_needs(tmp_path, registry):
+    """Updating prod creates no CVM: a type sold out since, or a full quota, is a warning then; a missing
+    permission still stops it."""
+    label = harness.stack_settings("prod").resource_label
+    account = FakeAccount(instance_quota_left=0, instances=[{
+        "InstanceId": "ins-7pq3x2ab", "InstanceName": label, "InstanceType": "S5.LARGE16",
+        "Placement": {"Zone": "ap-guangzhou-6"}, "InstanceState": "RUNNING"}])
+    with FakeTencentCloud(account) as cloud:
+        code, _, err = preflight(stack_file(tmp_path, "prod"), cloud, registry)
+    assert code == 0, err
+    assert "preflight: warning: quota: the account's CVM quota is used up" in err
+    assert "this stack's CVM ins-7pq3x2ab exists already" in err
+    account.denied["cvm:DescribeKeyPairs"] = "UnauthorizedOperation"
+    with FakeTencentCloud(account) as cloud:
+        code, _, err = preflight(stack_file(tmp_path, "prod"), cloud, registry)
+    assert code == 2 and "preflight: cam:cvm:DescribeKeyPairs:" in err
