@@ -3,12 +3,13 @@ STACK ?=
 FROM ?= dev
 REVIEWERS ?=
 REPO ?=
-.PHONY: up preview status init ssh test lint render github-environments help
+.PHONY: up preview preflight status init ssh test lint render github-environments help
 
 help:
 	@echo "make init STACK=<name> [FROM=dev]  create stacks/Pulumi.<name>.yaml from another stack's file"
 	@echo "make up STACK=<dev|prod|lab>   check the stack file, then deploy (venv, Pulumi CLI, state, secrets, pulumi up)"
 	@echo "make preview STACK=<stack>     the same set-up, then pulumi preview"
+	@echo "make preflight STACK=<stack>   only the checks make up/preview start with: account, permissions, stock, image, state bucket, server"
 	@echo "make status STACK=<stack>      usage against the Nexus caps, storage, certificates and health, over SSH"
 	@echo "make ssh STACK=<stack>         a shell on the stack's host (the stack's key, its pinned host key)"
 	@echo "make test                      lint + unit + system tests (needs nginx, docker-registry, skopeo, shellcheck)"
@@ -20,6 +21,9 @@ up:
 
 preview:
 	@scripts/up.sh "$(STACK)" preview
+
+preflight:
+	@scripts/up.sh "$(STACK)" preflight
 
 status:
 	@scripts/up.sh "$(STACK)" status

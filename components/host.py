@@ -113,6 +113,10 @@ def pinned_host_key(user_data: str | None, configured: str | None) -> str:
     )
 
 
+# The CVM's disks and public traffic billing (components.preflight dry-runs and prices the same).
+SYSTEM_DISK_TYPE = "CLOUD_PREMIUM"
+DATA_DISK_TYPE = "CLOUD_PREMIUM"
+INTERNET_CHARGE_TYPE = "TRAFFIC_POSTPAID_BY_HOUR"
 KEY_PAIR_NAME_LIMIT = 25  # tencentcloud/common/validators.go ValidateKeyPairName: 1-25 of [a-zA-Z0-9_]
 HOSTNAME_LIMIT = 15
 
@@ -402,15 +406,15 @@ class NexusHost(pulumi.ComponentResource):
             availability_zone=zone,
             image_id=image_id,
             instance_type=instance_type,
-            instance_charge_type="POSTPAID_BY_HOUR",
-            system_disk_type="CLOUD_PREMIUM",
+            instance_charge_type=CHARGE_TYPE,
+            system_disk_type=SYSTEM_DISK_TYPE,
             system_disk_size=server.system_disk_gb,
             vpc_id=network.id,
             subnet_id=subnet_.id,
             orderly_security_groups=[group.id],
             key_ids=[key_pair.id],
             allocate_public_ip=True,
-            internet_charge_type="TRAFFIC_POSTPAID_BY_HOUR",
+            internet_charge_type=INTERNET_CHARGE_TYPE,
             internet_max_bandwidth_out=server.bandwidth_mbps,
             disable_api_termination=args.protect,
             running_flag=True,
@@ -431,7 +435,7 @@ class NexusHost(pulumi.ComponentResource):
         data_disk = cbs.Storage(
             f"{name}-data-disk",
             storage_name=f"{args.label}-data",
-            storage_type="CLOUD_PREMIUM",
+            storage_type=DATA_DISK_TYPE,
             # Grows in place (ResizeDisk); a shrink is refused before it gets here.
             storage_size=args.data_disk_gb if args.data_disk_gb is not None else server.data_disk_gb,
             availability_zone=zone,

@@ -7,7 +7,7 @@
 # PULUMI_VERSION is also the version of the locked Python SDK (requirements.txt) and of the
 # workflows' pulumi-version; tests/unit/test_ci_supply_chain.py fails until all agree.
 
-PULUMI_VERSION=3.255.0
+PULUMI_VERSION=3.260.0
 PULUMI_CLI_DIR="$HOME/.pulumi/bin"
 PULUMI_CLI_CHECKSUMS=scripts/pulumi-cli.sha256
 

@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
-# `make up|preview|ssh|status STACK=<stack>`: deploy one stack from a fresh machine, or reach its host.
+# `make up|preview|preflight|ssh|status STACK=<stack>`: deploy one stack from a fresh machine, or reach its host.
 #
 # Order matters, cheapest check first:
 #   1. the stack file is checked (pydantic + PyYAML only, about a second): a
 #      placeholder or a typo stops here, before anything is installed or asked;
 #   2. .venv from the hash-checked requirements.lock (re-installed only when it changes);
-#   3. the pinned Pulumi CLI when none is on PATH: the release tarball, checked
-#      against the SHA-256 committed in scripts/pulumi-cli.sha256 (scripts/pulumi-cli.sh);
-#   4. the state backend: PULUMI_BACKEND_URL, else the one you are logged into
+#   3. the state backend is read: PULUMI_BACKEND_URL, else the one you are logged into
 #      (read from Pulumi's credentials file, no command that could prompt), else
-#      local state in .pulumi-state/;
-#   5. the passphrase of the stack's secrets (local/S3/COS backends): from
+#      local state in .pulumi-state/; a COS bucket gets the S3 client settings COS needs;
+#   4. the preflight (components/preflight; make up and preview of a stack with Tencent
+#      resources, skipped with PREFLIGHT=0): account, permissions, stock, balance, image,
+#      backend bucket and existing server, in seconds; make preflight stops here;
+#   5. the pinned Pulumi CLI when none is on PATH: the release tarball, checked
+#      against the SHA-256 committed in scripts/pulumi-cli.sha256 (scripts/pulumi-cli.sh),
+#      and the login into the backend of step 3;
+#   6. the passphrase of the stack's secrets (local/S3/COS backends): from
 #      PULUMI_CONFIG_PASSPHRASE(_FILE), else asked here, visibly, once;
-#   6. the secrets the stack file does not hold yet, asked here, visibly;
-#   7. pulumi up / preview; for ssh a shell on the host, for status the host's
+#   7. the secrets the stack file does not hold yet, asked here, visibly;
+#   8. pulumi up / preview; for ssh a shell on the host, for status the host's
 #      nexus-status.sh (its exit status: 0 fine, 3 warnings, 1 could not check).
 # Nothing waits on a prompt it hides: every question is printed, and each has
 # an environment variable that answers it instead (see README: Questions make up asks).
@@ -61,7 +65,41 @@ if [[ "$(cat "$requirements_stamp" 2>/dev/null)" != "$locks_digest" ]]; then
   echo "$locks_digest" > "$requirements_stamp"
 fi
 
-# --- 3. the Pulumi CLI ---------------------------------------------------------------
+# --- 3. the state backend (logged into after the CLI is installed) ------------------------------
+pulumi_home=${PULUMI_HOME:-$HOME/.pulumi}
+backend=${PULUMI_BACKEND_URL:-}
+if [[ -z "$backend" && -f "$pulumi_home/credentials.json" ]]; then
+  # What `pulumi whoami` would report, read without running a command that may start a login prompt.
+  backend=$(.venv/bin/python -c 'import json, sys; print(json.load(open(sys.argv[1])).get("current") or "")' \
+    "$pulumi_home/credentials.json" 2>/dev/null || true)
+  [[ -z "$backend" ]] || say "using the state backend you are logged into: $backend (PULUMI_BACKEND_URL chooses another)"
+fi
+local_state=""
+if [[ -z "$backend" ]]; then
+  backend="file://$PWD/.pulumi-state"
+  local_state=yes
+fi
+# COS through Pulumi's S3 backend: aws-sdk-go-v2 (CLI 3.245+) would upload state as aws-chunked with a
+# trailing checksum, which S3-compatible stores such as COS refuse (pulumi/pulumi #23764, #24219); only
+# checksums an operation requires are sent and checked (README: State in Tencent COS).
+if [[ "$backend" == s3://* && "$backend" == *myqcloud.com* ]]; then
+  export AWS_REQUEST_CHECKSUM_CALCULATION=${AWS_REQUEST_CHECKSUM_CALCULATION:-when_required}
+  export AWS_RESPONSE_CHECKSUM_VALIDATION=${AWS_RESPONSE_CHECKSUM_VALIDATION:-when_required}
+fi
+
+# --- 4. the preflight: what the account, the network and the host allow, before any question --------
+if [[ "$action" == preflight || ( ( "$action" == up || "$action" == preview ) && "${PREFLIGHT:-1}" != 0 ) ]]; then
+  preflight_args=(--backend "$backend")
+  [[ -z "$local_state" ]] || preflight_args=(--backend "")  # local state: no bucket to probe
+  [[ "$action" == preflight ]] || preflight_args+=(--auto)  # make up: stacks with Tencent resources only
+  if ! .venv/bin/python -m components.preflight "${preflight_args[@]}" "$stack_file"; then
+    echo "make $action: the preflight found the problems above (README: Preflight)" >&2
+    exit 2
+  fi
+fi
+[[ "$action" != preflight ]] || exit 0
+
+# --- 5. the Pulumi CLI ---------------------------------------------------------------
 install_cli() {
   install_pulumi_cli && return 0
   local tarball expected
@@ -91,23 +129,13 @@ path_hint() {
   fi
 }
 
-# --- 4. the state backend --------------------------------------------------------------
-pulumi_home=${PULUMI_HOME:-$HOME/.pulumi}
-backend=${PULUMI_BACKEND_URL:-}
-if [[ -z "$backend" && -f "$pulumi_home/credentials.json" ]]; then
-  # What `pulumi whoami` would report, read without running a command that may start a login prompt.
-  backend=$(.venv/bin/python -c 'import json, sys; print(json.load(open(sys.argv[1])).get("current") or "")' \
-    "$pulumi_home/credentials.json" 2>/dev/null || true)
-  [[ -z "$backend" ]] || say "using the state backend you are logged into: $backend (PULUMI_BACKEND_URL chooses another)"
-fi
-if [[ -z "$backend" ]]; then
+if [[ -n "$local_state" ]]; then
   mkdir -p .pulumi-state
-  backend="file://$PWD/.pulumi-state"
   say "no state backend chosen: using local state in $PWD/.pulumi-state (PULUMI_BACKEND_URL chooses another)"
   pulumi login "$backend" </dev/null
 fi
 
-# --- 5. the passphrase of the stack's secrets -------------------------------------------
+# --- 6. the passphrase of the stack's secrets -------------------------------------------
 # Pulumi Cloud (https://) encrypts secrets itself; so does a stack whose file names a KMS
 # secretsprovider.  Everything else uses a passphrase, which pulumi would otherwise ask for
 # inside commands whose output is hidden or whose stdin is a file.
@@ -167,7 +195,7 @@ if [[ "$action" == ssh || "$action" == status ]]; then
   exit "$status"
 fi
 
-# --- 6. secrets the stack file does not hold yet -----------------------------------------
+# --- 7. secrets the stack file does not hold yet -----------------------------------------
 ask_secret() {  # ask_secret KEY QUESTION: read a hidden value from stdin, hand it to pulumi on stdin
   local key=$1 value path=()
   [[ "$key" != *.* ]] || path=(--path)  # a leaf of an object, e.g. userPasswords.ci

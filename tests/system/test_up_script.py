@@ -27,6 +27,8 @@ from tests.harness import ROOT, write_stack_file
 
 FAKE_PULUMI = r"""#!/usr/bin/env bash
 echo "$*" >> "$FAKE_LOG"
+echo "$1 AWS_REQUEST_CHECKSUM_CALCULATION=${AWS_REQUEST_CHECKSUM_CALCULATION:-unset}" \
+  "AWS_RESPONSE_CHECKSUM_VALIDATION=${AWS_RESPONSE_CHECKSUM_VALIDATION:-unset}" >> "$FAKE_LOG.env"
 case "$1 $2" in
   "config set") value=$(cat)   # the value arrives on stdin (asked by up.sh, or a file), never as an argument
                 echo "${!#} ${value:0:30} passphrase=${PULUMI_CONFIG_PASSPHRASE:-unset}" >> "$FAKE_LOG.values" ;;
@@ -101,7 +103,7 @@ def repo(tmp_path):
     return copy
 
 
-def run(repo_dir: Path, script: str, *args, stdin="", env_extra=None, with_pulumi=True):
+def run(repo_dir: Path, script: str, *args, stdin="", env_extra=None, with_pulumi=True, shell="bash"):
     home = repo_dir.parent / "home"
     home.mkdir(exist_ok=True)
     bin_dir = repo_dir.parent / "bin"
@@ -116,14 +118,17 @@ def run(repo_dir: Path, script: str, *args, stdin="", env_extra=None, with_pulum
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PULUMI_", "TENCENTCLOUD_")) and k not in ("SSH_KEY_FILE",)}
     env.update({"PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin", "FAKE_LOG": str(log), "HOME": str(home)})
+    env["PREFLIGHT"] = "0"  # the preflight asks the cloud: tests/system/test_up_preflight.py turns it on
     env.update(env_extra or {})
     started = time.monotonic()
-    result = subprocess.run(["bash", str(repo_dir / "scripts" / script), *args], cwd=repo_dir.parent, env=env,
+    result = subprocess.run([shell, str(repo_dir / "scripts" / script), *args], cwd=repo_dir.parent, env=env,
                             input=stdin, capture_output=True, text=True, timeout=300)
     result.seconds = time.monotonic() - started
     result.calls = log.read_text().splitlines() if log.exists() else []
     values = Path(f"{log}.values")
     result.values = values.read_text().splitlines() if values.exists() else []
+    pulumi_env = Path(f"{log}.env")
+    result.pulumi_env = pulumi_env.read_text().splitlines() if pulumi_env.exists() else []
     return result
 
 
