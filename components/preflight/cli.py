@@ -29,7 +29,7 @@ def cloud_checks(api: Api, settings: stack_settings.Settings, region: str, out: 
     print(f"==> preflight: Tencent Cloud key of {who.arn or who.user_id} (account {who.account_id}), "
           f"region {region}", file=out)
     hourly = None
-    if isinstance(settings.server, stack_settings.CvmServer):
+    if settings.server.is_cvm:
         creation: list[Finding] = []  # what only a new CVM needs
         spec, problems = compute.cvm_spec(api, settings)
         creation += problems

@@ -233,7 +233,7 @@ def hourly_price(api: Api, spec: CvmSpec, subnet: tuple[str, str] | None) -> tup
 def cvm_spec(api: Api, settings: Settings) -> tuple[CvmSpec | None, list[Finding]]:
     """The instance the stack would create, each lookup as the program makes it."""
     server = settings.server
-    assert isinstance(server, CvmServer)
+    assert server.is_cvm
     findings: list[Finding] = []
     zone, problems = resolve_zone(api, server)
     findings += problems
@@ -271,7 +271,7 @@ def for_a_deployed_stack(findings: list[Finding], instance_id: str) -> list[Find
 def read_probes(settings: Settings, region: str) -> list[tuple[str, str, dict[str, Any], str]]:
     """Read-only calls the provider makes for this stack's resources: (product, action, params, what needs it)."""
     probes: list[tuple[str, str, dict[str, Any], str]] = []
-    if isinstance(settings.server, CvmServer):
+    if settings.server.is_cvm:
         probes += [
             ("cvm", "DescribeInstances", {"Limit": 1}, "reading the CVM"),
             ("cvm", "DescribeKeyPairs", {"Limit": 1}, "reading the SSH key pair"),

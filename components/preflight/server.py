@@ -59,7 +59,7 @@ def ssh_command(server: ExistingServer, known_hosts: Path, env: Mapping[str, str
 
 def probe_script(settings: Settings) -> str:
     server = settings.server
-    assert isinstance(server, ExistingServer)
+    assert server.is_existing
     return render_template(PROBE_TEMPLATE, mount_point=MOUNT_POINT, data_device=server.data_device or "")
 
 
@@ -70,7 +70,7 @@ def parse_facts(output: str) -> dict[str, str]:
 def judge(settings: Settings, facts: Mapping[str, str]) -> list[Finding]:
     """Supported OS, memory and disk from the probe's facts."""
     server = settings.server
-    assert isinstance(server, ExistingServer)
+    assert server.is_existing
     findings = []
     os_id, version = facts.get("ID", "").lower(), facts.get("VERSION_ID", "")
     major = version.split(".")[0]
@@ -106,7 +106,7 @@ def judge(settings: Settings, facts: Mapping[str, str]) -> list[Finding]:
 
 def check(settings: Settings, env: Mapping[str, str]) -> list[Finding]:
     server = settings.server
-    if not isinstance(server, ExistingServer):
+    if not server.is_existing:
         return []
     with tempfile.TemporaryDirectory(prefix="nexus-preflight-") as work:
         known_hosts = Path(work) / "known_hosts"
