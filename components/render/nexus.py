@@ -59,8 +59,11 @@ ADMIN_PASSWORD_NAME = "nexus-admin-password"
 DOCKER_HUB_TOKEN_NAME = "docker-hub-token"
 ADMIN_PASSWORD_PATH = f"{SECRETS_DIR}/{ADMIN_PASSWORD_NAME}"
 DOCKER_HUB_TOKEN_PATH = f"{SECRETS_DIR}/{DOCKER_HUB_TOKEN_NAME}"
-# database.engine postgresql: the container's datastore settings (components.render.nexus_database).
-DATASTORE_ENV_PATH = f"{SECRETS_DIR}/nexus-datastore.env"
+# database.engine postgresql: Nexus's datastore settings (components.render.nexus_database), delivered
+# root-only here and installed by the container script where Nexus reads them, DATASTORE_FILE.
+DATASTORE_PROPERTIES_PATH = f"{SECRETS_DIR}/nexus-store.properties"
+# Where releases before this one kept them, as a docker --env-file; the container script deletes it.
+LEGACY_DATASTORE_ENV_PATH = f"{SECRETS_DIR}/nexus-datastore.env"
 REPOSITORY_DIR = f"{CONFIG_DIR}/repositories"
 
 # The data disk (or, without one, a directory on the root disk) is mounted here;
@@ -69,6 +72,9 @@ REPOSITORY_DIR = f"{CONFIG_DIR}/repositories"
 # start instead of initialising an empty Nexus on the root disk.
 MOUNT_POINT = "/srv/nexus"
 DATA_DIR = f"{MOUNT_POINT}/nexus-data"
+# Nexus reads its datastore from <data>/etc/fabric/nexus-store.properties (nexus-public:
+# MyBatisDataStore.checkNexusStorePropertyExists, NexusPaxExamSupport.DATA_STORE_PROPERTIES_FILE).
+DATASTORE_FILE = f"{DATA_DIR}/etc/fabric/nexus-store.properties"
 NEXUS_UID = 200  # the nexus user of sonatype/nexus3
 
 CONTAINER_NAME = "nexus"
@@ -184,9 +190,8 @@ def container_run_options(settings: Settings) -> list[tuple[str, str]]:
         ("--log-opt", "max-size=50m"),
         ("--log-opt", "max-file=3"),
     ]
-    if settings.database.postgresql:
-        # Root-only file: the datastore password never shows in `docker run` arguments.
-        options.append(("--env-file", DATASTORE_ENV_PATH))
+    # database.engine postgresql: no --env-file; the datastore settings are a file in the data
+    # directory (DATASTORE_FILE), so the password is neither in `docker run` nor in `docker inspect`.
     return options
 
 
@@ -286,7 +291,8 @@ def container_files(settings: Settings) -> list[HostFile]:
         spec_label=SPEC_LABEL,
         stop_timeout=STOP_TIMEOUT_SECONDS,
         run_options=container_run_options(settings),
-        datastore_env_file=DATASTORE_ENV_PATH if settings.database.postgresql else "",
+        datastore_properties=DATASTORE_PROPERTIES_PATH if settings.database.postgresql else "",
+        legacy_datastore_env=LEGACY_DATASTORE_ENV_PATH,
     )
     return [HostFile(CONTAINER_SCRIPT, script, "0755")]
 
