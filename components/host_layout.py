@@ -65,8 +65,11 @@ DOCKER_HUB_TOKEN_NAME = "docker-hub-token"
 DOCKER_HUB_TOKEN_PATH = f"{SECRETS_DIR}/{DOCKER_HUB_TOKEN_NAME}"
 # One file per managed Nexus user, named after the user, below SECRETS_DIR.
 USER_PASSWORD_DIR_NAME = "users"
-# database.engine postgresql: the container's datastore settings (a docker --env-file).
-DATASTORE_ENV_PATH = f"{SECRETS_DIR}/nexus-datastore.env"
+# database.engine postgresql: Nexus's datastore settings, delivered root-only here and installed
+# by the container script where Nexus reads them (DATASTORE_FILE), never in the container's environment.
+DATASTORE_PROPERTIES_PATH = f"{SECRETS_DIR}/nexus-store.properties"
+# Where earlier releases kept them, as a docker --env-file; the container script deletes it.
+LEGACY_DATASTORE_ENV_PATH = f"{SECRETS_DIR}/nexus-datastore.env"
 PGPASS_PATH = f"{SECRETS_DIR}/nexus-database.pgpass"
 MIGRATOR_ARGS_PATH = f"{SECRETS_DIR}/nexus-db-migrator.args"
 
@@ -93,6 +96,8 @@ NEXUS_UID = 200  # the nexus user of sonatype/nexus3, owner of DATA_DIR
 GENERATED_ADMIN_PASSWORD_PATH = f"{DATA_DIR}/admin.password"
 # Below the data directory: where Nexus reads its datastore (H2 or PostgreSQL) from.
 DATASTORE_PROPERTIES = "etc/fabric/nexus-store.properties"
+# nexus-public: MyBatisDataStore.checkNexusStorePropertyExists, NexusPaxExamSupport.DATA_STORE_PROPERTIES_FILE.
+DATASTORE_FILE = f"{DATA_DIR}/{DATASTORE_PROPERTIES}"
 # The file blob store every repository keeps its blobs in (DATA_DIR/blobs/<name>).
 BLOB_STORE = "default"
 # Nexus's H2 backup task writes here, on the data disk, so every snapshot holds the copy.

@@ -31,7 +31,7 @@ from components.host_layout import (
     BOOTSTRAP_SCRIPT,
     CONTAINER_SCRIPT,
     DATABASE_SCRIPT,
-    DATASTORE_ENV_PATH,
+    DATASTORE_PROPERTIES_PATH,
     MIGRATOR_ARGS_PATH,
     PGPASS_PATH,
     PREPARE_SCRIPT,
@@ -94,7 +94,7 @@ class NexusServer(pulumi.ComponentResource):
         container_secrets: Sequence[tuple[str, pulumi.Input[str]]] = ()
         if args.database is not None:
             self.database = self._database_step(name, args, checked, waits_for)
-            container_secrets = [(DATASTORE_ENV_PATH, _datastore_env(args.database))]
+            container_secrets = [(DATASTORE_PROPERTIES_PATH, _datastore_properties(args.database))]
         self.container = host_step(
             f"{name}-container",
             connection=args.connection,
@@ -153,10 +153,12 @@ class NexusServer(pulumi.ComponentResource):
         )
 
 
-def _datastore_env(database: DatabaseConnection) -> pulumi.Output[str]:
+def _datastore_properties(database: DatabaseConnection) -> pulumi.Output[str]:
     return pulumi.Output.secret(
         pulumi.Output.all(database.host, database.port, database.password).apply(
-            lambda v: nexus_database.datastore_env(v[0], v[1], database.name, database.user, v[2], database.ssl_mode)
+            lambda v: nexus_database.datastore_properties(
+                v[0], v[1], database.name, database.user, v[2], database.ssl_mode
+            )
         )
     )
 

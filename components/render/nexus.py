@@ -36,8 +36,8 @@ from components.host_layout import (
     CONTAINER_NAME,
     CONTAINER_SCRIPT,
     DATA_DIR,
-    DATASTORE_ENV_PATH,
     DATASTORE_PROPERTIES,
+    DATASTORE_PROPERTIES_PATH,
     DOCKER_DAEMON_JSON,
     DOCKER_GROUP_PORT,
     DOCKER_HOSTED_PORT,
@@ -46,6 +46,7 @@ from components.host_layout import (
     DOCKER_PORTS,
     FSTAB,
     GENERATED_ADMIN_PASSWORD_PATH,
+    LEGACY_DATASTORE_ENV_PATH,
     LIFECYCLE_DIR,
     LIFECYCLE_DIR_NAME,
     MOUNT_POINT,
@@ -187,9 +188,8 @@ def container_run_options(settings: Settings) -> list[tuple[str, str]]:
         ("--log-opt", "max-size=50m"),
         ("--log-opt", "max-file=3"),
     ]
-    if settings.database.postgresql:
-        # Root-only file: the datastore password never shows in `docker run` arguments.
-        options.append(("--env-file", DATASTORE_ENV_PATH))
+    # database.engine postgresql: no --env-file; the datastore settings are a file in the data
+    # directory (DATASTORE_FILE), so the password is neither in `docker run` nor in `docker inspect`.
     return options
 
 
@@ -280,7 +280,7 @@ def container_files(settings: Settings) -> list[HostFile]:
         container=CONTAINER_NAME,
         data_dir=DATA_DIR,
         container_data_dir=CONTAINER_DATA_DIR,
-        datastore_properties=DATASTORE_PROPERTIES,
+        datastore_relative_path=DATASTORE_PROPERTIES,
         nexus_uid=NEXUS_UID,
         heap_mb=settings.nexus.heap_mb or "",
         database="orientdb" if settings.nexus.runs_orientdb else "h2",
@@ -295,7 +295,8 @@ def container_files(settings: Settings) -> list[HostFile]:
         spec_label=SPEC_LABEL,
         stop_timeout=STOP_TIMEOUT_SECONDS,
         run_options=container_run_options(settings),
-        datastore_env_file=DATASTORE_ENV_PATH if settings.database.postgresql else "",
+        datastore_properties=DATASTORE_PROPERTIES_PATH if settings.database.postgresql else "",
+        legacy_datastore_env=LEGACY_DATASTORE_ENV_PATH,
     )
     return [HostFile(CONTAINER_SCRIPT, script, "0755")]
 

@@ -1,10 +1,13 @@
 """What ``database.engine: postgresql`` puts on the host, as pure functions.
 
-Nexus reads its datastore from the environment the way Sonatype documents for
-the container (``NEXUS_DATASTORE_NEXUS_JDBCURL``, ``..._USERNAME``,
-``..._PASSWORD``; Nexus's own support-zip sanitiser knows the last one).  Those
-three lines are a docker ``--env-file`` that only root can read: the password
-never appears on a command line, in ``docker run`` arguments or in a log.
+Nexus reads its datastore from ``etc/fabric/nexus-store.properties`` in its data
+directory (nexus-public ``MyBatisDataStore.checkNexusStorePropertyExists`` resolves it in
+the work directory; the keys ``name``, ``type``, ``jdbcUrl``, ``username``, ``password``
+are those of the datastore properties files that ``DataStoreConfigurationLocalSource``
+read, and ``InstallConfigurationCustomizer`` redacts ``password`` from them in support
+zips).  The file arrives as a root-only secret file of the container step, which installs
+it (0600, uid 200) in the data directory: the password is never in the container's
+environment (``docker inspect``), on a command line, in ``docker run`` arguments or in a log.
 
 The ``<name>-database`` host step runs before the container step with the same
 connection in a libpq password file: it installs the PostgreSQL client when
@@ -56,15 +59,40 @@ def jdbc_url(host: str, port: int, name: str, ssl_mode: str) -> str:
     return f"jdbc:postgresql://{host}:{port}/{name}?sslmode={ssl_mode}"
 
 
-def datastore_env(host: str, port: int, name: str, user: str, password: str, ssl_mode: str) -> str:
-    """The container's ``--env-file``: docker takes each value literally up to the end of its line."""
-    if any(ch in value for value in (host, name, user, password) for ch in "\r\n\0"):
-        raise ValueError("datastore values must be single lines")
-    return (
-        f"NEXUS_DATASTORE_NEXUS_JDBCURL={jdbc_url(host, port, name, ssl_mode)}\n"
-        f"NEXUS_DATASTORE_NEXUS_USERNAME={user}\n"
-        f"NEXUS_DATASTORE_NEXUS_PASSWORD={password}\n"
-    )
+def properties_value(value: str) -> str:
+    """``value`` escaped the way ``java.util.Properties.store`` writes one, so that ``load`` gives it back:
+    backslash and the separators ``=`` ``:`` and comment marks ``#`` ``!`` escaped, a leading space kept,
+    control characters as ``\\t`` ``\\n`` ``\\r`` ``\\f``, anything outside printable ASCII as ``\\uXXXX``
+    (``load`` reads ISO 8859-1)."""
+    escaped = []
+    for index, char in enumerate(value):
+        if char in "\\=:#!" or (char == " " and index == 0):
+            escaped.append("\\" + char)
+        elif char in "\t\n\r\f":
+            escaped.append({"\t": "\\t", "\n": "\\n", "\r": "\\r", "\f": "\\f"}[char])
+        elif " " <= char <= "~":
+            escaped.append(char)
+        else:
+            escaped.extend(f"\\u{unit:04x}" for unit in _utf16_units(char))
+    return "".join(escaped)
+
+
+def _utf16_units(char: str) -> list[int]:
+    data = char.encode("utf-16-be")
+    return [int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2)]
+
+
+def datastore_properties(host: str, port: int, name: str, user: str, password: str, ssl_mode: str) -> str:
+    """``nexus-store.properties`` for the ``nexus`` datastore on PostgreSQL."""
+    entries = {
+        "name": "nexus",
+        "type": "jdbc",
+        "jdbcUrl": jdbc_url(host, port, name, ssl_mode),
+        "username": user,
+        "password": password,
+    }
+    lines = "".join(f"{key}={properties_value(value)}\n" for key, value in entries.items())
+    return "# Managed by nexus-registry (database.engine postgresql); Nexus reads it at startup.\n" + lines
 
 
 def pgpass(host: str, port: int, user: str, password: str) -> str:

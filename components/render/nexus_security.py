@@ -12,11 +12,21 @@ repository (``nx-repository-view-<format>-<repository>-<action>``):
   (no delete: a CI credential cannot erase what was released);
 - ``nexus-registry-pull``: read and browse of what a team member pulls: ``docker-group``
   (team images and Docker Hub), ``pypi-proxy``, ``yum-proxy``;
-- ``nexus-registry-anonymous``: read and browse of ``docker-proxy`` only, so the
+- ``nexus-registry-anonymous``: read (not browse) of ``docker-proxy`` only, so the
   anonymous Docker Hub mirror works and nothing pushed is visible; plus
   ``docker-group`` when ``nexus.anonymousTeamImages`` opts in.  It replaces
   Nexus's own ``nx-anonymous`` on the ``anonymous`` user, which reads every
   repository and searches them all.
+
+A pull needs ``read`` only.  Every repository request passes ``SecurityHandler``, which asks
+``SecurityFacetSupport.ensurePermitted`` for the action of the HTTP method: GET and HEAD are
+``read`` (nexus-public components/nexus-repository-services/.../security/SecurityFacetSupport.java,
+``action()``); ``browse`` is asked only by the browse tree, search and repository listings
+(``RepositoryBrowseResource``, ``BrowseNodeQueryServiceImpl``, ``SearchResultComponentGeneratorSupport``,
+``RepositoryPermissionChecker.userCanBrowseRepositories``).  Sonatype's Docker Authentication page
+says the same of Docker: "Anonymous user access to a Docker repository's content is determined
+by their nx-view read privileges".  The Docker format itself is not in nexus-public, so the
+anonymous mirror pull is the part that rests on the real Nexus behaving as documented.
 
 A Nexus group reads whatever its members hold: read on ``docker-group`` is read
 on ``docker-hosted``.  So the anonymous role never names the group unless team
@@ -53,6 +63,8 @@ MANAGED_MARKER = "managed-by-nexus-registry"
 
 PUSH_ACTIONS = ("add", "edit", "read", "browse")
 PULL_ACTIONS = ("read", "browse")
+# Anonymous clients pull; they have no business listing, searching or browsing (see above).
+ANONYMOUS_ACTIONS = ("read",)
 
 
 def privilege(repository_format: str, repository: str, action: str) -> str:
@@ -85,7 +97,7 @@ def anonymous_repositories(settings: Settings) -> list[tuple[str, str]]:
 def roles(settings: Settings) -> list[dict[str, Any]]:
     """Bodies of ``POST /v1/security/roles`` (RoleXORequest), one per role."""
     pull = [p for fmt, name in pulled_repositories(settings) for p in _privileges(fmt, name, PULL_ACTIONS)]
-    anonymous = [p for fmt, name in anonymous_repositories(settings) for p in _privileges(fmt, name, PULL_ACTIONS)]
+    anonymous = [p for fmt, name in anonymous_repositories(settings) for p in _privileges(fmt, name, ANONYMOUS_ACTIONS)]
     return [
         {"id": ROLE_PUSH, "name": ROLE_PUSH, "roles": [],
          "description": "nexus-registry: push to docker-hosted (add, edit, read, browse; no delete)",

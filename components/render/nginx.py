@@ -71,24 +71,101 @@ class Ports:
 
 
 @dataclass(frozen=True)
-class LoginLimits:
-    """Per client address (nginx limit_req; rates r/s or r/m, bursts in requests).
+class Budget:
+    """One nginx ``limit_req`` zone that lets at most ``total`` requests per address through in
+    any ``window`` (bursts included): ``burst + 1`` at once, then ``rate`` refills the bucket."""
 
-    login: /v2/token with credentials and the UI login form.  A docker command
-    fetches one token (a push of several repositories a few), so a CI job with
-    dozens of commands fits in the burst; a password guesser gets 30 a minute.
-    credentials: every other request with Basic credentials, which for REST
-    automation and pip/yum with a password is every request, so the allowance
-    is wider; still bounded, unlike Nexus CE itself.
-    """
-
-    login_rate: str = "30r/m"
-    login_burst: int = 30
-    credentials_rate: str = "10r/s"
-    credentials_burst: int = 200
+    total: int
+    window: str  # "minute" or "hour"
+    rate: str  # nginx rate, "30r/m"
+    burst: int
 
 
-LOGIN_LIMITS = LoginLimits()
+def per_minute_budget(total: int) -> Budget:
+    """Half of ``total`` at once, the other half spread over the minute: burst + 1 + rate = total."""
+    burst = total // 2 - 1
+    return Budget(total, "minute", f"{total - burst - 1}r/m", burst)
+
+
+def per_hour_budget(total: int) -> Budget:
+    """A tenth of ``total`` at once, the rest spread over the hour: burst + 1 + 60 * rate <= total."""
+    burst = total // 10
+    return Budget(total, "hour", f"{(total - burst - 1) // 60}r/m", burst)
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """Per client address, from ``limits.*`` (README: Who can read and write)."""
+
+    passwords: Budget  # requests with Basic credentials and UI logins, every host
+    requests: Budget  # every request (Nexus CE caps requests a day, failed ones included)
+    manifests: Budget  # manifest requests, which create components (CE caps their number)
+    connections: int  # requests in progress at once
+
+
+def budgets(settings: Settings) -> Budgets:
+    limits = settings.limits
+    return Budgets(
+        passwords=per_minute_budget(limits.password_checks_per_minute),
+        requests=per_hour_budget(limits.requests_per_hour),
+        manifests=per_hour_budget(limits.manifests_per_hour),
+        connections=limits.connections_per_address,
+    )
+
+
+@dataclass(frozen=True)
+class ClientTimeouts:
+    """Between two reads or writes of a client, not for a whole transfer.  A slow client holds
+    a connection slot, so these stay short; Nexus's own slowness is covered by proxy_*_timeout."""
+
+    header: str = "10s"
+    body: str = "30s"
+    send: str = "60s"
+    keepalive: str = "30s"
+
+
+CLIENT_TIMEOUTS = ClientTimeouts()
+
+# nginx.conf's events/main settings, set by the deploy script (the distribution's values are 768
+# or 1024 connections per worker and the process's default open-file limit).  One address may
+# hold as many connections as it likes while their headers arrive (limit_conn counts requests,
+# not handshakes), for client_header_timeout each; 4096 per worker keeps well over a thousand
+# of those from starving everyone else, in a few hundred MB at most of a >= 8 GB host.  Each
+# proxied request uses two connections (client, upstream) and two descriptors.
+WORKER_CONNECTIONS = 4096
+WORKER_OPEN_FILES = 2 * WORKER_CONNECTIONS
+
+# The request targets of the Docker Registry HTTP API V2 (distribution spec, "Pulling/Pushing";
+# grammar of distribution/reference/regexp.go and the OCI image spec's descriptor.md):
+# repository name components, tags, digests, and the opaque upload ids Nexus hands out.
+# None can be empty, start with "." or hold "%", ";" or a backslash (names are "/"-joined).
+@dataclass(frozen=True)
+class ApiGrammar:
+    name: str = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+    digest: str = r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+"
+    reference: str = r"(?:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+)"
+    upload: str = r"[A-Za-z0-9_-][A-Za-z0-9_.=-]*"
+
+
+API_GRAMMAR = ApiGrammar()
+
+# Every header Jetty's ForwardedRequestCustomizer reads besides the two nginx sets
+# (X-Forwarded-Proto, X-Forwarded-For).  Nexus adds that customizer to its connectors
+# (nexus-public assemblies/nexus-base-overlay/src/main/resources/overlay/etc/jetty/jetty.xml,
+# lines 81-84) and ships Jetty 9.4.56 (buildsupport/jetty/pom.xml, line 31), whose defaults are
+# Forwarded, X-Forwarded-Host/-Server/-Proto/-For/-Port, X-Proxied-Https, Proxy-auth-cert and
+# Proxy-ssl-id (jetty-server ForwardedRequestCustomizer; the same list in Jetty 10-12).
+# X-Forwarded-Prefix is not Jetty's but Spring's (ForwardedHeaderFilter): dropped as well.
+CLEARED_FORWARDING_HEADERS = (
+    "Forwarded",
+    "X-Forwarded-Host",
+    "X-Forwarded-Port",
+    "X-Forwarded-Server",
+    "X-Forwarded-Prefix",
+    "X-Proxied-Https",
+    "Proxy-auth-cert",
+    "Proxy-ssl-id",
+)
 
 
 @dataclass(frozen=True)
@@ -158,9 +235,8 @@ def render_site_config(
     cert_paths: dict[str, CertPaths] | None = None,
     snippet_dir: str = NGINX_SNIPPET_DIR,
     log_dir: str = NGINX_LOG_DIR,
-    limits: LoginLimits = LOGIN_LIMITS,
 ) -> str:
-    """The site config (conf.d) for ``settings``; ports, paths and limits overridable for tests."""
+    """The site config (conf.d) for ``settings``; ports and paths overridable for tests."""
     layout = Layout(ports or Ports(), cert_paths, snippet_dir, log_dir)
     return render_template(
         "nginx/nexus-registry.conf.j2",
@@ -170,7 +246,10 @@ def render_site_config(
         web_max_upload_size=settings.web_max_upload_size,
         ports=layout.ports,
         mirror_port=mirror_port(settings, layout.ports),
-        limits=limits,
+        budgets=budgets(settings),
+        client_timeouts=CLIENT_TIMEOUTS,
+        api=API_GRAMMAR,
+        cleared_headers=CLEARED_FORWARDING_HEADERS,
         web_allowed_cidrs=settings.web_allowed_cidrs,
         registry_allowed_cidrs=settings.registry_allowed_cidrs,
         mirror_allowed_cidrs=settings.registry_mirror_allowed_cidrs,
@@ -206,17 +285,19 @@ def render_snippets(
     ports: Ports | None = None,
     cert_paths: dict[str, CertPaths] | None = None,
 ) -> dict[str, str]:
-    """The two version-dependent snippets of one variant: file name -> text."""
+    """The version-dependent snippets of one variant (the mirror's default server's only with
+    a mirror): file name -> text."""
     layout = Layout(ports or Ports(), cert_paths)
     context = {
         "variant": variant,
         "ports": layout.ports,
+        "mirror_port": mirror_port(settings, layout.ports),
         "fallback_cert": layout.certs(settings)[settings.registry_fqdn],
     }
-    return {
-        name: render_template(f"nginx/{name}.j2", **context)
-        for name in ("https-default.conf", "https-vhost.conf")
-    }
+    names = ["https-default.conf", "https-vhost.conf"]
+    if context["mirror_port"]:
+        names.append("mirror-default.conf")
+    return {name: render_template(f"nginx/{name}.j2", **context) for name in names}
 
 
 def cert_files(settings: Settings) -> list[str]:
@@ -244,6 +325,8 @@ def render_deploy_script(settings: Settings) -> str:
         cert_dir=NGINX_CERT_DIR,
         managed_files=managed_files(settings),
         log_files=log_files(settings),
+        worker_connections=WORKER_CONNECTIONS,
+        worker_open_files=WORKER_OPEN_FILES,
     )
 
 

@@ -295,3 +295,24 @@ class DatabaseSettings(SettingsModel):
     @property
     def postgresql(self) -> bool:
         return self.engine == "postgresql"
+
+
+# --- front-door limits (nginx, per client address) ----------------------------------------
+
+
+class LimitsSettings(SettingsModel):
+    """Per-address budgets nginx enforces in front of Nexus (README: Who can read and write).
+
+    Each is "at most N in any window, bursts included"; ``render.nginx.budgets`` turns it into
+    an nginx rate and burst.  Defaults come from Nexus CE's caps (100,000 requests a day,
+    40,000 components): no address spends a tenth of either in an hour.
+    """
+
+    # Requests with Basic credentials (any host, any path) plus UI logins: each is a password check.
+    password_checks_per_minute: int = Field(default=60, ge=2, le=6000)
+    # Every request to Nexus, anonymous or not (CE counts them all, failed ones included).
+    requests_per_hour: int = Field(default=9000, ge=100, le=10_000_000)
+    # Manifest requests, which create components (a new Docker Hub tag pulled, a push).
+    manifests_per_hour: int = Field(default=3600, ge=100, le=10_000_000)
+    # Requests in progress at once from one address (nginx limit_conn).
+    connections_per_address: int = Field(default=256, ge=16, le=2048)

@@ -24,6 +24,7 @@ from components.settings.models import (
     AcmeSettings,
     BackupSettings,
     DatabaseSettings,
+    LimitsSettings,
     NexusSettings,
     SslConsoleSettings,
     UserSettings,
@@ -61,6 +62,7 @@ class Settings(SettingsModel):
     web_allowed_cidrs: list[NetworkCidr] | None = Field(default=None, min_length=1)
     registry_allowed_cidrs: list[NetworkCidr] | None = Field(default=None, min_length=1)
     registry_mirror_allowed_cidrs: list[NetworkCidr] | None = Field(default=None, min_length=1)
+    limits: LimitsSettings = LimitsSettings()
 
     @field_validator("stack")
     @classmethod

@@ -58,11 +58,11 @@ def test_h2_postgresql_and_fresh_data_directories_start(tmp_path, nexus, layout)
         (fabric / "nexus-store.properties").write_text(
             "name=nexus\ntype=jdbc\njdbcUrl=jdbc\\:postgresql\\://db\\:5432/nexus\nusername=nexus\n")
     env = {}
-    if layout == "PostgreSQL datastore":  # database.engine postgresql: the datastore comes from an env file
+    if layout == "PostgreSQL datastore":  # database.engine postgresql: the datastore comes from a secret file
         (db / "component").mkdir()
-        env_file = tmp_path / "nexus-datastore.env"
-        env_file.write_text("NEXUS_DATASTORE_NEXUS_JDBCURL=jdbc:postgresql://10.0.0.5:5432/nexus\n")
-        env["DATASTORE_ENV_FILE"] = str(env_file)
+        env_file = tmp_path / "nexus-store.properties"
+        env_file.write_text("name=nexus\ntype=jdbc\njdbcUrl=jdbc\\:postgresql\\://10.0.0.5\\:5432/nexus\n")
+        env["DATASTORE_PROPERTIES"] = str(env_file)
     ok(container.run(**env))
     assert len(container.calls("run")) == 1
 

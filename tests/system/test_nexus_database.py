@@ -6,10 +6,12 @@ stands in for TencentDB; its ``nexus`` role has what TencentDB's root account ha
 
 - the ``-database`` host step's script, run with bash and the real ``psql``, creates
   the database, proves the connection is encrypted, and is idempotent;
-- the container's ``--env-file`` is read with docker's env-file rule (``KEY=value``
-  taken literally to the end of the line) and handed to the same JDBC driver Nexus
-  uses (pgjdbc, Debian ``libpostgresql-jdbc-java``) through the environment variable
-  names Nexus reads: the URL, user, password, database and TLS mode connect;
+- the datastore settings (``etc/fabric/nexus-store.properties``) are read back with
+  ``java.util.Properties.load``, as Nexus reads its properties files, and handed to the
+  same JDBC driver Nexus uses (pgjdbc, Debian ``libpostgresql-jdbc-java``): the URL,
+  user, password, database and TLS mode connect; awkward values survive the escaping;
+- the container step installs that file in the data directory as Nexus's uid (0600),
+  never puts it in the container's environment, and follows no link planted there;
 - the H2 guard and the migration run against stub ``docker``/``curl`` that record
   their arguments: the password never reaches a command line.
 
@@ -55,11 +57,23 @@ import java.util.Properties;
 
 public class Probe {
     public static void main(String[] args) throws Exception {
-        // The variables Nexus reads for its datastore (NEXUS_DATASTORE_NEXUS_*).
-        String url = System.getenv("NEXUS_DATASTORE_NEXUS_JDBCURL");
+        // nexus-store.properties as Nexus loads a properties file (java.util.Properties.load).
+        Properties store = new Properties();
+        try (java.io.InputStream in = new java.io.FileInputStream(args[0])) {
+            store.load(in);
+        }
+        if (args.length > 1) {  // print every value, as UTF-16 code units in hex
+            for (String key : new java.util.TreeSet<>(store.stringPropertyNames())) {
+                StringBuilder hex = new StringBuilder();
+                for (char c : store.getProperty(key).toCharArray()) hex.append(String.format("%04x", (int) c));
+                System.out.println(key + "=" + hex);
+            }
+            return;
+        }
+        String url = store.getProperty("jdbcUrl");
         Properties props = new Properties();
-        props.setProperty("user", System.getenv("NEXUS_DATASTORE_NEXUS_USERNAME"));
-        props.setProperty("password", System.getenv("NEXUS_DATASTORE_NEXUS_PASSWORD"));
+        props.setProperty("user", store.getProperty("username"));
+        props.setProperty("password", store.getProperty("password"));
         try (Connection c = DriverManager.getConnection(url, props);
              ResultSet r = c.createStatement().executeQuery(
                  "SELECT current_user, current_database(), ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")) {
@@ -179,22 +193,13 @@ def run_database_step(tmp_path, settings, port, create, user=None, extra_env=Non
                           text=True)
 
 
-def docker_env_file(text: str) -> dict[str, str]:
-    """docker's --env-file rule: KEY=VALUE per line, value literal to the end of the line."""
-    values = {}
-    for line in text.splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            key, _, value = line.partition("=")
-            values[key] = value
-    return values
-
-
-def jdbc_probe(tmp_path: Path, env_file_text: str) -> subprocess.CompletedProcess:
+def jdbc_probe(tmp_path: Path, properties_text: str, *extra: str) -> subprocess.CompletedProcess:
     source = tmp_path / "Probe.java"
     source.write_text(JDBC_PROBE)
-    env = {"PATH": os.environ["PATH"], **docker_env_file(env_file_text)}
-    return subprocess.run([tool("java"), "-cp", tool(PGJDBC), str(source)], env=env, capture_output=True,
-                          text=True, timeout=120)
+    store = tmp_path / "nexus-store.properties"
+    store.write_text(properties_text, encoding="latin-1")  # what the host step writes is ASCII
+    return subprocess.run([tool("java"), "-cp", tool(PGJDBC), str(source), str(store), *extra],
+                          env={"PATH": os.environ["PATH"]}, capture_output=True, text=True, timeout=120)
 
 
 def test_the_database_step_creates_the_database_over_tls_and_is_idempotent(postgres, tmp_path):
@@ -217,14 +222,31 @@ def test_the_database_step_creates_the_database_over_tls_and_is_idempotent(postg
 def test_the_rendered_datastore_settings_connect_as_nexus_reads_them(postgres, tmp_path):
     settings = database_settings()
     assert run_database_step(tmp_path, settings, postgres["port"], create=True).returncode == 0
-    env_file = render_database.datastore_env("127.0.0.1", postgres["port"], settings.database.name,
-                                             settings.database.user, PASSWORD, settings.database.ssl_mode)
-    probe = jdbc_probe(tmp_path, env_file)
+    store = render_database.datastore_properties("127.0.0.1", postgres["port"], settings.database.name,
+                                                 settings.database.user, PASSWORD, settings.database.ssl_mode)
+    probe = jdbc_probe(tmp_path, store)
     assert probe.returncode == 0, probe.stderr[-2000:]
     assert probe.stdout.strip() == "nexus nexus ssl=true"
     # The same settings with a wrong password are refused by the server: the probe is not a no-op.
-    wrong = jdbc_probe(tmp_path, env_file.replace(PASSWORD, PASSWORD + "x"))
-    assert wrong.returncode != 0 and "password authentication failed" in wrong.stderr
+    wrong = render_database.datastore_properties("127.0.0.1", postgres["port"], settings.database.name,
+                                                 settings.database.user, PASSWORD + "x", settings.database.ssl_mode)
+    refused = jdbc_probe(tmp_path, wrong)
+    assert refused.returncode != 0 and "password authentication failed" in refused.stderr
+
+
+@pytest.mark.parametrize("value", [
+    "Nx_pass-(word)+42^", "a=b:c#d!e", "\\back\\slash\\", " leading space", "trailing space ", "tab\there",
+    "#comment-looking", "!bang", "caf\u00e9 \u5bc6\u7801 \U0001f511", "=:", "x\\",
+])
+def test_every_value_reads_back_as_it_was_written(tmp_path, value):
+    text = render_database.datastore_properties("db.internal", 5432, "nexus", "nexus", value, "require")
+    assert text.isascii() and len(text.splitlines()) == 6
+    loaded = jdbc_probe(tmp_path, text, "--dump")
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    values = dict(line.split("=", 1) for line in loaded.stdout.split())
+    decoded = {key: bytes.fromhex(units).decode("utf-16-be") for key, units in values.items()}
+    assert decoded == {"name": "nexus", "type": "jdbc", "jdbcUrl": "jdbc:postgresql://db.internal:5432/nexus?sslmode=require",
+                       "username": "nexus", "password": value}
 
 
 def test_an_existing_servers_database_is_checked_not_created_and_its_tls_state_reported(postgres, tmp_path):
@@ -416,3 +438,62 @@ def test_a_disk_smaller_than_the_setting_is_reported(loop_disk, tmp_path):
     result = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "less than server.dataDiskGb=1" in result.stdout
+
+
+# --- the container step: the datastore file in the data directory, nothing in the environment -----
+
+
+def test_the_container_gets_its_datastore_from_a_file_nexus_owns_and_never_from_its_environment():
+    from tests.system.fake_nexus import FakeNexus
+    from tests.system.test_nexus_host_scripts import Container
+
+    settings = database_settings()
+    nexus_uid = render_nexus.NEXUS_UID
+    # Not under pytest's root-only directories: the file is written as Nexus's uid, which must get there.
+    base = Path(tempfile.mkdtemp(prefix="nexus-registry-datastore-"))
+    os.chmod(base, 0o755)
+    nexus = FakeNexus().start()
+    try:
+        container = Container(base, nexus)
+        secrets = base / "secrets"
+        secrets.mkdir(mode=0o700)
+        source = secrets / "nexus-store.properties"
+        source.write_text(render_database.datastore_properties("10.0.0.5", 5432, "nexus", "nexus", PASSWORD, "require"))
+        source.chmod(0o600)
+        legacy = secrets / "nexus-datastore.env"
+        legacy.write_text(f"NEXUS_DATASTORE_NEXUS_PASSWORD={PASSWORD}\n")
+        env = {"DATASTORE_PROPERTIES": str(source), "LEGACY_DATASTORE_ENV": str(legacy), "NEXUS_UID": str(nexus_uid)}
+
+        first = container.run(settings, **env)
+        assert first.returncode == 0, first.stderr
+        store = container.data / "etc" / "fabric" / "nexus-store.properties"
+        info = store.stat()
+        assert store.read_text() == source.read_text()
+        assert (info.st_uid, info.st_gid, info.st_mode & 0o777) == (nexus_uid, nexus_uid, 0o600)
+        assert "datastore settings written" in first.stdout and not legacy.exists()
+        # docker sees no datastore setting at all: no env file, no variable, no password anywhere.
+        calls = container.log.read_text()
+        assert PASSWORD not in calls and "--env-file" not in calls and "NEXUS_DATASTORE" not in calls
+        (run_call,) = container.calls("run")
+        variables = [run_call[i + 1] for i, arg in enumerate(run_call) if arg == "--env"]
+        assert len(variables) == 1 and variables[0].startswith("INSTALL4J_ADD_VM_PARAMS=")
+
+        again = container.run(settings, **env)
+        assert again.returncode == 0 and "written" not in again.stdout and "up to date" in again.stdout
+
+        # The data directory is the container's: a link planted in place of the file is replaced,
+        # never followed by root, and a new password restarts Nexus on the new file.
+        victim = base / "victim"
+        victim.write_text("root's own file\n")
+        store.unlink()
+        store.symlink_to(victim)
+        source.write_text(
+            render_database.datastore_properties("10.0.0.5", 5432, "nexus", "nexus", "New_pass-1", "require"))
+        changed = container.run(settings, **env)
+        assert changed.returncode == 0, changed.stderr
+        assert victim.read_text() == "root's own file\n" and victim.stat().st_uid == 0
+        assert not store.is_symlink() and "password=New_pass-1\n" in store.read_text()
+        assert len(container.calls("run")) == 2
+    finally:
+        nexus.stop()
+        shutil.rmtree(base, ignore_errors=True)

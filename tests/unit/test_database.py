@@ -101,7 +101,8 @@ def test_a_secret_setting_replaces_the_generated_password():
     run = run_stack("dev", {"database": POSTGRESQL}, secrets={"nexus-registry:databasePassword": DB_PASSWORD})
     assert run.of_type(RANDOM) == []
     _, text = stdin(run, "nexus-server-container")
-    assert f"NEXUS_DATASTORE_NEXUS_PASSWORD={DB_PASSWORD}\n" in bundle_files(text)[render.DATASTORE_ENV_PATH]
+    properties = bundle_files(text)[render.DATASTORE_PROPERTIES_PATH]
+    assert f"\npassword={render_database.properties_value(DB_PASSWORD)}\n" in properties
 
 
 def test_protect_covers_the_database_like_the_data_disk():
@@ -127,18 +128,24 @@ def test_the_database_step_runs_between_prepare_and_container_with_the_password_
     assert step.inputs["create"] == "sudo -n bash -s"
 
 
-def test_the_container_reads_the_datastore_from_a_root_only_env_file(dev_pg):
+def test_the_datastore_is_a_properties_file_never_the_containers_environment(dev_pg):
     secret, text = stdin(dev_pg, "nexus-server-container")
     assert secret
     files = bundle_files(text)
-    assert files[render.DATASTORE_ENV_PATH] == (
-        "NEXUS_DATASTORE_NEXUS_JDBCURL=jdbc:postgresql://10.70.1.20:5432/nexus?sslmode=require\n"
-        "NEXUS_DATASTORE_NEXUS_USERNAME=nexus\n"
-        "NEXUS_DATASTORE_NEXUS_PASSWORD=Generated_pw-a1B2a1B2a1B2a1B2a1B2\n"
+    # The keys of Nexus's datastore properties files (nexus-public DataStoreConfigurationLocalSource,
+    # InstallConfigurationCustomizer), escaped as java.util.Properties.store writes them.
+    assert files[render.DATASTORE_PROPERTIES_PATH] == (
+        "# Managed by nexus-registry (database.engine postgresql); Nexus reads it at startup.\n"
+        "name=nexus\n"
+        "type=jdbc\n"
+        "jdbcUrl=jdbc\\:postgresql\\://10.70.1.20\\:5432/nexus?sslmode\\=require\n"
+        "username=nexus\n"
+        "password=Generated_pw-a1B2a1B2a1B2a1B2a1B2\n"
     )
-    assert re.search(r"_nr_put '/etc/nexus-registry/secrets/nexus-datastore.env' 0600", text)
+    assert re.search(r"_nr_put '/etc/nexus-registry/secrets/nexus-store.properties' 0600", text)
     script = files[render.CONTAINER_SCRIPT]
-    assert "--env-file /etc/nexus-registry/secrets/nexus-datastore.env" in script
+    assert "--env-file" not in script and "NEXUS_DATASTORE" not in script
+    assert "DATASTORE_PROPERTIES=${DATASTORE_PROPERTIES-/etc/nexus-registry/secrets/nexus-store.properties}" in script
     assert "Generated_pw" not in script
     # The password never shows up where command lines or logs are recorded.
     for resource in dev_pg.resources:
@@ -155,8 +162,8 @@ def test_an_existing_server_names_its_database_and_nothing_is_created(lab_pg):
     assert files[render_database.PGPASS_PATH] == f"10.0.0.30:5432:*:nexus_app:{DB_PASSWORD}\n"
     assert "DB_CREATE=${DB_CREATE-no}" in files[render_database.DATABASE_SCRIPT]
     _, container = stdin(lab_pg, "nexus-server-container")
-    assert "jdbc:postgresql://10.0.0.30:5432/nexus_db?sslmode=require" in bundle_files(container)[
-        render.DATASTORE_ENV_PATH]
+    assert "jdbcUrl=jdbc\\:postgresql\\://10.0.0.30\\:5432/nexus_db?sslmode\\=require\n" in bundle_files(container)[
+        render.DATASTORE_PROPERTIES_PATH]
 
 
 def test_changing_the_database_settings_leaves_nginx_alone(dev_pg):

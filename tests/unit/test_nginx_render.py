@@ -53,10 +53,16 @@ def server_blocks(config: str) -> list[str]:
 
 
 def block_for(config: str, server_name: str, port: str) -> str:
-    found = [b for b in server_blocks(config)
-             if re.search(rf"server_name {re.escape(server_name)};", b)
-             and (re.search(rf"listen {port}\b", b)
-                  or (port == "443" and "include" in b and not re.search(r"listen (?!443\b)\d+", b)))]
+    """The server block of ``server_name`` on ``port``; the default servers' listen lines are in
+    version snippets (https-default.conf on 443, mirror-default.conf on the mirror port)."""
+    def listens(block: str) -> bool:
+        if re.search(rf"listen {port}\b", block):
+            return True
+        if "mirror-default.conf" in block:
+            return port not in ("80", "443")
+        return port == "443" and "include" in block and not re.search(r"listen (?!443\b)\d+", block)
+
+    found = [b for b in server_blocks(config) if re.search(rf"server_name {re.escape(server_name)};", b) and listens(b)]
     assert len(found) == 1, (server_name, port, found)
     return found[0]
 
@@ -113,11 +119,13 @@ def test_registry_routing_follows_the_design_table(site, method, uri, upstream):
 
 
 def test_routing_is_a_map_not_if_chains(site):
-    # The one `if` allowed is nginx's safe form ("If is Evil": only rewrite ... last / return inside):
-    # the short-name read, decided by a map too, is sent to its own location.
-    blocks = re.findall(r"\bif\s*\((.*?)\)\s*\{(.*?)\}", code(site), re.S)
-    assert [(cond.strip(), " ".join(body.split())) for cond, body in blocks] == [
-        ("$nexus_registry_short_read", "rewrite ^ /@nexus-registry-short$uri last;")]
+    # The "if"s refuse what is not the registry API (see test_nginx_front_door); the one more allowed is
+    # nginx's safe form ("If is Evil": only rewrite ... last inside): the short-name read, decided by a map.
+    blocks = [(cond.strip(), " ".join(body.split()))
+              for cond, body in re.findall(r"\bif\s*\((.*?)\)\s*\{(.*?)\}", code(site), re.S)]
+    assert blocks == [("$nexus_registry_api = 0", "return 404;"),
+                      ("$nexus_registry_short_read", "rewrite ^ /@nexus-registry-short$uri last;"),
+                      ("$nexus_registry_mirror_api = 0", "return 404;")]
     assert "proxy_pass http://$nexus_registry_upstream;" in site
     for port in (8002, 8003, 8081):
         assert f"server 127.0.0.1:{port};" in site
@@ -159,7 +167,8 @@ def test_the_library_retry_comes_with_an_upstream_that_is_not_docker_hub(site, d
         update={"docker_hub_remote": "https://registry-1.docker.io"})})
     plain = nginx.render_site_config(hub)
     assert "nexus_registry_short_read" not in plain and "@nexus_registry_library" not in plain
-    assert not re.search(r"\bif\s*\(", code(plain))
+    # Only the front door's refusals remain (test_routing_is_a_map_not_if_chains).
+    assert re.findall(r"\bif\s*\((.*?)\)", code(plain)) == ["$nexus_registry_api = 0", "$nexus_registry_mirror_api = 0"]
 
 
 def test_port_80_redirects_our_names_to_their_fixed_https_name(site, dev):
@@ -185,7 +194,7 @@ def test_registry_server_streams_unlimited_bodies_with_the_forwarding_headers(si
     for directive in ("client_max_body_size 0;", "proxy_request_buffering off;", "proxy_buffering off;",
                       "proxy_http_version 1.1;", 'proxy_set_header Connection "";',
                       "proxy_set_header Host $host;", "proxy_set_header X-Forwarded-Proto https;",
-                      "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+                      "proxy_set_header X-Forwarded-For $remote_addr;",
                       "proxy_set_header X-Real-IP $remote_addr;",
                       f"access_log /var/log/nginx/{dev.registry_fqdn}.access.log nexus_registry;",
                       f"ssl_certificate /etc/pki/nginx/{dev.registry_fqdn}.crt;",
@@ -193,7 +202,8 @@ def test_registry_server_streams_unlimited_bodies_with_the_forwarding_headers(si
         assert directive in block, directive
     timeouts = dict(re.findall(r"(proxy_read_timeout|proxy_send_timeout) (\d+)s;", block))
     assert int(timeouts["proxy_read_timeout"]) >= 600 and int(timeouts["proxy_send_timeout"]) >= 600
-    # A client's X-Forwarded-Host is dropped (an empty value removes the header), never set.
+    # A client's X-Forwarded-Host is dropped (an empty value removes the header), never set
+    # (the other forwarding headers: test_nginx_front_door).
     # registry (and its short-name retry: 2 more), mirror, web
     proxied = len(re.findall(r"proxy_pass ", code(site)))
     assert re.findall(r"X-Forwarded-Host.*", code(site)) == ['X-Forwarded-Host "";'] * proxied and proxied == 5
@@ -321,10 +331,13 @@ def test_the_anonymous_mirror_reads_docker_proxy_only(site, dev):
     # No password passes the anonymous mirror: Basic credentials are dropped, Bearer tokens kept.
     assert "proxy_set_header Authorization $nexus_registry_mirror_authorization;" in mirror
     assert re.search(r'map \$http_authorization \$nexus_registry_mirror_authorization \{\s*'
-                     r'default\s+\$http_authorization;\s*"~\*\^basic " "";\s*\}', site)
+                     r'default\s+\$http_authorization;\s*"~\*\^basic"\s+"";\s*\}', site)
     assert re.search(r"upstream nexus_registry_proxy \{\s*server 127\.0\.0\.1:8001;", site)
     default = block_for(site, "_", str(dev.registry_mirror_port))
-    assert "default_server" in default and "return 444;" in default
+    assert "include /etc/nginx/nexus-registry/active/mirror-default.conf;" in default and "return 444;" in default
+    for variant in nginx.VARIANTS:
+        snippet = nginx.render_snippets(dev, variant)["mirror-default.conf"]
+        assert f"listen {dev.registry_mirror_port} ssl default_server;" in snippet
     # The registry name on 443 never reaches docker-proxy directly.
     registry = block_for(site, dev.registry_fqdn, "443")
     assert "nexus_registry_proxy" not in registry
@@ -335,17 +348,6 @@ def test_no_mirror_without_anonymous_pull():
     config = nginx.render_site_config(private)
     assert "nexus_registry_proxy" not in config and "8443" not in config
     assert not any("mirror" in path for path in nginx.log_files(private))
-
-
-def test_every_https_server_limits_login_attempts(site):
-    assert "limit_req_zone $nexus_registry_login_key zone=nexus_registry_login:10m rate=30r/m;" in site
-    assert "limit_req_zone $nexus_registry_credentials_key zone=nexus_registry_credentials:10m rate=10r/s;" in site
-    proxied = [block for block in server_blocks(site) if "proxy_pass" in block and "limit_except" not in block]
-    assert len(proxied) == 2  # registry and web; the mirror passes no credentials, so it needs no limit
-    for block in proxied:
-        assert "limit_req zone=nexus_registry_login burst=30 nodelay;" in block
-        assert "limit_req zone=nexus_registry_credentials burst=200 nodelay;" in block
-        assert "limit_req_status 429;" in block
 
 
 def test_allow_lists_are_per_endpoint_and_absent_by_default(site):
