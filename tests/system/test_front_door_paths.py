@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from components import client_setup
+from components import client_setup, host_layout
 from components.render import nginx as render_nginx
 from tests.system.front_door import (
     GROUP,
@@ -256,6 +256,6 @@ def test_the_web_ui_and_its_login_work_from_an_allowed_address(door):
 
 
 def test_the_deployed_config_is_the_stacks_own_render(door):
-    deployed = door.sandbox.path(render_nginx.SITE_CONF).read_text()
+    deployed = door.sandbox.path(host_layout.NGINX_SITE_CONF).read_text()
     assert deployed == render_nginx.render_site_config(door.settings)
     assert re.search(r"nginx reloaded", door.deploy_output.stderr)
