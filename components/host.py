@@ -36,9 +36,9 @@ from pulumi_command import remote
 from tencentcloud_iac_pulumi import availability, cbs, image, instance, key, security, subnet, vpc
 
 from components.deployed import previous_output
-from components.settings import IMAGE_FAMILIES, CvmServer, Settings
+from components.settings import IMAGE_FAMILIES, STACK_VPC_CIDR, CvmServer, Settings
 
-VPC_CIDR = "10.70.0.0/16"
+VPC_CIDR = STACK_VPC_CIDR
 SUBNET_CIDR = "10.70.1.0/24"
 # A new CVM answers SSH only after cloud-init: retry dialing for ~10 minutes.
 DIAL_ERROR_LIMIT = 40
@@ -128,9 +128,10 @@ def host_name(stack: str) -> str:
 
 
 def ingress_rules(server: CvmServer, mirror_port: int | None = None,
-                  mirror_cidrs: Sequence[str] | None = None) -> list[dict[str, str]]:
+                  mirror_cidrs: Sequence[str] | None = None, private_cidr: str | None = None) -> list[dict[str, str]]:
     """The whole inbound policy: SSH from admin networks, web from anywhere, the anonymous
-    registry mirror's port (when there is one) from its allow-list or anywhere, nothing else."""
+    registry mirror's port (when there is one) from its allow-list or anywhere, HTTPS and the
+    mirror from the stack's VPC on the private path, nothing else."""
     # Tencent takes IPv6 networks in a field of their own.
     rules = [
         {"action": "ACCEPT", "protocol": "TCP", "port": "22",
@@ -149,6 +150,13 @@ def ingress_rules(server: CvmServer, mirror_port: int | None = None,
              ("ipv6_cidr_block" if ":" in cidr else "cidr_block"): cidr,
              "description": "HTTPS: anonymous Docker Hub mirror (GET only)"}
             for cidr in (mirror_cidrs or ["0.0.0.0/0"])
+        ]
+    if private_cidr is not None:
+        # Clients in the VPC (Private DNS answers them with the private address) reach the same ports.
+        rules += [
+            {"action": "ACCEPT", "protocol": "TCP", "port": str(port), "cidr_block": private_cidr,
+             "description": f"HTTPS{' mirror' if port == mirror_port else ''} from the stack's VPC (private path)"}
+            for port in (443, *([mirror_port] if mirror_port is not None else []))
         ]
     rules += [
         {"action": "DROP", "protocol": "ALL", "port": "ALL", "cidr_block": "0.0.0.0/0",
@@ -190,6 +198,8 @@ class NexusHost(pulumi.ComponentResource):
     """Stack outputs the next update reads back (``components.deployed``); export each under its key."""
     generated_private_key: pulumi.Output[str] | None
     """cvm: the SSH private key this stack generated (secret), for ``make ssh``; None on existing."""
+    private_ip: pulumi.Output[str] | None
+    """cvm: the CVM's address in its VPC (the private path's A records); None on existing."""
 
     def __init__(self, name: str, args: NexusHostArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("nexus-registry:host:NexusHost", name, None, opts)
@@ -200,6 +210,7 @@ class NexusHost(pulumi.ComponentResource):
         self.network = None
         self.decisions = {}
         self.generated_private_key = None
+        self.private_ip = None
         if server.is_cvm:
             private_key, host_key = self._build_cvm(name, settings, server, args.data_disk_gb)
             self.generated_private_key = pulumi.Output.secret(private_key)
@@ -291,6 +302,7 @@ class NexusHost(pulumi.ComponentResource):
                 server,
                 settings.registry_mirror_port if settings.mirror_enabled else None,
                 settings.registry_mirror_allowed_cidrs,
+                settings.private_network_cidr,
             )],
             egresses=[security.GroupRuleSetEgressArgs(
                 action="ACCEPT", protocol="ALL", port="ALL", cidr_block="0.0.0.0/0",
@@ -357,6 +369,7 @@ class NexusHost(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
         self.public_ip = self.instance.public_ip
+        self.private_ip = self.instance.private_ip
         self.network = HostNetwork(
             vpc_id=network.id, subnet_id=subnet_.id, availability_zone=pulumi.Output.from_input(zone),
             security_group_id=group.id,

@@ -232,6 +232,7 @@ def test_the_preview_key_policy_is_read_only():
 CAM_SERVICE_OF_MODULE = {
     "availability": "api", "cbs": "cbs", "image": "cvm", "instance": "cvm", "key": "cvm",
     "security": "vpc", "subnet": "vpc", "vpc": "vpc", "postgresql": "postgres", "dnspod": "dnspod", "ssl": "ssl",
+    "privatedns": "privatedns",
 }
 
 

@@ -42,6 +42,7 @@ VALID_EXAMPLES: dict[str, str] = {
     "database.migratorSha256": "ab" * 32,
     "users[].name": "ci",
     "users[].role": "push",
+    "privateDns.zoneId": "zone-6xg5xgky",
 }
 
 HOSTILE_SUFFIXES = ["\n", "\ntouch /tmp/pwned", "\r", "'", '"', "$(id)", "`id`", ";id", "&&id", "|id", " id",
