@@ -54,10 +54,11 @@ class Containerd:
             timeout: float = 300) -> subprocess.CompletedProcess:
         return self.sandbox.run(["ctr", "--address", self.SOCKET, *args], check=check, env=env, timeout=timeout)
 
-    def pull(self, *args: str, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    def pull(self, *args: str, check: bool = True, env: dict[str, str] | None = None,
+             hosts_dir: str = "/etc/containerd/certs.d", timeout: float = 300) -> subprocess.CompletedProcess:
         """``ctr images pull`` with the hosts directory where the README puts the stack's files."""
-        return self.ctr("images", "pull", "--snapshotter", "native", "--hosts-dir", "/etc/containerd/certs.d",
-                        *args, check=check, env=env)
+        return self.ctr("images", "pull", "--snapshotter", "native", "--hosts-dir", hosts_dir,
+                        *args, check=check, env=env, timeout=timeout)
 
     def image_digest(self, ref: str) -> str:
         """The digest ``ctr images ls`` records for ``ref`` (the index's when an index was pulled)."""
