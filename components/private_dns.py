@@ -117,7 +117,7 @@ def plan_zone(settings: Settings, found: Sequence[FoundZone], project: str | Non
             raise SettingsError([f"{key}: {pinned} is not a Private DNS zone of {settings.domain} in this account "
                                  f"(zones of {settings.domain}: {listed}); set one of them, or remove the setting "
                                  f"to let the stack create its own ({README})"])
-        return ZonePlan(adopt=pinned, others=tuple(z for z in stacks + teams if z != pinned))
+        return ZonePlan(adopt=pinned, others=tuple(z for z in teams if z != pinned))
     if teams and not ours:
         raise SettingsError([
             f"{key}: this account already has a Private DNS zone for {settings.domain} ({', '.join(teams)}); "

@@ -154,7 +154,10 @@ def test_plan_zone_keeps_the_stacks_own_zone_and_warns_of_the_teams():
     with pytest.raises(stack_settings.SettingsError):
         plan(_settings(), [TEAMS], "nexus-registry")
     adopted = plan(_settings(zoneId=TEAM_ZONE), [TEAMS, PROD], "nexus-registry")
-    assert adopted == private_dns.ZonePlan(TEAM_ZONE, ("zone-prod0001",))
+    assert adopted == private_dns.ZonePlan(TEAM_ZONE, ())  # other stacks' zones are theirs, not a warning
+    # A stack may also join another stack's zone on purpose.
+    assert plan(_settings(zoneId="zone-prod0001"), [TEAMS, PROD], "nexus-registry") == private_dns.ZonePlan(
+        "zone-prod0001", (TEAM_ZONE,))
 
 
 def test_adopting_the_stacks_own_zone_is_refused_before_it_could_delete_it():
