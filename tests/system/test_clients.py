@@ -45,6 +45,8 @@ def env(tmp_path_factory):
     htpasswd.write_text(subprocess.run(["htpasswd", "-niB", "ci"], input=PASSWORD, capture_output=True, text=True,
                                        check=True).stdout)
     environment = start_environment(workdir, with_proxy=True, htpasswd=htpasswd)
+    # podman keeps its locks in /dev/shm/libpod_lock: a /dev/shm of the namespace's own keeps them there.
+    environment.sandbox.run(["mount", "-t", "tmpfs", "-o", "mode=1777", "tmpfs", "/dev/shm"])
     yield environment
     environment.sandbox.close()
 
