@@ -19,6 +19,7 @@ from components.dns import DnsRecords, DnsRecordsArgs
 from components.host import NexusHost, NexusHostArgs
 from components.nexus_server import NexusServer, NexusServerArgs
 from components.nginx import NginxProxy, NginxProxyArgs
+from components.private_dns import ZONE_OUTPUT, PrivateDns, PrivateDnsArgs
 from components.settings_loader import load_settings
 from components.upgrade import guarded_version
 
@@ -35,6 +36,10 @@ cvm = settings.server.is_cvm
 data_disk_gb = guarded_data_disk_gb(settings, deployed) if cvm else None
 host = NexusHost("nexus-host", NexusHostArgs.from_settings(settings, data_disk_gb=data_disk_gb))
 DnsRecords("nexus-dns", DnsRecordsArgs.from_settings(settings, public_ip=host.public_ip))
+private_dns = None
+if settings.private_dns_enabled and host.network is not None and host.private_ip is not None:
+    private_dns = PrivateDns("nexus-private-dns", PrivateDnsArgs(
+        settings=settings, vpc_id=host.network.vpc_id, private_ip=host.private_ip))
 
 acme_provider = acme.Provider("acme", server_url=acme_server_url(settings)) if settings.certificate == "acme" else None
 certificates = Certificates(
@@ -74,6 +79,11 @@ proxy = NginxProxy(
 pulumi.export("webUrl", f"https://{settings.web_fqdn}")
 pulumi.export("registryHost", settings.registry_fqdn)
 pulumi.export("publicIp", host.public_ip)
+if host.private_ip is not None and host.network is not None:
+    pulumi.export("privateIp", host.private_ip)
+    pulumi.export("vpcId", host.network.vpc_id)
+if private_dns is not None:
+    pulumi.export(ZONE_OUTPUT, private_dns.zone_id)
 pulumi.export("ssh", host.ssh_command)
 pulumi.export("sshKnownHosts", host.known_hosts)
 if host.generated_private_key is not None:

@@ -51,9 +51,9 @@ from components.placement import (
     settle_instance_type,
     settle_zone,
 )
-from components.settings import IMAGE_FAMILIES, CvmServer, ExistingServer, Settings
+from components.settings import IMAGE_FAMILIES, STACK_VPC_CIDR, CvmServer, ExistingServer, Settings
 
-VPC_CIDR = "10.70.0.0/16"
+VPC_CIDR = STACK_VPC_CIDR
 SUBNET_CIDR = "10.70.1.0/24"
 # A new CVM answers SSH only after cloud-init (packages, agents): pulumi-command v1.2.1 retries
 # every dial error alike, limit + 1 attempts, waiting 100 ms x1.5 up to 5 s between them
@@ -145,9 +145,10 @@ def host_name(stack: str) -> str:
 
 
 def ingress_rules(server: CvmServer, mirror_port: int | None = None,
-                  mirror_cidrs: Sequence[str] | None = None) -> list[dict[str, str]]:
+                  mirror_cidrs: Sequence[str] | None = None, private_cidr: str | None = None) -> list[dict[str, str]]:
     """The whole inbound policy: SSH from admin networks, web from anywhere, the anonymous
-    registry mirror's port (when there is one) from its allow-list or anywhere, nothing else."""
+    registry mirror's port (when there is one) from its allow-list or anywhere, HTTPS and the
+    mirror from the stack's VPC on the private path, nothing else."""
     # Tencent takes IPv6 networks in a field of their own.
     rules = [
         {"action": "ACCEPT", "protocol": "TCP", "port": str(SSH_PORT),
@@ -166,6 +167,13 @@ def ingress_rules(server: CvmServer, mirror_port: int | None = None,
              ("ipv6_cidr_block" if ":" in cidr else "cidr_block"): cidr,
              "description": "HTTPS: anonymous Docker Hub mirror (GET only)"}
             for cidr in (mirror_cidrs or ["0.0.0.0/0"])
+        ]
+    if private_cidr is not None:
+        # Clients in the VPC (Private DNS answers them with the private address) reach the same ports.
+        rules += [
+            {"action": "ACCEPT", "protocol": "TCP", "port": str(port), "cidr_block": private_cidr,
+             "description": f"HTTPS{' mirror' if port == mirror_port else ''} from the stack's VPC (private path)"}
+            for port in (HTTPS_PORT, *([mirror_port] if mirror_port is not None else []))
         ]
     rules += [
         {"action": "DROP", "protocol": "ALL", "port": "ALL", "cidr_block": "0.0.0.0/0",
@@ -189,6 +197,8 @@ class NexusHostArgs:
     """The anonymous registry mirror's port, opened in the security group; None without a mirror."""
     mirror_allowed_cidrs: Sequence[str] | None = None
     """Who may reach the mirror's port; None: anyone."""
+    private_cidr: str | None = None
+    """The stack's VPC, let in on 443 and the mirror port (the private path); None: off."""
     ssh_private_key: SecretStr | None = None
     """``sshPrivateKey``: how the program logs in to an existing server (a cvm makes its own key)."""
     data_disk_gb: pulumi.Input[int] | None = None
@@ -203,6 +213,7 @@ class NexusHostArgs:
             protect=settings.protect,
             mirror_port=settings.registry_mirror_port if settings.mirror_enabled else None,
             mirror_allowed_cidrs=settings.registry_mirror_allowed_cidrs,
+            private_cidr=settings.private_network_cidr,
             ssh_private_key=settings.ssh_private_key,
             data_disk_gb=data_disk_gb,
         )
@@ -234,6 +245,8 @@ class NexusHost(pulumi.ComponentResource):
     """Stack outputs the next update reads back (``components.deployed``); export each under its key."""
     generated_private_key: pulumi.Output[str] | None
     """cvm: the SSH private key this stack generated (secret), for ``make ssh``; None on existing."""
+    private_ip: pulumi.Output[str] | None
+    """cvm: the CVM's address in its VPC (the private path's A records); None on existing."""
 
     def __init__(self, name: str, args: NexusHostArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("nexus-registry:host:NexusHost", name, None, opts)
@@ -243,6 +256,7 @@ class NexusHost(pulumi.ComponentResource):
         self.network = None
         self.decisions = {}
         self.generated_private_key = None
+        self.private_ip = None
         if server.is_cvm:
             private_key, host_key = self._build_cvm(name, args, server)
             self.generated_private_key = pulumi.Output.secret(private_key)
@@ -292,6 +306,7 @@ class NexusHost(pulumi.ComponentResource):
         )
         self.data_disk, self.data_disk_attachment = self._data_disk(name, args, server, zone)
         self.public_ip = self.instance.public_ip
+        self.private_ip = self.instance.private_ip
         self.network = HostNetwork(
             vpc_id=network.id, subnet_id=subnet_.id, availability_zone=pulumi.Output.from_input(zone),
             security_group_id=group.id,
@@ -367,8 +382,8 @@ class NexusHost(pulumi.ComponentResource):
         security.GroupRuleSet(
             f"{name}-sg-rules",
             security_group_id=group.id,
-            ingresses=[security.GroupRuleSetIngressArgs(**rule)
-                       for rule in ingress_rules(server, args.mirror_port, args.mirror_allowed_cidrs)],
+            ingresses=[security.GroupRuleSetIngressArgs(**rule) for rule in ingress_rules(
+                server, args.mirror_port, args.mirror_allowed_cidrs, args.private_cidr)],
             egresses=[security.GroupRuleSetEgressArgs(
                 action="ACCEPT", protocol="ALL", port="ALL", cidr_block="0.0.0.0/0",
                 description="host may reach package mirrors, Docker Hub and upstream registries",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pulumi
 
+from components import private_dns
 from components import settings as stack_settings
 from components.certificates import ssl_console
 
@@ -28,12 +29,15 @@ def load_settings() -> stack_settings.Settings:
     """The running stack's settings; on bad config, stop with only the problem lines (no traceback).
 
     Settings that name something in the cloud are checked here too, before any resource:
-    ``certificate: ssl-console`` reads the SSL console (``certificates.ssl_console.resolve``).
+    ``certificate: ssl-console`` reads the SSL console (``certificates.ssl_console.resolve``),
+    the private path reads the account's Private DNS zones (``private_dns.resolve``).
     """
     try:
         settings = stack_settings.from_pulumi()
         if settings.certificate == "ssl-console":
             ssl_console.resolve(settings)
+        if settings.private_dns_enabled:
+            private_dns.resolve(settings)
         return settings
     except stack_settings.SettingsError as error:
         raise InvalidStackConfiguration(error.problems) from None

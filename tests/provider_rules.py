@@ -99,6 +99,14 @@ RULES: dict[str, Rules] = {
                      "kmsClusterId", "availabilityZone")),
     "tencentcloud:Postgresql/instanceSslConfig:InstanceSslConfig": Rules(
         "postgresql/resource_tc_postgresql_instance_ssl_config.go", force_new=_set("dbInstanceId")),
+    "tencentcloud:PrivateDns/zone:Zone": Rules(
+        "privatedns/resource_tc_private_dns_zone.go (Update: 'tag_set do not support change')",
+        force_new=_set("domain"), refused=_set("tagSets"), computed=_set("tagSets", "vpcSets")),
+    "tencentcloud:PrivateDns/zoneVpcAttachment:ZoneVpcAttachment": Rules(
+        "privatedns/resource_tc_private_dns_zone_vpc_attachment.go (no Update)",
+        force_new=_set("zoneId", "vpcSet", "accountVpcSet")),
+    "tencentcloud:PrivateDns/record:Record": Rules(
+        "privatedns/resource_tc_private_dns_record.go", force_new=_set("zoneId"), computed=_set("ttl", "status")),
 }
 
 # Update refuses a storage size below the stored one (cbs/resource_tc_cbs_storage.go).

@@ -250,9 +250,10 @@ def render_site_config(
         client_timeouts=CLIENT_TIMEOUTS,
         api=API_GRAMMAR,
         cleared_headers=CLEARED_FORWARDING_HEADERS,
-        web_allowed_cidrs=settings.web_allowed_cidrs,
-        registry_allowed_cidrs=settings.registry_allowed_cidrs,
-        mirror_allowed_cidrs=settings.registry_mirror_allowed_cidrs,
+        # An allow-list also admits the stack's VPC on the private path (README: The private path).
+        web_allowed_cidrs=settings.with_private_network(settings.web_allowed_cidrs),
+        registry_allowed_cidrs=settings.with_private_network(settings.registry_allowed_cidrs),
+        mirror_allowed_cidrs=settings.with_private_network(settings.registry_mirror_allowed_cidrs),
         https_suffix="" if layout.ports.https == HTTPS_PORT else f":{layout.ports.https}",
         certs=layout.certs(settings),
         snippet_dir=layout.snippet_dir,

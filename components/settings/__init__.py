@@ -16,7 +16,7 @@ The package's layers, each importing only those above it:
 - ``errors``: ``SettingsError`` (for the user) and ``KeyedError`` (a rule naming a key below its model);
 - ``fields``: checks of one value and the ``Annotated`` field types built from them;
 - ``base``: ``SettingsModel``, whose safety net keeps shell-special text out of every string;
-- ``server``, ``models``: the server modes and the other sections;
+- ``server``, ``models``: the server modes and the other sections (``privateDns`` among them);
 - ``rules``: the cross-checks, one named function each, in the ``CROSS_CHECKS`` table;
 - ``stack``: ``Settings``, the whole stack, which runs the table;
 - ``messages``: pydantic's errors as one line per key (``validate``);
@@ -58,6 +58,7 @@ from components.settings.facts import (
     RESERVED_USERS,
     SECRET_KEYS,
     STACK_FILE,
+    STACK_VPC_CIDR,
     TENCENT_DOCKER_MIRROR,
     TENCENT_PYPI_MIRROR,
     TENCENTCLOUD_KEYS,
@@ -90,6 +91,7 @@ from components.settings.models import (
     DatabaseSettings,
     LimitsSettings,
     NexusSettings,
+    PrivateDnsSettings,
     SslConsoleSettings,
     UserSettings,
 )
@@ -124,8 +126,8 @@ __all__ = [
     "config_key_problems", "region_problems", "uses_tencent_provider",
     # the models
     "AcmeSettings", "BackupSettings", "CleanupSettings", "CvmServer", "DatabaseSettings", "ExistingServer",
-    "LimitsSettings", "NexusSettings", "SERVER_MODES", "Server", "SettingsModel", "SslConsoleSettings", "UserSettings",
-    "DEFAULT_USERS", "CROSS_CHECKS", "KeyedError",
+    "LimitsSettings", "NexusSettings", "PrivateDnsSettings", "SERVER_MODES", "Server", "SettingsModel",
+    "SslConsoleSettings", "UserSettings", "DEFAULT_USERS", "CROSS_CHECKS", "KeyedError",
     # Nexus versions
     "NexusVersion", "DEFAULT_NEXUS_VERSION", "IMAGE_TAG_VARIANTS", "FIRST_H2_RELEASE", "FIRST_POSTGRESQL_RELEASE",
     "LOWER_CAPS_RELEASE", "FIRST_SSRF_PROTECTION_RELEASE", "release_of",
@@ -140,7 +142,7 @@ __all__ = [
     "MIN_HOST_MEMORY_GB", "HOST_KEY_PLACEHOLDER", "H2_DIRECT_MEMORY_MB", "METADATA_HOSTS",
     "LETSENCRYPT_PRODUCTION", "LETSENCRYPT_STAGING",
     "KNOWN_DEFAULT_PASSWORDS", "IMAGE_FAMILIES", "RESERVED_USERS", "DEFAULT_MIRROR_PORT", "RESERVED_PORTS",
-    "RESERVED_DOMAINS", "RESERVED_TLDS", "DOCUMENTATION_NETWORKS", "POSTGRESQL_MAJOR_VERSIONS",
+    "RESERVED_DOMAINS", "RESERVED_TLDS", "STACK_VPC_CIDR", "DOCUMENTATION_NETWORKS", "POSTGRESQL_MAJOR_VERSIONS",
     "POSTGRESQL_PASSWORD_SYMBOLS",
     # pydantic's, as the tests reach them through this package
     "BaseModel", "ValidationError",

@@ -74,6 +74,9 @@ IMAGE_FAMILIES: dict[str, str] = {
 # Nexus's own users, which a settings entry must never take over.
 RESERVED_USERS = frozenset({"admin", "anonymous"})
 DEFAULT_MIRROR_PORT = 8443
+# The address range of the VPC a cvm stack creates (components.host): the private path's
+# security-group rules and nginx allow-lists let it in (README: The private path).
+STACK_VPC_CIDR = "10.70.0.0/16"
 # Ports the host already uses (SSH, nginx's own, Nexus's connectors on 127.0.0.1).
 RESERVED_PORTS = host_layout.HOST_PORTS
 

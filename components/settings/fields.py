@@ -56,6 +56,8 @@ _SHELL_SPECIAL = frozenset("'\"`$\\;|&<>(){}")
 NEXUS_USER = re.compile(r"[a-z][a-z0-9._-]{0,63}")
 # Tencent SSL console certificate ids (applied with ``match``, anchored both ends).
 SSL_CERTIFICATE_ID = re.compile(r"^[A-Za-z0-9]{6,16}$")
+# A Tencent Private DNS zone id, as DescribePrivateZoneList and the console show it (zone-6xg5xgky).
+PRIVATE_ZONE_ID = re.compile(r"^zone-[a-z0-9]{6,16}$")
 _PG_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 

@@ -1,4 +1,5 @@
-"""The sections of a stack's settings below the top level: nexus, users, acme, sslConsole, backup, database."""
+"""The sections of a stack's settings below the top level: nexus, users, acme, sslConsole, backup, database,
+privateDns."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from components.settings.fields import (
     DOCKER_HUB_USERNAME,
     EMAIL,
     NEXUS_USER,
+    PRIVATE_ZONE_ID,
     SHA256_HEX,
     SSL_CERTIFICATE_ID,
     PgIdentifier,
@@ -316,3 +318,27 @@ class LimitsSettings(SettingsModel):
     manifests_per_hour: int = Field(default=3600, ge=100, le=10_000_000)
     # Requests in progress at once from one address (nginx limit_conn).
     connections_per_address: int = Field(default=256, ge=16, le=2048)
+
+
+# --- the private path ----------------------------------------------------------------
+
+
+class PrivateDnsSettings(SettingsModel):
+    """``privateDns``: both hostnames resolve to the host's private address inside the stack's VPC.
+
+    A Tencent Cloud Private DNS zone for ``domain``, bound to the VPC a cvm stack creates, holds A
+    records for the web and registry names, so CVMs and cluster nodes in that VPC reach the registry
+    over the private network with the same names and certificate (components.private_dns).
+    ``enabled`` unset means on for cvm stacks; ``zoneId`` adopts a zone the account already has for
+    the domain instead of creating one (README: The private path).
+    """
+
+    enabled: bool | None = None
+    zone_id: str | None = None
+
+    @field_validator("zone_id")
+    @classmethod
+    def _zone_id(cls, value: str | None) -> str | None:
+        if value is not None and not PRIVATE_ZONE_ID.fullmatch(value):
+            raise ValueError(f"{value!r} is not a Private DNS zone id (zone- and 6-16 of a-z, 0-9, e.g. zone-6xg5xgky)")
+        return value

@@ -224,6 +224,24 @@ def mirror_allow_list_needs_the_mirror(settings: Settings) -> None:
         raise KeyedError(("registryMirrorAllowedCidrs",), "the mirror exists only with nexus.anonymousPull: true")
 
 
+# --- the private path ---------------------------------------------------------------------------
+
+
+def private_dns_needs_cvm(settings: Settings) -> None:
+    """The Private DNS zone is bound to the VPC a cvm stack creates; an existing server's network is the user's."""
+    if settings.private_dns.enabled and not settings.server.is_cvm:
+        raise KeyedError(
+            ("privateDns", "enabled"),
+            "needs server.mode cvm (the zone is bound to the stack's own VPC); remove it for an existing server",
+        )
+
+
+def private_zone_needs_the_private_path(settings: Settings) -> None:
+    """A zone to adopt means nothing with the private path off."""
+    if settings.private_dns.zone_id is not None and not settings.private_dns_enabled:
+        raise KeyedError(("privateDns", "zoneId"), "applies only with the private path on (privateDns.enabled)")
+
+
 # --- memory (Sonatype's sizing rules, where the host's memory is known before deploy) -----------
 # Only a cvm with memoryGb or a sized instance type is known here; the container step checks
 # the host's real memory in every case.
@@ -290,6 +308,8 @@ CROSS_CHECKS: tuple[Rule, ...] = (
     every_user_has_a_good_password,
     allow_lists_exclude_nobody,
     mirror_allow_list_needs_the_mirror,
+    private_dns_needs_cvm,
+    private_zone_needs_the_private_path,
     host_meets_minimum_memory,
     heap_fits_the_host,
 )

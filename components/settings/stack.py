@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from components.settings.base import SettingsModel
-from components.settings.facts import DEFAULT_MIRROR_PORT, RESERVED_PORTS, CertificateValidation
+from components.settings.facts import DEFAULT_MIRROR_PORT, RESERVED_PORTS, STACK_VPC_CIDR, CertificateValidation
 from components.settings.fields import (
     NGINX_SIZE,
     STACK_NAME,
@@ -26,6 +26,7 @@ from components.settings.models import (
     DatabaseSettings,
     LimitsSettings,
     NexusSettings,
+    PrivateDnsSettings,
     SslConsoleSettings,
     UserSettings,
 )
@@ -63,6 +64,7 @@ class Settings(SettingsModel):
     registry_allowed_cidrs: list[NetworkCidr] | None = Field(default=None, min_length=1)
     registry_mirror_allowed_cidrs: list[NetworkCidr] | None = Field(default=None, min_length=1)
     limits: LimitsSettings = LimitsSettings()
+    private_dns: PrivateDnsSettings = PrivateDnsSettings()
 
     @field_validator("stack")
     @classmethod
@@ -137,6 +139,24 @@ class Settings(SettingsModel):
     def mirror_enabled(self) -> bool:
         """The anonymous Docker Hub mirror endpoint exists only when anonymous pulls are on."""
         return self.nexus.anonymous_pull
+
+    @property
+    def private_dns_enabled(self) -> bool:
+        """The private path (a Private DNS zone in the stack's VPC): on by default for cvm stacks only."""
+        enabled = self.private_dns.enabled
+        return self.server.is_cvm if enabled is None else enabled
+
+    @property
+    def private_network_cidr(self) -> str | None:
+        """The stack's own VPC when the private path is on: its clients reach the host from there."""
+        return STACK_VPC_CIDR if self.private_dns_enabled and self.server.is_cvm else None
+
+    def with_private_network(self, cidrs: list[str] | None) -> list[str] | None:
+        """An allow-list plus the stack's VPC when the private path is on (no list stays no list)."""
+        vpc = self.private_network_cidr
+        if cidrs is None or vpc is None or vpc in cidrs:
+            return cidrs
+        return [*cidrs, vpc]
 
     @property
     def resource_label(self) -> str:

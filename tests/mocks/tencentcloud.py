@@ -19,6 +19,9 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from tests.mocks import private_dns
+from tests.mocks.private_dns import PrivateDnsAccount, PrivateDnsError
+
 VPC = "tencentcloud:Vpc/instance:Instance"
 SUBNET = "tencentcloud:Subnet/instance:Instance"
 SECURITY_GROUP = "tencentcloud:Security/group:Group"
@@ -129,6 +132,7 @@ class TencentCloud:
     certificates: dict[str, Certificate] = field(default_factory=dict)
     application_outcome: str = ISSUE
     key_pairs: dict[str, str] = field(default_factory=dict)  # key name -> resource id (unique per account)
+    private_dns: PrivateDnsAccount = field(default_factory=PrivateDnsAccount)  # tests.mocks.private_dns
 
     # --- what a test changes between runs -------------------------------------------------
 
@@ -155,6 +159,7 @@ class TencentCloud:
         """A resource's Delete (ssl: DeleteCertificate); only certificates are kept as account state."""
         if type_ == FREE_CERTIFICATE:
             self.certificates.pop(resource_id, None)
+        self.private_dns.delete(type_, resource_id)
 
     # --- resources: Create followed by Read -------------------------------------------------
 
@@ -165,7 +170,10 @@ class TencentCloud:
             if isinstance(value, str) and not low <= len(value) <= high:
                 raise ProviderError(f"{type_} {name}: the length of {key} must be {low}-{high}: {value!r}")
         handler = _RESOURCES.get(type_)
-        return handler(self, name, inputs, resource_id) if handler else {}
+        try:
+            return handler(self, name, inputs, resource_id) if handler else {}
+        except PrivateDnsError as error:
+            raise ProviderError(f"{type_} {name}: {error}") from None
 
     def _vpc(self, name, inputs, resource_id):  # vpc/resource_tc_vpc.go Read
         return {"isDefault": False, "createTime": CREATED_BEIJING, "defaultRouteTableId": "rtb-1a2b3c4d",
@@ -277,7 +285,10 @@ class TencentCloud:
     def invoke(self, token: str, args: dict[str, Any]) -> dict[str, Any] | None:
         """A data source's answer; None for a token this module does not model."""
         handler = _INVOKES.get(token)
-        return handler(self, args) if handler else None
+        try:
+            return handler(self, args) if handler else None
+        except PrivateDnsError as error:
+            raise ProviderError(str(error)) from None
 
     def _zones(self, args):
         """common/data_source_tc_availability_zones_by_product.go: UNAVAILABLE zones are dropped
@@ -387,8 +398,12 @@ _RESOURCES = {
     STORAGE: TencentCloud._storage, SNAPSHOT: TencentCloud._snapshot, RECORD: TencentCloud._record,
     FREE_CERTIFICATE: TencentCloud._free_certificate, POSTGRESQL: TencentCloud._postgresql,
     POSTGRESQL_SSL: TencentCloud._postgresql_ssl,
+    private_dns.ZONE: lambda cloud, *args: cloud.private_dns.zone(*args),
+    private_dns.ZONE_VPC_ATTACHMENT: lambda cloud, *args: cloud.private_dns.zone_vpc_attachment(*args),
+    private_dns.RECORD: lambda cloud, *args: cloud.private_dns.record(*args),
 }
 _INVOKES = {
     GET_ZONES: TencentCloud._zones, GET_TYPES: TencentCloud._types, GET_IMAGE: TencentCloud._image,
     GET_CERTIFICATES: TencentCloud._certificates, GET_DESCRIBE_CERTIFICATE: TencentCloud._describe_certificate,
+    private_dns.GET_PRIVATE_ZONE_LIST: lambda cloud, args: cloud.private_dns.zone_list(args),
 }

@@ -201,8 +201,9 @@ class Registries:
         return [(m.group(1), m.group(2), int(m.group(3))) for m in self._REQUEST.finditer(log.read_text())]
 
 
-def registry_config(storage: Path, port: int, readonly: bool) -> str:
-    config = {
+def registry_config(storage: Path, port: int, readonly: bool, htpasswd: Path | None = None) -> str:
+    """A distribution config; with ``htpasswd`` it challenges for Basic credentials (Nexus with forceBasicAuth)."""
+    config: dict = {
         "version": 0.1,
         "log": {"level": "info", "formatter": "text", "accesslog": {"disabled": False}},
         "storage": {
@@ -212,13 +213,18 @@ def registry_config(storage: Path, port: int, readonly: bool) -> str:
         },
         "http": {"addr": f"127.0.0.1:{port}", "secret": "nexus-registry-tests"},
     }
+    if htpasswd is not None:
+        config["auth"] = {"htpasswd": {"realm": "nexus-registry-tests", "path": str(htpasswd)}}
     return json.dumps(config)  # YAML is a superset of JSON
 
 
-def start_registries(sandbox: Sandbox, workdir: Path, with_proxy: bool = False) -> Registries:
+def start_registries(sandbox: Sandbox, workdir: Path, with_proxy: bool = False,
+                     htpasswd: Path | None = None) -> Registries:
     """docker-hosted (writable, 8002) and docker-group (read-only, 8003) on one storage directory;
     with ``with_proxy``, docker-proxy (8001) on a storage of its own, as Docker Hub's content is
-    only in docker-proxy (writable here so a test can seed it directly on 127.0.0.1:8001)."""
+    only in docker-proxy (writable here so a test can seed it directly on 127.0.0.1:8001).
+    With ``htpasswd``, hosted and group want those credentials (team images need a login); the
+    proxy stays anonymous, as the mirror is."""
     require_tools("docker-registry")
     storage = workdir / "registry-storage"
     storage.mkdir(parents=True, exist_ok=True)
@@ -230,11 +236,11 @@ def start_registries(sandbox: Sandbox, workdir: Path, with_proxy: bool = False) 
     logs = {}
     for name, port, readonly, root in instances:
         config = workdir / f"registry-{name}.yml"
-        config.write_text(registry_config(root, port, readonly))
+        config.write_text(registry_config(root, port, readonly, htpasswd if name != "proxy" else None))
         logs[name] = workdir / f"registry-{name}.log"
         sandbox.popen(["docker-registry", "serve", str(config)], logs[name])
     for _, port, _, _ in instances:
-        sandbox.wait_http(f"http://127.0.0.1:{port}/v2/")
+        sandbox.wait_http(f"http://127.0.0.1:{port}/v2/")  # curl succeeds on a 401 too
     return Registries(storage, logs["hosted"], logs["group"], logs.get("proxy"))
 
 
@@ -299,13 +305,14 @@ class Environment:
         return self.sandbox.path(f"/var/log/nginx/{fqdn}.access.log").read_text()
 
 
-def start_environment(workdir: Path, settings: Settings | None = None, with_proxy: bool = False) -> Environment:
+def start_environment(workdir: Path, settings: Settings | None = None, with_proxy: bool = False,
+                      htpasswd: Path | None = None) -> Environment:
     require_tools()
     settings = settings or dev_settings()
     sandbox = Sandbox(workdir / "ns")
     try:
         ca = make_ca(workdir / "pki", [settings.registry_fqdn, settings.web_fqdn])
-        registries = start_registries(sandbox, workdir, with_proxy)
+        registries = start_registries(sandbox, workdir, with_proxy, htpasswd)
         start_web_stub(sandbox, workdir)
         write_hosts(sandbox, settings)
         deployed = sandbox.run(["bash", "-s"], input=deploy_bundle(settings, ca))

@@ -67,6 +67,8 @@ def test_security_group_rules_are_exactly_ssh_from_admins_and_web_from_anywhere(
         ("ACCEPT", "TCP", "80", "0.0.0.0/0"),
         ("ACCEPT", "TCP", "443", "0.0.0.0/0"),
         ("ACCEPT", "TCP", "8443", "0.0.0.0/0"),  # the anonymous Docker Hub mirror (registryMirrorPort)
+        ("ACCEPT", "TCP", "443", "10.70.0.0/16"),  # the private path: clients in the stack's VPC
+        ("ACCEPT", "TCP", "8443", "10.70.0.0/16"),
         ("DROP", "ALL", "ALL", "0.0.0.0/0"),
     ])
     # Tencent evaluates rules in order: the catch-all drop must come last.
@@ -77,7 +79,8 @@ def test_security_group_rules_are_exactly_ssh_from_admins_and_web_from_anywhere(
 def test_the_mirror_port_follows_its_setting_allow_list_and_anonymous_pull():
     run = run_stack("dev", {"registryMirrorPort": 5443,
                             "registryMirrorAllowedCidrs": ["101.33.7.0/24", "240e:3b7::/32"]})
-    mirror = [r for r in run.one(RULE_SET).inputs["ingresses"] if r["port"] == "5443"]
+    mirror = [r for r in run.one(RULE_SET).inputs["ingresses"]
+              if r["port"] == "5443" and r.get("cidrBlock") != "10.70.0.0/16"]  # the private path's rule aside
     assert [(r.get("cidrBlock"), r.get("ipv6CidrBlock")) for r in mirror] == [
         ("101.33.7.0/24", None), (None, "240e:3b7::/32")]
     private = run_stack("dev", {"nexus": {"version": "3.86.2", "anonymousPull": False}})

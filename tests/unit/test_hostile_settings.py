@@ -43,6 +43,7 @@ VALID_EXAMPLES: dict[str, str] = {
     "database.migratorVersion": "3.93.2-03",
     "users[].name": "ci",
     "users[].role": "push",
+    "privateDns.zoneId": "zone-6xg5xgky",
 }
 
 HOSTILE_SUFFIXES = ["\n", "\ntouch /tmp/pwned", "\r", "'", '"', "$(id)", "`id`", ";id", "&&id", "|id", " id",

@@ -356,7 +356,11 @@ def test_allow_lists_are_per_endpoint_and_absent_by_default(site):
                                registryMirrorAllowedCidrs=["58.246.10.0/24"])
     config = nginx.render_site_config(limited)
     web = block_for(config, limited.web_fqdn, "443")
-    assert re.search(r"allow 101\.33\.7\.0/24;\s*allow 240e:3b7::/32;\s*deny all;", web)
+    # The private path (on for cvm stacks) lets the stack's VPC through every list there is.
+    assert re.search(r"allow 101\.33\.7\.0/24;\s*allow 240e:3b7::/32;\s*allow 10\.70\.0\.0/16;\s*deny all;", web)
     mirror = block_for(config, limited.registry_fqdn, "8443")
-    assert re.search(r"allow 58\.246\.10\.0/24;\s*deny all;", mirror)
+    assert re.search(r"allow 58\.246\.10\.0/24;\s*allow 10\.70\.0\.0/16;\s*deny all;", mirror)
     assert not re.search(r"^    (allow|deny) ", block_for(config, limited.registry_fqdn, "443"), re.M)
+    public_only = variant_settings(webAllowedCidrs=["101.33.7.0/24"], privateDns={"enabled": False})
+    web = block_for(nginx.render_site_config(public_only), public_only.web_fqdn, "443")
+    assert re.search(r"allow 101\.33\.7\.0/24;\s*deny all;", web)
