@@ -4,7 +4,8 @@
 asks for a secret, so a placeholder or a typo costs a second, not a billed
 half-deployment.  It needs only pydantic and PyYAML (no Pulumi), reads the file
 alone, and prints one line per problem: YAML syntax errors with file and line,
-keys in a misspelt namespace, nested keys stored flat, and every settings
+keys in a misspelt namespace, nested keys stored flat, secrets written in plain
+text (with the ``pulumi config set --secret`` command that stores each), and every settings
 problem exactly as ``pulumi up`` would report it.  Exit status 2 on problems.
 
 ``--missing-secrets`` prints, one per line, the secrets this stack needs that
@@ -73,11 +74,13 @@ def check(path: Path) -> list[str]:
     except StackFileError as error:
         return error.problems
     stack = stack_name(path)
+    # A secret in plain text is refused before anything else reads it; validation then sees it as encrypted.
+    problems = stack_settings.plaintext_secret_problems(config, f"stacks/{path.name}")
     try:
-        stack_settings.from_mapping(stack, config, secret_placeholders=True)
+        stack_settings.from_mapping(stack, stack_settings.without_plaintext_secrets(config), secret_placeholders=True)
     except stack_settings.SettingsError as error:
-        return error.problems
-    return []
+        problems += error.problems
+    return problems
 
 
 def missing_secrets(path: Path) -> list[str]:

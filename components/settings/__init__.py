@@ -99,8 +99,10 @@ from components.settings.sources import (
     from_mapping,
     from_pulumi,
     from_stack_file,
+    plaintext_secret_problems,
     region_problems,
     uses_tencent_provider,
+    without_plaintext_secrets,
 )
 from components.settings.stack import Settings
 from components.settings.version import (
@@ -121,6 +123,7 @@ __all__ = [
     # reading and validating a stack
     "Settings", "SettingsError", "from_mapping", "from_pulumi", "from_stack_file", "validate",
     "config_key_problems", "region_problems", "uses_tencent_provider",
+    "plaintext_secret_problems", "without_plaintext_secrets",
     # the models
     "AcmeSettings", "BackupSettings", "CleanupSettings", "CvmServer", "DatabaseSettings", "ExistingServer",
     "NexusSettings", "SERVER_MODES", "Server", "SettingsModel", "SslConsoleSettings", "UserSettings",

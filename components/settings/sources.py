@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from components.settings.facts import (
     MAINLAND_REMOTES,
     NAMESPACE,
     REGION_KEY,
+    SECRET_KEYS,
+    STACK_FILE,
     is_mainland_region,
 )
 from components.settings.fields import REGION, secret_placeholder
@@ -54,6 +57,73 @@ def _is_flat_key(key: str) -> bool:
 def _is_secure(value: Any) -> bool:
     """A value the stack file holds encrypted (``{secure: v1:...}``), which a file read alone cannot open."""
     return isinstance(value, Mapping) and set(value) == {"secure"}
+
+
+# Names of settings that hold a secret: the known ones (facts.SECRET_KEYS) and any key, at any depth, whose
+# name ends like one (a future alertWebhooks, a token, tencentcloud:secretKey): such a value in plain text in
+# a committed stack file is a leaked credential, whatever the settings would make of it.
+_SECRET_NAME = re.compile(r".*(password|passwords|passphrase|token|secret|secretkey|privatekey|webhook|webhooks)",
+                          re.IGNORECASE)
+# Where the value of a secret usually comes from, for the command a refusal prints.
+_SECRET_INPUT = {"sshPrivateKey": " < ~/.ssh/id_ed25519"}
+
+
+def _secret_set_command(namespace: str, path: str) -> str:
+    """The command that stores ``path`` encrypted; it asks for the value, so none lands in shell history."""
+    key = path if namespace == NAMESPACE else f"{namespace}:{path}"
+    flag = "--path " if "." in path or "[" in path else ""
+    quoted = f"'{key}'" if flag else key
+    return f"pulumi config set --secret {flag}{quoted}{_SECRET_INPUT.get(path, '')}"
+
+
+def _plaintext_secrets(namespace: str, path: str, value: Any, secret: bool) -> list[str]:
+    """Paths under ``path`` that hold a secret setting in plain text (``secret``: the enclosing key is one)."""
+    if _is_secure(value):
+        return []
+    if isinstance(value, Mapping):
+        return [found for name, leaf in value.items()
+                for found in _plaintext_secrets(namespace, f"{path}.{name}", leaf,
+                                                secret or bool(_SECRET_NAME.fullmatch(str(name))))]
+    if isinstance(value, list):
+        return [found for index, leaf in enumerate(value)
+                for found in _plaintext_secrets(namespace, f"{path}[{index}]", leaf, secret)]
+    return [path] if secret and value is not None else []
+
+
+def plaintext_secret_problems(config: Mapping[str, Any], stack_file: str = STACK_FILE) -> list[str]:
+    """Secrets written into the stack file in plain text: each refused with the command that encrypts it."""
+    problems = []
+    for full_key, value in config.items():
+        namespace, colon, key = full_key.partition(":")
+        if not colon or namespace not in CONFIG_NAMESPACES:
+            continue
+        secret = key in SECRET_KEYS or bool(_SECRET_NAME.fullmatch(key))
+        for path in _plaintext_secrets(namespace, key, value, secret):
+            problems.append(
+                f"{namespace}:{path}: is a secret written in plain text in {stack_file}; delete that line and run "
+                f"`{_secret_set_command(namespace, path)}` (it asks for the value and stores it encrypted)"
+            )
+    return problems
+
+
+def without_plaintext_secrets(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` with every plain-text secret treated as encrypted, so a refused one is reported once."""
+    def scrub(value: Any, secret: bool) -> Any:
+        if _is_secure(value):
+            return value
+        if isinstance(value, Mapping):
+            return {name: scrub(leaf, secret or bool(_SECRET_NAME.fullmatch(str(name))))
+                    for name, leaf in value.items()}
+        if isinstance(value, list):
+            return [scrub(leaf, secret) for leaf in value]
+        return {"secure": "plaintext-refused"} if secret and value is not None else value
+
+    cleaned = {}
+    for full_key, value in config.items():
+        namespace, colon, key = full_key.partition(":")
+        known = colon and namespace in CONFIG_NAMESPACES
+        cleaned[full_key] = scrub(value, bool(known and (key in SECRET_KEYS or _SECRET_NAME.fullmatch(key))))
+    return cleaned
 
 
 def config_key_problems(config: Mapping[str, Any]) -> list[str]:
