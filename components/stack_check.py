@@ -43,7 +43,7 @@ class StackFileError(Exception):
 def read_config(path: Path) -> dict[str, Any]:
     """The ``config:`` section of a stack file, or StackFileError naming file and line."""
     try:
-        document = yaml.safe_load(path.read_text())
+        document = stack_settings.load_stack_yaml(path.read_text())
     except OSError as error:
         raise StackFileError([f"{path}: cannot read: {error.strerror}"]) from None
     except yaml.MarkedYAMLError as error:

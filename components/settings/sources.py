@@ -24,12 +24,40 @@ from components.settings.facts import (
     REGION_KEY,
     SECRET_KEYS,
     STACK_FILE,
+    TENCENTCLOUD_REGIONS,
     is_mainland_region,
 )
 from components.settings.fields import REGION, secret_placeholder
 from components.settings.messages import validate
 from components.settings.models import DEFAULT_USERS
 from components.settings.stack import Settings
+
+
+class YamlNumber(float):
+    """A YAML float that remembers its text as written (``3.70``, read as 3.7), for a "quote it" message."""
+
+    text: str
+
+    def __new__(cls, value: float, text: str) -> YamlNumber:
+        number = super().__new__(cls, value)
+        number.text = text
+        return number
+
+
+class StackFileLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that floats keep their text: ``version: 3.70`` can be told to quote ``3.70``."""
+
+
+def _float_as_written(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> YamlNumber:
+    return YamlNumber(loader.construct_yaml_float(node), node.value)
+
+
+StackFileLoader.add_constructor("tag:yaml.org,2002:float", _float_as_written)
+
+
+def load_stack_yaml(text: str) -> Any:
+    """A stack file's YAML document, read like ``yaml.safe_load`` with floats as ``YamlNumber``."""
+    return yaml.load(text, Loader=StackFileLoader)  # noqa: S506 - a SafeLoader subclass
 
 
 def _parse(value: Any) -> Any:
@@ -192,8 +220,11 @@ def region_problems(settings: Settings, region: str | None) -> list[str]:
     if not region:
         return [f"{REGION_KEY}: is required for Tencent resources (e.g. ap-guangzhou): "
                 "pulumi config set tencentcloud:region ap-guangzhou, or export TENCENTCLOUD_REGION"]
-    if not REGION.fullmatch(region):
-        return [f"{REGION_KEY}: {region!r} is not a Tencent Cloud region (e.g. ap-guangzhou, eu-frankfurt)"]
+    if not REGION.fullmatch(region) or region not in TENCENTCLOUD_REGIONS:
+        suggestion = _nearest(region, sorted(TENCENTCLOUD_REGIONS))
+        return [f"{REGION_KEY}: {region!r} is not a Tencent Cloud region{suggestion}; "
+                "the provider's regions are listed in components/settings/data/tencentcloud_regions.txt "
+                "(e.g. ap-guangzhou, eu-frankfurt)"]
     zone = settings.server.availability_zone if settings.server.is_cvm else None
     if zone and not zone.startswith(f"{region}-"):
         return [f"{NAMESPACE}:server.availabilityZone: {zone!r} is not in the region {region!r} ({REGION_KEY})"]
@@ -229,7 +260,9 @@ def from_mapping(stack: str, config: Mapping[str, Any], secret_placeholders: boo
         settings = validate(raw)
     except SettingsError as error:
         raise SettingsError(key_problems + error.problems) from None
-    problems = key_problems + region_problems(settings, region)
+    # A key in a misspelt namespace was not read, so the settings are not the ones the user wrote: a region
+    # "required" by a default they meant to override (dns: none under nexus-regsitry:) would only mislead.
+    problems = key_problems or region_problems(settings, region)
     if problems:
         raise SettingsError(problems)
     return settings
@@ -239,7 +272,7 @@ def from_stack_file(path: str | Path) -> Settings:
     """Read ``stacks/Pulumi.<stack>.yaml`` alone (no Pulumi), secrets as placeholders."""
     path = Path(path)
     stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
-    document = yaml.safe_load(path.read_text()) or {}
+    document = load_stack_yaml(path.read_text()) or {}
     config = document.get("config") or {}
     return from_mapping(stack, config, secret_placeholders=True)
 
