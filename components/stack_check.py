@@ -10,7 +10,8 @@ problem exactly as ``pulumi up`` would report it.  Exit status 2 on problems.
 
 ``--missing-secrets`` prints, one per line, the secrets this stack needs that
 its file does not hold yet (for ``make up`` to ask for; ``userPasswords.<name>`` is
-set with ``--path``).  ``--new-from
+set with ``--path``).  ``--check-secret KEY`` holds the value on stdin to the rules of
+secret KEY (``make up`` asks again until an answer passes).  ``--new-from
 TEMPLATE`` writes the (absent) stack file from another stack's file, for
 ``make init``: creating a stack is an explicit act, never a typo's side effect.
 """
@@ -102,6 +103,28 @@ def missing_secrets(path: Path) -> list[str]:
     return missing + [f"userPasswords.{user.name}" for user in settings.users if user.name not in held]
 
 
+def secret_problems(path: Path, key: str, value: str) -> list[str]:
+    """What the settings' own rules say of ``value`` as the secret ``key`` of this stack (``make up``'s answers).
+
+    The value takes the place of the secret's placeholder and the whole stack is validated, so an answer is
+    held to exactly the rules ``pulumi up`` applies; only the lines about ``key`` are returned.
+    """
+    config = read_config(path)
+    ns = stack_settings.NAMESPACE
+    top, _, leaf = key.partition(".")
+    if leaf:  # userPasswords.<name>: a leaf of an object
+        held = config.get(f"{ns}:{top}")
+        config[f"{ns}:{top}"] = {**(held if isinstance(held, Mapping) else {}), leaf: value}
+    else:
+        config[f"{ns}:{key}"] = value
+    try:
+        stack_settings.from_mapping(stack_name(path), config, secret_placeholders=True)
+    except stack_settings.SettingsError as error:
+        return [line for line in error.problems
+                if line.startswith((f"{ns}:{key}:", f"{ns}:{key}.", f"{ns}:{key}["))]
+    return []
+
+
 # Lines bound to the template's own encryption: another stack cannot decrypt them.
 _ENCRYPTION_KEYS = ("encryptionsalt:", "encryptedkey:", "secretsprovider:")
 
@@ -135,7 +158,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="print the secrets the stack needs and its file does not hold")
     parser.add_argument("--new-from", type=Path, metavar="TEMPLATE",
                         help="create STACK_FILE from the stack file TEMPLATE, then check it")
+    parser.add_argument("--check-secret", metavar="KEY",
+                        help="check the value on stdin as the secret KEY of this stack (make up's questions)")
     args = parser.parse_args(argv)
+    if args.check_secret is not None:
+        problems = secret_problems(args.stack_file, args.check_secret, sys.stdin.read())
+        for line in problems:
+            print(line, file=sys.stderr)
+        return 2 if problems else 0
     if args.new_from is not None:
         if args.stack_file.exists():
             print(f"{args.stack_file}: exists already; edit it, or choose another name", file=sys.stderr)
