@@ -57,10 +57,25 @@ def test_the_sections_a_newcomer_needs_are_there(section):
     assert section in headings(README.read_text())
 
 
+def test_every_firewall_and_ca_instruction_names_the_mirror_port():
+    """dockerDaemonJson points Docker at https://<registry>:<registryMirrorPort>: every paragraph that says which
+    ports to open names it, and the CA goes where Docker looks for that port (certs.d/<host>:<port>)."""
+    from components.settings import DEFAULT_MIRROR_PORT
+
+    for path in (README, README.parent / "README.zh-CN.md"):
+        paragraphs = re.split(r"\n\s*\n|\n- ", path.read_text())
+        opening = [p for p in paragraphs if re.search(r"(open|allow|放通|能访问)[^.。]{0,40}\b80\b", p)]
+        assert len(opening) >= 3, (path.name, opening)
+        missing = [p[:120] for p in opening if "registryMirrorPort" not in p and str(DEFAULT_MIRROR_PORT) not in p]
+        assert not missing, f"{path.name}: these firewall instructions omit the mirror port: {missing}"
+        assert '"/etc/docker/certs.d/$host:$port/ca.crt"' in path.read_text(), path.name
+        assert f"port={DEFAULT_MIRROR_PORT}" in path.read_text(), path.name
+
+
 def test_readme_covers_lighthouse_selinux_firewall_and_other_el_clients():
     text = README.read_text()
     assert "Lighthouse (轻量应用服务器)" in text and "works as `existing`" in text
-    assert "httpd_can_network_connect" in text and "80 and 443" in text
+    assert "httpd_can_network_connect" in text and "ports 80, 443 and the\n  mirror's `registryMirrorPort`" in text
     assert "TencentOS Server 3 / 4" in text and "OpenCloudOS 8 / 9" in text
     assert '"version": "2.0"' in text  # the CAM policy is a complete document
     assert "cos.ap-guangzhou.myqcloud.com" in text
