@@ -92,3 +92,27 @@ def test_ci_set_up_names_every_secret_and_variable_the_workflows_read():
         for kind, name in re.findall(r"\$\{\{\s*(secrets|vars)\.([A-Za-z0-9_]+)\s*\}\}", workflow.read_text()):
             if name != "GITHUB_TOKEN":  # provided by GitHub itself
                 assert f"`{name}`" in ci, f"{workflow.name} reads {kind}.{name}; README's CI set-up does not name it"
+
+
+def test_from_the_tutorial_maps_each_step_to_a_setting_or_output_that_exists():
+    """The map from the tutorial names real settings and outputs, and covers the tutorial's steps."""
+    from components import settings as stack_settings
+    from tests.unit.test_settings import _setting_keys
+
+    text = README.read_text()
+    section = text[text.index("## From the tutorial"):]
+    section = section[:section.index("\n## ", 1)]
+    rows = [line.split("|") for line in section.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    steps = " ".join(row[1] for row in rows)
+    for step in ("CentOS 7.6", "docker run", "admin password", "8001", "8002", "8003", "realm", "anonymous",
+                 "DNSPod", "certificate", "nginx.conf", "rewrite", "daemon.json", "docker login", "docker push",
+                 "docker pull"):
+        assert step in steps, f"README: From the tutorial has no row for the tutorial's step {step!r}"
+    keys = set(_setting_keys(stack_settings.Settings))
+    outputs = set(re.findall(r"^\| `(\w+)` \|", text[text.index("## Stack outputs"):], re.M))
+    for row in rows:
+        for token in re.findall(r"`([a-z][A-Za-z]*(?:\.[a-z][A-Za-z]*)*)(?::[^`]*)?`", row[2]):
+            if token in {"make", "nginx", "docker"} or not re.fullmatch(r"[a-z][A-Za-z.]+", token):
+                continue
+            if token[0].islower() and any(c.isupper() for c in token) or "." in token:
+                assert token in keys | outputs, f"README: From the tutorial names {token!r}, no setting or output"
