@@ -3,7 +3,7 @@ STACK ?=
 FROM ?= dev
 REVIEWERS ?=
 REPO ?=
-.PHONY: up preview preflight status init ssh test lint render github-environments help
+.PHONY: up preview preflight status init ssh test unit lint render github-environments help
 
 help:
 	@echo "make init STACK=<name> [FROM=dev]  create stacks/Pulumi.<name>.yaml from another stack's file"
@@ -12,7 +12,8 @@ help:
 	@echo "make preflight STACK=<stack>   only the checks make up/preview start with: account, permissions, stock, image, state bucket, server"
 	@echo "make status STACK=<stack>      usage against the Nexus caps, storage, certificates and health, over SSH"
 	@echo "make ssh STACK=<stack>         a shell on the stack's host (the stack's key, its pinned host key)"
-	@echo "make test                      lint + unit + system tests (needs nginx, docker-registry, skopeo, shellcheck)"
+	@echo "make test                      lint + unit + system tests (needs root and the Debian packages README: Tests lists)"
+	@echo "make unit                      the unit tests alone: no root, no system packages (venv + pytest tests/unit)"
 	@echo "make render STACK=<stack>      write what the stack puts on its host into out/<stack>, with MANIFEST.txt"
 	@echo "make github-environments REVIEWERS=\"<login> ...\" [REPO=owner/name]  the CI environments and their protection (gh)"
 
@@ -36,6 +37,9 @@ init:
 
 test:
 	@scripts/test.sh
+
+unit:
+	@scripts/test.sh --unit
 
 lint:
 	@scripts/test.sh --lint-only

@@ -4,12 +4,14 @@
 asks for a secret, so a placeholder or a typo costs a second, not a billed
 half-deployment.  It needs only pydantic and PyYAML (no Pulumi), reads the file
 alone, and prints one line per problem: YAML syntax errors with file and line,
-keys in a misspelt namespace, nested keys stored flat, and every settings
+keys in a misspelt namespace, nested keys stored flat, secrets written in plain
+text (with the ``pulumi config set --secret`` command that stores each), and every settings
 problem exactly as ``pulumi up`` would report it.  Exit status 2 on problems.
 
 ``--missing-secrets`` prints, one per line, the secrets this stack needs that
 its file does not hold yet (for ``make up`` to ask for; ``userPasswords.<name>`` is
-set with ``--path``).  ``--new-from
+set with ``--path``).  ``--check-secret KEY`` holds the value on stdin to the rules of
+secret KEY (``make up`` asks again until an answer passes).  ``--new-from
 TEMPLATE`` writes the (absent) stack file from another stack's file, for
 ``make init``: creating a stack is an explicit act, never a typo's side effect.
 """
@@ -42,7 +44,7 @@ class StackFileError(Exception):
 def read_config(path: Path) -> dict[str, Any]:
     """The ``config:`` section of a stack file, or StackFileError naming file and line."""
     try:
-        document = yaml.safe_load(path.read_text())
+        document = stack_settings.load_stack_yaml(path.read_text())
     except OSError as error:
         raise StackFileError([f"{path}: cannot read: {error.strerror}"]) from None
     except yaml.MarkedYAMLError as error:
@@ -73,11 +75,13 @@ def check(path: Path) -> list[str]:
     except StackFileError as error:
         return error.problems
     stack = stack_name(path)
+    # A secret in plain text is refused before anything else reads it; validation then sees it as encrypted.
+    problems = stack_settings.plaintext_secret_problems(config, f"stacks/{path.name}")
     try:
-        stack_settings.from_mapping(stack, config, secret_placeholders=True)
+        stack_settings.from_mapping(stack, stack_settings.without_plaintext_secrets(config), secret_placeholders=True)
     except stack_settings.SettingsError as error:
-        return error.problems
-    return []
+        problems += error.problems
+    return problems
 
 
 def missing_secrets(path: Path) -> list[str]:
@@ -97,6 +101,28 @@ def missing_secrets(path: Path) -> list[str]:
     held = config.get(f"{ns}:userPasswords")
     held = held if isinstance(held, Mapping) else {}
     return missing + [f"userPasswords.{user.name}" for user in settings.users if user.name not in held]
+
+
+def secret_problems(path: Path, key: str, value: str) -> list[str]:
+    """What the settings' own rules say of ``value`` as the secret ``key`` of this stack (``make up``'s answers).
+
+    The value takes the place of the secret's placeholder and the whole stack is validated, so an answer is
+    held to exactly the rules ``pulumi up`` applies; only the lines about ``key`` are returned.
+    """
+    config = read_config(path)
+    ns = stack_settings.NAMESPACE
+    top, _, leaf = key.partition(".")
+    if leaf:  # userPasswords.<name>: a leaf of an object
+        held = config.get(f"{ns}:{top}")
+        config[f"{ns}:{top}"] = {**(held if isinstance(held, Mapping) else {}), leaf: value}
+    else:
+        config[f"{ns}:{key}"] = value
+    try:
+        stack_settings.from_mapping(stack_name(path), config, secret_placeholders=True)
+    except stack_settings.SettingsError as error:
+        return [line for line in error.problems
+                if line.startswith((f"{ns}:{key}:", f"{ns}:{key}.", f"{ns}:{key}["))]
+    return []
 
 
 # Lines bound to the template's own encryption: another stack cannot decrypt them.
@@ -132,7 +158,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="print the secrets the stack needs and its file does not hold")
     parser.add_argument("--new-from", type=Path, metavar="TEMPLATE",
                         help="create STACK_FILE from the stack file TEMPLATE, then check it")
+    parser.add_argument("--check-secret", metavar="KEY",
+                        help="check the value on stdin as the secret KEY of this stack (make up's questions)")
     args = parser.parse_args(argv)
+    if args.check_secret is not None:
+        problems = secret_problems(args.stack_file, args.check_secret, sys.stdin.read())
+        for line in problems:
+            print(line, file=sys.stderr)
+        return 2 if problems else 0
     if args.new_from is not None:
         if args.stack_file.exists():
             print(f"{args.stack_file}: exists already; edit it, or choose another name", file=sys.stderr)

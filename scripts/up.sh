@@ -15,8 +15,9 @@
 #      against the SHA-256 committed in scripts/pulumi-cli.sha256 (scripts/pulumi-cli.sh),
 #      and the login into the backend of step 3;
 #   6. the passphrase of the stack's secrets (local/S3/COS backends): from
-#      PULUMI_CONFIG_PASSPHRASE(_FILE), else asked here, visibly, once;
-#   7. the secrets the stack file does not hold yet, asked here, visibly;
+#      PULUMI_CONFIG_PASSPHRASE(_FILE), else asked here, visibly (twice for a new stack);
+#   7. the secrets the stack file does not hold yet, asked here, visibly, each answer held to
+#      the stack check's own rules for that secret and asked again (three tries) until it passes;
 #   8. pulumi up / preview; for ssh a shell on the host, for status the host's
 #      nexus-status.sh (its exit status: 0 fine, 3 warnings, 1 could not check).
 # Nothing waits on a prompt it hides: every question is printed, and each has
@@ -139,14 +140,27 @@ fi
 # Pulumi Cloud (https://) encrypts secrets itself; so does a stack whose file names a KMS
 # secretsprovider.  Everything else uses a passphrase, which pulumi would otherwise ask for
 # inside commands whose output is hidden or whose stdin is a file.
+ask_passphrase() {  # a stack whose file holds no encryptionsalt yet is new: its passphrase is chosen now, so twice
+  local again attempt
+  for attempt in 1 2 3; do
+    printf '==> passphrase that encrypts the secrets of stack %s (a new stack: choose one; or export PULUMI_CONFIG_PASSPHRASE): ' "$stack"
+    IFS= read -r -s PULUMI_CONFIG_PASSPHRASE || true
+    echo
+    [[ -n "$PULUMI_CONFIG_PASSPHRASE" ]] || fail "no passphrase given; export PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) and re-run"
+    grep -q '^encryptionsalt:' "$stack_file" && break  # an existing stack: pulumi itself says if it is wrong
+    printf '==> the same passphrase again (stack %s is new: a typo now would lock its secrets away): ' "$stack"
+    IFS= read -r -s again || true
+    echo
+    [[ "$again" == "$PULUMI_CONFIG_PASSPHRASE" ]] && break
+    printf '==> the two passphrases differ; choose one again\n'
+    [[ $attempt -lt 3 ]] || fail "the passphrases did not match three times; export PULUMI_CONFIG_PASSPHRASE and re-run"
+  done
+  export PULUMI_CONFIG_PASSPHRASE
+}
 secrets_provider=$(sed -n 's/^secretsprovider:[[:space:]]*//p' "$stack_file")
 if [[ "$backend" != https://* && ( -z "$secrets_provider" || "$secrets_provider" == passphrase ) \
       && -z "${PULUMI_CONFIG_PASSPHRASE:-}" && -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]]; then
-  printf '==> passphrase that encrypts the secrets of stack %s (a new stack: choose one; or export PULUMI_CONFIG_PASSPHRASE): ' "$stack"
-  IFS= read -r -s PULUMI_CONFIG_PASSPHRASE || true
-  echo
-  [[ -n "$PULUMI_CONFIG_PASSPHRASE" ]] || fail "no passphrase given; export PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) and re-run"
-  export PULUMI_CONFIG_PASSPHRASE
+  ask_passphrase
 fi
 
 # The stack file exists (checked above), so creating the stack in the backend is no accident;
@@ -196,29 +210,49 @@ if [[ "$action" == ssh || "$action" == status ]]; then
 fi
 
 # --- 7. secrets the stack file does not hold yet -----------------------------------------
-ask_secret() {  # ask_secret KEY QUESTION: read a hidden value from stdin, hand it to pulumi on stdin
-  local key=$1 value path=()
+secret_problem() {  # secret_problem KEY < value: the stack check's own rules for that secret; prints why not
+  { .venv/bin/python -m components.stack_check --check-secret "$1" "$stack_file" >/dev/null; } 2>&1
+}
+ask_secret() {  # ask_secret KEY QUESTION: read a hidden value from stdin, check it, hand it to pulumi on stdin
+  local key=$1 value path=() problem attempt
   [[ "$key" != *.* ]] || path=(--path)  # a leaf of an object, e.g. userPasswords.ci
-  printf '==> %s: ' "$2"
-  IFS= read -r -s value || true
-  echo
-  [[ -n "$value" ]] || fail "no value for nexus-registry:$key; set it with: pulumi config set --stack $stack --secret ${path[*]:+--path }$key"
+  for attempt in 1 2 3; do
+    printf '==> %s: ' "$2"
+    IFS= read -r -s value || true
+    echo
+    [[ -n "$value" ]] || fail "no value for nexus-registry:$key; set it with: pulumi config set --stack $stack --secret ${path[*]:+--path }$key"
+    problem=$(printf '%s' "$value" | secret_problem "$key") && break
+    printf '==> %s; try again\n' "$problem"
+    [[ $attempt -lt 3 ]] || fail "$problem"
+  done
   printf '%s' "$value" | pulumi config set --stack "$stack" --secret "${path[@]}" "$key"
+}
+ask_key_file() {  # the file of sshPrivateKey: SSH_KEY_FILE, else asked; its content is checked like the key
+  local key_path=${SSH_KEY_FILE:-} problem attempt
+  for attempt in 1 2 3; do
+    if [[ -z "${SSH_KEY_FILE:-}" ]]; then
+      printf '==> path of the SSH private key for the existing server (or export SSH_KEY_FILE): '
+      IFS= read -r key_path || true
+      echo
+      [[ -n "$key_path" ]] || fail "no SSH private key given; export SSH_KEY_FILE=<path> and re-run"
+    fi
+    key_path=${key_path/#\~/$HOME}
+    if [[ ! -r "$key_path" ]]; then
+      problem="cannot read the SSH private key '${key_path}'"
+    elif problem=$(secret_problem sshPrivateKey <"$key_path"); then
+      break
+    fi
+    [[ -z "${SSH_KEY_FILE:-}" && $attempt -lt 3 ]] || fail "$problem"
+    printf '==> %s; try again\n' "$problem"
+  done
+  pulumi config set --stack "$stack" --secret sshPrivateKey <"$key_path"
 }
 for key in $(.venv/bin/python -m components.stack_check --missing-secrets "$stack_file"); do
   case "$key" in
     adminPassword)
       ask_secret adminPassword "the Nexus admin password is not set: enter one (at least 12 characters)" ;;
     sshPrivateKey)
-      key_path=${SSH_KEY_FILE:-}
-      if [[ -z "$key_path" ]]; then
-        printf '==> path of the SSH private key for the existing server (or export SSH_KEY_FILE): '
-        IFS= read -r key_path || true
-        echo
-      fi
-      key_path=${key_path/#\~/$HOME}
-      [[ -r "$key_path" ]] || fail "cannot read the SSH private key '${key_path}'"
-      pulumi config set --stack "$stack" --secret sshPrivateKey <"$key_path" ;;
+      ask_key_file ;;
     dockerHubToken)
       ask_secret dockerHubToken "nexus.dockerHubUsername is set: enter the Docker Hub access token" ;;
     databasePassword)

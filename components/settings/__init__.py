@@ -62,6 +62,7 @@ from components.settings.facts import (
     TENCENT_DOCKER_MIRROR,
     TENCENT_PYPI_MIRROR,
     TENCENTCLOUD_KEYS,
+    TENCENTCLOUD_REGIONS,
     CertificateValidation,
     is_mainland_region,
 )
@@ -102,8 +103,11 @@ from components.settings.sources import (
     from_mapping,
     from_pulumi,
     from_stack_file,
+    load_stack_yaml,
+    plaintext_secret_problems,
     region_problems,
     uses_tencent_provider,
+    without_plaintext_secrets,
 )
 from components.settings.stack import Settings
 from components.settings.version import (
@@ -124,6 +128,7 @@ __all__ = [
     # reading and validating a stack
     "Settings", "SettingsError", "from_mapping", "from_pulumi", "from_stack_file", "validate",
     "config_key_problems", "region_problems", "uses_tencent_provider",
+    "plaintext_secret_problems", "without_plaintext_secrets", "load_stack_yaml",
     # the models
     "AcmeSettings", "BackupSettings", "CleanupSettings", "CvmServer", "DatabaseSettings", "ExistingServer",
     "LimitsSettings", "NexusSettings", "PrivateDnsSettings", "SERVER_MODES", "Server", "SettingsModel",
@@ -137,7 +142,8 @@ __all__ = [
     "is_placeholder", "secret_placeholder", "is_mainland_region", "CertificateValidation",
     # facts
     "NAMESPACE", "REGION_KEY", "SECRET_KEYS", "PLACEHOLDER_PREFIX", "STACK_FILE", "CONFIG_NAMESPACES",
-    "TENCENTCLOUD_KEYS", "DEFAULT_DOCKER_HUB_REMOTE", "DEFAULT_PYPI_REMOTE", "DEFAULT_YUM_REMOTE",
+    "TENCENTCLOUD_KEYS", "TENCENTCLOUD_REGIONS",
+    "DEFAULT_DOCKER_HUB_REMOTE", "DEFAULT_PYPI_REMOTE", "DEFAULT_YUM_REMOTE",
     "TENCENT_DOCKER_MIRROR", "TENCENT_PYPI_MIRROR", "OVERSEAS_AP_REGIONS", "MAINLAND_REMOTES", "MIN_HEAP_MB",
     "MIN_HOST_MEMORY_GB", "HOST_KEY_PLACEHOLDER", "H2_DIRECT_MEMORY_MB", "METADATA_HOSTS",
     "LETSENCRYPT_PRODUCTION", "LETSENCRYPT_STAGING",

@@ -7,6 +7,7 @@ facts (the pinned default, image tag variants, feature thresholds) live in ``ver
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 from typing import Literal
 
 from components import host_layout
@@ -102,6 +103,14 @@ POSTGRESQL_MAJOR_VERSIONS = ("13", "14", "15", "16")
 # ValidateMysqlPassword, which the provider applies to root_password: 8-64 characters
 # with at least two of letters, digits and these symbols.
 POSTGRESQL_PASSWORD_SYMBOLS = "_+-&=!@#$%^*()"
+
+# Regions the Tencent provider knows (v1.82.42; the file says where each comes from): a region outside it
+# is a typo (ap-guangzou), which the provider would only report after the first resource is planned.
+TENCENTCLOUD_REGIONS = frozenset(
+    line.strip()
+    for line in (Path(__file__).parent / "data" / "tencentcloud_regions.txt").read_text().splitlines()
+    if line.strip() and not line.startswith("#")
+)
 
 # Settings of the Tencent provider (tencentcloud_iac_pulumi.config), so a typo there is caught too.
 TENCENTCLOUD_KEYS = frozenset({

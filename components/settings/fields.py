@@ -103,7 +103,7 @@ def dns_name(value: str) -> str:
     name = value.lower().rstrip(".")
     labels = name.split(".")
     if len(name) > 253 or len(labels) < 2 or not all(LABEL.fullmatch(label) for label in labels):
-        raise ValueError(f"{value!r} is not a DNS name (letters, digits, '-', dot-separated, e.g. example.com)")
+        raise ValueError(f"{value!r} is not a DNS name (letters, digits, '-', dot-separated, e.g. widgets-inc.cn)")
     if labels[-1].isdigit():
         raise ValueError(f"{value!r} is not a DNS name (the top-level label cannot be numeric)")
     return name
@@ -177,7 +177,12 @@ def cidr(value: str) -> str:
     try:
         return str(ipaddress.ip_network(value, strict=True))
     except ValueError:
-        raise ValueError(f"{value!r} is not a CIDR (e.g. 203.0.113.0/24)") from None
+        pass
+    try:
+        network = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a CIDR (an address and a prefix length, e.g. 10.8.0.0/16)") from None
+    raise ValueError(f"{value!r} is not a CIDR: host bits are set; did you mean {network}?")
 
 
 def allow_list(key: str, cidrs: list[str] | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from typing import Any
 
@@ -49,6 +50,34 @@ def _bounds(loc: tuple) -> str:
     return f"{low}..{high}"
 
 
+def _known_keys(loc: tuple) -> list[str]:
+    """The setting names of the model that holds the key at ``loc`` (for a "did you mean")."""
+    model: Any = Settings
+    for part in loc[:-1]:
+        if part in SERVER_MODES:
+            model = SERVER_MODES[part]
+            continue
+        if isinstance(part, int):
+            continue
+        fields = {f.alias or name: f for name, f in model.model_fields.items()}
+        info = fields.get(part)
+        if info is None:
+            return []
+        annotation = info.annotation
+        for candidate in (annotation, *getattr(annotation, "__args__", ())):
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                model = candidate
+                break
+        else:
+            return []
+    return [f.alias or name for name, f in model.model_fields.items() if name != "stack"]
+
+
+def _did_you_mean(loc: tuple) -> str:
+    match = difflib.get_close_matches(str(loc[-1]), _known_keys(loc), n=1, cutoff=0.6) if loc else []
+    return f"did you mean `{match[0]}`? " if match else ""
+
+
 def _describe(error: dict[str, Any]) -> tuple[tuple, str]:
     loc = tuple(error["loc"])
     kind = error["type"]
@@ -60,7 +89,7 @@ def _describe(error: dict[str, Any]) -> tuple[tuple, str]:
     if kind == "missing":
         return loc, "is required"
     if kind == "extra_forbidden":
-        return loc, "is not a known setting (check the spelling; see README: Stack settings)"
+        return loc, f"is not a known setting ({_did_you_mean(loc)}check the spelling; see README: Stack settings)"
     if kind == "literal_error":
         return loc, f"{value!r} is not allowed; expected {ctx.get('expected')}"
     if kind == "union_tag_invalid":
@@ -75,6 +104,10 @@ def _describe(error: dict[str, Any]) -> tuple[tuple, str]:
     if kind in ("bool_parsing", "bool_type"):
         return loc, f"{value!r} is not true or false"
     if kind in ("string_type",):
+        written = getattr(value, "text", None)  # sources.YamlNumber: a float as the stack file wrote it
+        if written is not None:
+            return loc, (f"{written} is read by YAML as the number {float(value)!r}, not text; quote it: "
+                         f"{loc[-1]}: \"{written}\"")
         return loc, f"{value!r} is not a string"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return loc, f"{value!r} is not an object with keys"

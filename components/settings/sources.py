@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,12 +22,42 @@ from components.settings.facts import (
     MAINLAND_REMOTES,
     NAMESPACE,
     REGION_KEY,
+    SECRET_KEYS,
+    STACK_FILE,
+    TENCENTCLOUD_REGIONS,
     is_mainland_region,
 )
 from components.settings.fields import REGION, secret_placeholder
 from components.settings.messages import validate
 from components.settings.models import DEFAULT_USERS
 from components.settings.stack import Settings
+
+
+class YamlNumber(float):
+    """A YAML float that remembers its text as written (``3.70``, read as 3.7), for a "quote it" message."""
+
+    text: str
+
+    def __new__(cls, value: float, text: str) -> YamlNumber:
+        number = super().__new__(cls, value)
+        number.text = text
+        return number
+
+
+class StackFileLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that floats keep their text: ``version: 3.70`` can be told to quote ``3.70``."""
+
+
+def _float_as_written(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> YamlNumber:
+    return YamlNumber(loader.construct_yaml_float(node), node.value)
+
+
+StackFileLoader.add_constructor("tag:yaml.org,2002:float", _float_as_written)
+
+
+def load_stack_yaml(text: str) -> Any:
+    """A stack file's YAML document, read like ``yaml.safe_load`` with floats as ``YamlNumber``."""
+    return yaml.load(text, Loader=StackFileLoader)  # noqa: S506 - a SafeLoader subclass
 
 
 def _parse(value: Any) -> Any:
@@ -54,6 +85,73 @@ def _is_flat_key(key: str) -> bool:
 def _is_secure(value: Any) -> bool:
     """A value the stack file holds encrypted (``{secure: v1:...}``), which a file read alone cannot open."""
     return isinstance(value, Mapping) and set(value) == {"secure"}
+
+
+# Names of settings that hold a secret: the known ones (facts.SECRET_KEYS) and any key, at any depth, whose
+# name ends like one (a future alertWebhooks, a token, tencentcloud:secretKey): such a value in plain text in
+# a committed stack file is a leaked credential, whatever the settings would make of it.
+_SECRET_NAME = re.compile(r".*(password|passwords|passphrase|token|secret|secretkey|privatekey|webhook|webhooks)",
+                          re.IGNORECASE)
+# Where the value of a secret usually comes from, for the command a refusal prints.
+_SECRET_INPUT = {"sshPrivateKey": " < ~/.ssh/id_ed25519"}
+
+
+def _secret_set_command(namespace: str, path: str) -> str:
+    """The command that stores ``path`` encrypted; it asks for the value, so none lands in shell history."""
+    key = path if namespace == NAMESPACE else f"{namespace}:{path}"
+    flag = "--path " if "." in path or "[" in path else ""
+    quoted = f"'{key}'" if flag else key
+    return f"pulumi config set --secret {flag}{quoted}{_SECRET_INPUT.get(path, '')}"
+
+
+def _plaintext_secrets(namespace: str, path: str, value: Any, secret: bool) -> list[str]:
+    """Paths under ``path`` that hold a secret setting in plain text (``secret``: the enclosing key is one)."""
+    if _is_secure(value):
+        return []
+    if isinstance(value, Mapping):
+        return [found for name, leaf in value.items()
+                for found in _plaintext_secrets(namespace, f"{path}.{name}", leaf,
+                                                secret or bool(_SECRET_NAME.fullmatch(str(name))))]
+    if isinstance(value, list):
+        return [found for index, leaf in enumerate(value)
+                for found in _plaintext_secrets(namespace, f"{path}[{index}]", leaf, secret)]
+    return [path] if secret and value is not None else []
+
+
+def plaintext_secret_problems(config: Mapping[str, Any], stack_file: str = STACK_FILE) -> list[str]:
+    """Secrets written into the stack file in plain text: each refused with the command that encrypts it."""
+    problems = []
+    for full_key, value in config.items():
+        namespace, colon, key = full_key.partition(":")
+        if not colon or namespace not in CONFIG_NAMESPACES:
+            continue
+        secret = key in SECRET_KEYS or bool(_SECRET_NAME.fullmatch(key))
+        for path in _plaintext_secrets(namespace, key, value, secret):
+            problems.append(
+                f"{namespace}:{path}: is a secret written in plain text in {stack_file}; delete that line and run "
+                f"`{_secret_set_command(namespace, path)}` (it asks for the value and stores it encrypted)"
+            )
+    return problems
+
+
+def without_plaintext_secrets(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` with every plain-text secret treated as encrypted, so a refused one is reported once."""
+    def scrub(value: Any, secret: bool) -> Any:
+        if _is_secure(value):
+            return value
+        if isinstance(value, Mapping):
+            return {name: scrub(leaf, secret or bool(_SECRET_NAME.fullmatch(str(name))))
+                    for name, leaf in value.items()}
+        if isinstance(value, list):
+            return [scrub(leaf, secret) for leaf in value]
+        return {"secure": "plaintext-refused"} if secret and value is not None else value
+
+    cleaned = {}
+    for full_key, value in config.items():
+        namespace, colon, key = full_key.partition(":")
+        known = colon and namespace in CONFIG_NAMESPACES
+        cleaned[full_key] = scrub(value, bool(known and (key in SECRET_KEYS or _SECRET_NAME.fullmatch(key))))
+    return cleaned
 
 
 def config_key_problems(config: Mapping[str, Any]) -> list[str]:
@@ -122,8 +220,11 @@ def region_problems(settings: Settings, region: str | None) -> list[str]:
     if not region:
         return [f"{REGION_KEY}: is required for Tencent resources (e.g. ap-guangzhou): "
                 "pulumi config set tencentcloud:region ap-guangzhou, or export TENCENTCLOUD_REGION"]
-    if not REGION.fullmatch(region):
-        return [f"{REGION_KEY}: {region!r} is not a Tencent Cloud region (e.g. ap-guangzhou, eu-frankfurt)"]
+    if not REGION.fullmatch(region) or region not in TENCENTCLOUD_REGIONS:
+        suggestion = _nearest(region, sorted(TENCENTCLOUD_REGIONS))
+        return [f"{REGION_KEY}: {region!r} is not a Tencent Cloud region{suggestion}; "
+                "the provider's regions are listed in components/settings/data/tencentcloud_regions.txt "
+                "(e.g. ap-guangzhou, eu-frankfurt)"]
     zone = settings.server.availability_zone if settings.server.is_cvm else None
     if zone and not zone.startswith(f"{region}-"):
         return [f"{NAMESPACE}:server.availabilityZone: {zone!r} is not in the region {region!r} ({REGION_KEY})"]
@@ -159,7 +260,9 @@ def from_mapping(stack: str, config: Mapping[str, Any], secret_placeholders: boo
         settings = validate(raw)
     except SettingsError as error:
         raise SettingsError(key_problems + error.problems) from None
-    problems = key_problems + region_problems(settings, region)
+    # A key in a misspelt namespace was not read, so the settings are not the ones the user wrote: a region
+    # "required" by a default they meant to override (dns: none under nexus-regsitry:) would only mislead.
+    problems = key_problems or region_problems(settings, region)
     if problems:
         raise SettingsError(problems)
     return settings
@@ -169,7 +272,7 @@ def from_stack_file(path: str | Path) -> Settings:
     """Read ``stacks/Pulumi.<stack>.yaml`` alone (no Pulumi), secrets as placeholders."""
     path = Path(path)
     stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
-    document = yaml.safe_load(path.read_text()) or {}
+    document = load_stack_yaml(path.read_text()) or {}
     config = document.get("config") or {}
     return from_mapping(stack, config, secret_placeholders=True)
 

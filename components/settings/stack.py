@@ -93,8 +93,14 @@ class Settings(SettingsModel):
     def _private_key(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None or is_placeholder(value):
             return value
-        if not re.search(r"-----BEGIN [A-Z ]*PRIVATE KEY-----", value.get_secret_value()):
-            raise ValueError("is not a PEM or OpenSSH private key (-----BEGIN ... PRIVATE KEY-----)")
+        text = value.get_secret_value()
+        if not re.search(r"-----BEGIN [A-Z ]*PRIVATE KEY-----", text):
+            if re.fullmatch(r"\s*[~./]?[^\s]*/[^\s]*\s*|\s*id_[a-z0-9]+\s*", text):
+                # `pulumi config set --secret sshPrivateKey ~/.ssh/id_ed25519` stores the path, not the key.
+                raise ValueError("holds a file path, not the key: pass the file's content with "
+                                 "`pulumi config set --secret sshPrivateKey < path` (note the <)")
+            raise ValueError("is not a PEM or OpenSSH private key (-----BEGIN ... PRIVATE KEY-----); "
+                             "set it from the key file: `pulumi config set --secret sshPrivateKey < path`")
         return value
 
     @field_validator("database_password")

@@ -73,6 +73,7 @@ exit "${FAKE_REMOTE_EXIT:-0}"
 
 PASSPHRASE = "stack-passphrase-for-tests"
 PASSWORD = "Correct-Horse-Battery-9"
+NEW_STACK = f"{PASSPHRASE}\n{PASSPHRASE}\n"  # a new stack's passphrase is asked twice
 CI_PASSWORD = "Ci-Push-Password-17"  # userPasswords.ci: the shipped stacks list the user ci
 OPENSSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbg==\n-----END OPENSSH PRIVATE KEY-----\n"
 
@@ -197,7 +198,7 @@ def test_no_stack_prints_usage_with_the_shipped_stacks():
 
 
 def test_fresh_machine_logs_in_locally_asks_visibly_then_deploys(repo):
-    result = run(repo, "up.sh", "dev", "up", stdin=f"{PASSPHRASE}\n{PASSWORD}\n{CI_PASSWORD}\n")
+    result = run(repo, "up.sh", "dev", "up", stdin=f"{NEW_STACK}{PASSWORD}\n{CI_PASSWORD}\n")
     assert result.returncode == 0, result.stderr
     assert result.calls == [
         f"login file://{repo / '.pulumi-state'}",
@@ -257,7 +258,7 @@ def test_with_no_answer_on_stdin_make_up_stops_and_says_which_variable_answers(r
 def test_an_existing_server_stack_reads_the_ssh_key_from_the_file_named(repo, tmp_path):
     key = tmp_path / "id_ed25519"
     key.write_text(OPENSSH_KEY)
-    asked = run(repo, "up.sh", "lab", "preview", stdin=f"{PASSPHRASE}\n{PASSWORD}\n{key}\n{CI_PASSWORD}\n")
+    asked = run(repo, "up.sh", "lab", "preview", stdin=f"{NEW_STACK}{PASSWORD}\n{key}\n{CI_PASSWORD}\n")
     assert asked.returncode == 0, asked.stderr
     assert "path of the SSH private key for the existing server (or export SSH_KEY_FILE)" in asked.stdout
     assert asked.values == [f"adminPassword {PASSWORD} passphrase={PASSPHRASE}",
@@ -304,7 +305,7 @@ def _pin_checksum(repo: Path, tarball: Path) -> str:
 def test_a_missing_cli_is_downloaded_checked_and_put_where_readme_says(repo, tmp_path):
     tarball = _cli_tarball(tmp_path / "release.tar.gz")
     name = _pin_checksum(repo, tarball)
-    result = run(repo, "up.sh", "dev", stdin=f"{PASSPHRASE}\n{PASSWORD}\n{CI_PASSWORD}\n", with_pulumi=False,
+    result = run(repo, "up.sh", "dev", stdin=f"{NEW_STACK}{PASSWORD}\n{CI_PASSWORD}\n", with_pulumi=False,
                  env_extra={"FAKE_TARBALL": str(tarball)})
     assert result.returncode == 0, result.stderr
     assert result.calls[0] == f"curl -fsSL --retry 2 -o {result.calls[0].split(' -o ')[1].split()[0]} " \
@@ -320,7 +321,7 @@ def test_a_missing_cli_is_downloaded_checked_and_put_where_readme_says(repo, tmp
 def test_a_downloaded_tarball_is_used_and_a_wrong_checksum_refused(repo, tmp_path):
     tarball = _cli_tarball(tmp_path / "release.tar.gz")
     _pin_checksum(repo, tarball)
-    result = run(repo, "up.sh", "dev", stdin=f"{PASSPHRASE}\n{PASSWORD}\n{CI_PASSWORD}\n", with_pulumi=False,
+    result = run(repo, "up.sh", "dev", stdin=f"{NEW_STACK}{PASSWORD}\n{CI_PASSWORD}\n", with_pulumi=False,
                  env_extra={"PULUMI_CLI_TARBALL": str(tarball)})
     assert result.returncode == 0, result.stderr
     assert not any(call.startswith("curl") for call in result.calls)
