@@ -16,11 +16,18 @@ from typing import Any
 
 import jinja2
 
+from components.render.bundle import HostFile
+
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
 # Where our scripts and their state live on every host, Nexus and nginx alike.
 BIN_DIR = "/opt/nexus-registry/bin"
 STATE_DIR = "/var/lib/nexus-registry"
+# Beside BIN_DIR: the host scripts find it as bin/../lib (components/templates/host/lib/common.sh.j2).
+LIB_DIR = "/opt/nexus-registry/lib"
+# Every jq program of the host scripts, shipped verbatim by each step whose scripts call jq.
+JQ_LIBRARY_SOURCE = TEMPLATES / "host" / "lib" / "nexus-registry.jq"
+JQ_LIBRARY = f"{LIB_DIR}/{JQ_LIBRARY_SOURCE.name}"
 
 ENVIRONMENT = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(TEMPLATES)),
@@ -50,6 +57,11 @@ def _check_single_line(value: Any, where: str) -> None:
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
         for item in dataclasses.fields(value):
             _check_single_line(getattr(value, item.name), f"{where}.{item.name}")
+
+
+def jq_library_file() -> HostFile:
+    """The jq library the host scripts include (``jqr``); not a Jinja template, so it ships as it is."""
+    return HostFile(JQ_LIBRARY, JQ_LIBRARY_SOURCE.read_text())
 
 
 def render(template: str, **values: Any) -> str:
