@@ -61,7 +61,7 @@ def test_the_check_finds_a_copied_helper():
 
 def test_the_library_defines_the_shared_helpers():
     defined = set(definitions({"lib": LIBRARY.read_text()}))
-    assert {"log", "warn", "die", "api", "curl_auth", "admin_login", "read_secret", "install_packages",
+    assert {"log", "warn", "die", "api", "curl_auth", "admin_login", "read_line", "as_nexus", "install_packages",
             "package_manager", "apt_get", "version_ge", "jqr", "has_step"} <= defined
 
 
