@@ -34,6 +34,8 @@ NEXUS_URL = f"http://127.0.0.1:{WEB_PORT}"
 
 # Our scripts, on every host, Nexus and nginx alike.
 BIN_DIR = "/opt/nexus-registry/bin"
+# Beside BIN_DIR: the host scripts find it as bin/../lib (components/templates/host/lib/common.sh.j2).
+LIB_DIR = "/opt/nexus-registry/lib"
 # What our scripts remember between runs.
 STATE_DIR = "/var/lib/nexus-registry"
 CONFIG_DIR = "/etc/nexus-registry"
@@ -48,6 +50,7 @@ LIFECYCLE_DIR = f"{CONFIG_DIR}/{LIFECYCLE_DIR_NAME}"
 # --- the host steps' scripts (each step's entrypoint) -------------------------------------------
 
 PREPARE_SCRIPT = f"{BIN_DIR}/nexus-prepare-host.sh"
+PREPARE_DISK_SCRIPT = f"{BIN_DIR}/nexus-prepare-disk.sh"
 DATABASE_SCRIPT = f"{BIN_DIR}/nexus-database.sh"
 CONTAINER_SCRIPT = f"{BIN_DIR}/nexus-container.sh"
 BOOTSTRAP_SCRIPT = f"{BIN_DIR}/nexus-bootstrap.sh"

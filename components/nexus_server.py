@@ -1,12 +1,14 @@
 """NexusServer: Nexus 3 in Docker on the host, configured over SSH.
 
-Three steps, each a ``remote.Command`` fed one bundle on stdin (see
+Four steps, each a ``remote.Command`` fed one bundle on stdin (see
 ``components.remote``), run in order:
 
-1. ``<name>-prepare``: Docker Engine, registry mirror, data disk, data directory;
-2. ``<name>-container``: the pinned ``sonatype/nexus3`` container, then the bounded
+1. ``<name>-prepare``: packages, Docker Engine, registry mirror, firewalld, SELinux;
+2. ``<name>-prepare-disk``: the data disk (found, formatted only when empty, mounted,
+   grown) and the data directory; the only step that knows the disk id;
+3. ``<name>-container``: the pinned ``sonatype/nexus3`` container, then the bounded
    wait until Nexus reports itself writable;
-3. ``<name>-bootstrap``: admin password, EULA, realms, the repositories, roles,
+4. ``<name>-bootstrap``: admin password, EULA, realms, the repositories, roles,
    users and anonymous access through the REST API on 127.0.0.1:8081.
 
 Each step's stdin holds only that step's files (``components.render.nexus``), so a
@@ -34,6 +36,7 @@ from components.host_layout import (
     DATASTORE_PROPERTIES_PATH,
     MIGRATOR_ARGS_PATH,
     PGPASS_PATH,
+    PREPARE_DISK_SCRIPT,
     PREPARE_SCRIPT,
 )
 from components.remote import dependencies, host_step
@@ -64,6 +67,7 @@ class NexusServer(pulumi.ComponentResource):
     """Docker, the data disk, the Nexus container and its configuration, on one host."""
 
     prepare: remote.Command
+    prepare_disk: remote.Command
     database: remote.Command | None
     container: remote.Command
     bootstrap: remote.Command
@@ -79,12 +83,21 @@ class NexusServer(pulumi.ComponentResource):
             f"{name}-prepare",
             connection=args.connection,
             ssh_user=args.ssh_user,
-            # The disk id is known only once the CBS disk exists.
-            files=pulumi.Output.from_input(args.data_disk_id).apply(
-                lambda disk: nexus.prepare_files(settings, disk or None)
-            ),
+            files=nexus.prepare_files(settings),
             entrypoint=PREPARE_SCRIPT,
             opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for),
+        )
+        # Its own step: a data disk setting re-runs only this one (and it needs the tools prepare installs).
+        self.prepare_disk = host_step(
+            f"{name}-prepare-disk",
+            connection=args.connection,
+            ssh_user=args.ssh_user,
+            # The disk id is known only once the CBS disk exists.
+            files=pulumi.Output.from_input(args.data_disk_id).apply(
+                lambda disk: nexus.prepare_disk_files(settings, disk or None)
+            ),
+            entrypoint=PREPARE_DISK_SCRIPT,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.prepare, *waits_for]),
         )
         # Waiting on the checked version and database engine keeps a refused change off the host.
         checked_version = args.nexus_version if args.nexus_version is not None else settings.nexus.version
@@ -103,7 +116,8 @@ class NexusServer(pulumi.ComponentResource):
             entrypoint=CONTAINER_SCRIPT,
             secret_files=container_secrets,
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[self.prepare, *([self.database] if self.database else []), *waits_for]
+                parent=self,
+                depends_on=[self.prepare, self.prepare_disk, *([self.database] if self.database else []), *waits_for],
             ),
         )
         self.bootstrap = host_step(
@@ -149,7 +163,8 @@ class NexusServer(pulumi.ComponentResource):
             files=files,
             entrypoint=DATABASE_SCRIPT,
             secret_files=secrets,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.prepare, *waits_for]),
+            # The data directory (its H2 files, a migration's copy) is on the data disk.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.prepare, self.prepare_disk, *waits_for]),
         )
 
 

@@ -52,3 +52,12 @@ def bundle_script(files: list[HostFile] | tuple[HostFile, ...], entrypoint: str)
         raise ValueError(f"entrypoint must be the absolute, plain path of a script: {entrypoint!r}")
     lines.append(f"exec {entrypoint}")  # a plain path: one inert word
     return "\n".join(lines) + "\n"
+
+
+def unique(files: list[HostFile]) -> list[HostFile]:
+    """``files`` with each path once: several scripts ship the same library, which must be the same file."""
+    seen: dict[str, HostFile] = {}
+    for item in files:
+        if seen.setdefault(item.path, item) != item:
+            raise ValueError(f"two different files for {item.path}")
+    return list(seen.values())

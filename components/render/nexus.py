@@ -1,11 +1,12 @@
 """Everything the Nexus side puts on the host, as pure functions of the settings.
 
-Three host steps, each with only the files it needs, so a change re-runs only
+Four host steps, each with only the files it needs, so a change re-runs only
 the step it concerns (an nginx or certificate change touches none of them):
 
-- ``prepare_files``: Docker Engine (installed or adopted), registry mirror, firewalld and
-  SELinux for nginx, data disk, data directory (``nexus-prepare-host.sh``); the only step that
-  knows the data disk id;
+- ``prepare_files``: Docker Engine (installed or adopted), the tools the other scripts use,
+  registry mirror, firewalld and SELinux for nginx (``nexus-prepare-host.sh``);
+- ``prepare_disk_files``: the data disk (found, formatted only when empty, mounted, grown) and
+  the data directory (``nexus-prepare-disk.sh``); the only step that knows the data disk id;
 - ``container_files``: the pinned ``sonatype/nexus3`` container and the wait for
   readiness (``nexus-container.sh``); changes with ``nexus.version``/``heapMb``;
 - ``bootstrap_files``: admin password, EULA, realms, SSRF protection, the
@@ -14,8 +15,9 @@ the step it concerns (an nginx or certificate change touches none of them):
   JSON payloads; roles and users from ``render.nexus_security``).
 
 Scripts are Jinja2 templates (StrictUndefined, every value shell-quoted) in
-``components/templates/host/nexus-*.sh.j2``.  Secrets are never rendered: the
-admin password, Docker Hub token and user passwords arrive as root-only files at
+``components/templates/host/nexus-*.sh.j2``, each including the shared host library
+(``host/lib/common.sh.j2``); a step whose scripts call jq ships ``nexus-registry.jq`` beside them.
+Secrets are never rendered: the admin password, Docker Hub token and user passwords arrive as root-only files at
 ``ADMIN_PASSWORD_PATH``/``DOCKER_HUB_TOKEN_PATH``/``user_password_paths`` (``remote.host_step``
 secret files).
 """
@@ -54,6 +56,7 @@ from components.host_layout import (
     NEXUS_PAYLOAD_DIR,
     NEXUS_UID,
     NEXUS_URL,
+    PREPARE_DISK_SCRIPT,
     PREPARE_SCRIPT,
     PRUNE_UNIT,
     REPOSITORY_DIR,
@@ -64,7 +67,7 @@ from components.host_layout import (
     WEB_PORT,
 )
 from components.render import nexus_lifecycle, nexus_operator_tools, nexus_security
-from components.render.bundle import HostFile
+from components.render.bundle import HostFile, unique
 from components.render.nexus_repositories import (
     DOCKER_HUB_AUTH_REPOSITORY,
     docker_hub_credentials,
@@ -72,7 +75,7 @@ from components.render.nexus_repositories import (
     ssrf_allowances,
     upstreams,
 )
-from components.render.templating import render_template
+from components.render.templating import jq_library_file, render_template
 from components.settings import (
     H2_DIRECT_MEMORY_MB,
     MIN_HEAP_MB,
@@ -231,25 +234,11 @@ def api_payloads(settings: Settings) -> dict[str, dict[str, Any]]:
 # --- files per step -------------------------------------------------------------
 
 
-def prepare_files(settings: Settings, data_disk: str | None = None) -> list[HostFile]:
-    """Host preparation; ``data_disk`` is the CBS disk id on cvm (a placeholder when unknown)."""
-    kind = data_disk_kind(settings)
-    if kind == "cbs":
-        disk = data_disk or DISK_ID_PLACEHOLDER
-    elif kind == "device":
-        disk = data_disk or settings.server.data_device  # type: ignore[union-attr]
-    else:
-        disk = ""
+def prepare_files(settings: Settings) -> list[HostFile]:
+    """Host preparation: packages, Docker Engine, registry mirror, firewalld, SELinux."""
     script = render_template(
         "host/nexus-prepare-host.sh.j2",
         stack=settings.stack,
-        data_disk_kind=kind,
-        data_disk=disk,
-        format_empty_disk="yes" if format_empty_disk(settings) else "no",
-        mount_point=MOUNT_POINT,
-        data_disk_gb=settings.server.data_disk_gb if kind == "cbs" else "",  # type: ignore[union-attr]
-        data_dir=DATA_DIR,
-        nexus_uid=NEXUS_UID,
         docker_mirror=docker_mirror(settings),
         docker_ce_mirror=DOCKER_CE_MIRROR,
         docker_ce_key_fingerprint=DOCKER_CE_RPM_KEY_FINGERPRINT,
@@ -267,7 +256,31 @@ def prepare_files(settings: Settings, data_disk: str | None = None) -> list[Host
         # The anonymous registry mirror's own port, opened beside 80/443 (render.nginx).
         mirror_port=settings.registry_mirror_port if settings.mirror_enabled else "",
     )
-    return [HostFile(PREPARE_SCRIPT, script, "0755")]
+    return [HostFile(PREPARE_SCRIPT, script, "0755"), jq_library_file()]
+
+
+def prepare_disk_files(settings: Settings, data_disk: str | None = None) -> list[HostFile]:
+    """The data disk and the data directory; ``data_disk`` is the CBS disk id on cvm (a placeholder when unknown)."""
+    kind = data_disk_kind(settings)
+    if kind == "cbs":
+        disk = data_disk or DISK_ID_PLACEHOLDER
+    elif kind == "device":
+        disk = data_disk or settings.server.data_device  # type: ignore[union-attr]
+    else:
+        disk = ""
+    script = render_template(
+        "host/nexus-prepare-disk.sh.j2",
+        stack=settings.stack,
+        data_disk_kind=kind,
+        data_disk=disk,
+        format_empty_disk="yes" if format_empty_disk(settings) else "no",
+        mount_point=MOUNT_POINT,
+        data_disk_gb=settings.server.data_disk_gb if kind == "cbs" else "",  # type: ignore[union-attr]
+        data_dir=DATA_DIR,
+        nexus_uid=NEXUS_UID,
+        fstab=FSTAB,
+    )
+    return [HostFile(PREPARE_DISK_SCRIPT, script, "0755")]
 
 
 def container_files(settings: Settings) -> list[HostFile]:
@@ -341,8 +354,7 @@ def bootstrap_files(settings: Settings) -> list[HostFile]:
     # Not secret (the token is added on the host), but only root needs to read them.
     files += [HostFile(f"{REPOSITORY_DIR}/{repo.name}.json", _json(repo.payload()), "0600") for repo in repos]
     files += lifecycle_files(settings)
-    files += nexus_operator_tools.host_files(settings)
-    return files
+    return unique([*files, jq_library_file(), *nexus_operator_tools.host_files(settings)])
 
 
 def bootstrap_secret_files(settings: Settings) -> list[tuple[str, str]]:
@@ -376,7 +388,8 @@ def lifecycle_files(settings: Settings) -> list[HostFile]:
 
 def host_files(settings: Settings, data_disk: str | None = None) -> list[HostFile]:
     """Every Nexus file of a stack, for ``python -m components.render`` (secrets are never files here)."""
-    return [*prepare_files(settings, data_disk), *container_files(settings), *bootstrap_files(settings)]
+    return unique([*prepare_files(settings), *prepare_disk_files(settings, data_disk), *container_files(settings),
+                   *bootstrap_files(settings)])
 
 
 def _json(value: Any) -> str:

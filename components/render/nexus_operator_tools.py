@@ -34,8 +34,8 @@ from components.host_layout import (
     SYSTEMD_DIR,
 )
 from components.render import nexus_lifecycle
-from components.render.bundle import HostFile
-from components.render.templating import render_template
+from components.render.bundle import HostFile, unique
+from components.render.templating import jq_library_file, render_template
 from components.settings import Settings
 
 DB_BACKUP_TIMEOUT_SECONDS = 1800
@@ -61,7 +61,7 @@ def database_backup_files(settings: Settings) -> list[HostFile]:
         task_name=f"{nexus_lifecycle.TASK_NAME_PREFIX}backup H2 database",
         timeout=DB_BACKUP_TIMEOUT_SECONDS,
     )
-    return [HostFile(DB_BACKUP_SCRIPT, script, "0755")]
+    return [HostFile(DB_BACKUP_SCRIPT, script, "0755"), jq_library_file()]
 
 
 def database_backup_pruning_files(settings: Settings) -> list[HostFile]:
@@ -92,12 +92,13 @@ def status_files(settings: Settings) -> list[HostFile]:
         cert_warn_days=CERT_WARN_DAYS,
         h2_supported_requests=H2_SUPPORTED_REQUESTS_PER_DAY,
     )
-    return [HostFile(STATUS_SCRIPT, script, "0755")]
+    return [HostFile(STATUS_SCRIPT, script, "0755"), jq_library_file()]
 
 
 def host_files(settings: Settings) -> list[HostFile]:
     """The operator tools shipped with the bootstrap step (the database backup as an operator runs it)."""
-    return [*database_backup_files(settings), *database_backup_pruning_files(settings), *status_files(settings)]
+    return unique([*database_backup_files(settings), *database_backup_pruning_files(settings),
+                   *status_files(settings)])
 
 
 def pre_upgrade_backup_files(settings: Settings, version: str) -> list[HostFile]:

@@ -16,7 +16,14 @@ from typing import Any
 
 import jinja2
 
+from components.host_layout import LIB_DIR
+from components.render.bundle import HostFile
+
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+
+# Every jq program of the host scripts, shipped verbatim by each step whose scripts call jq.
+JQ_LIBRARY_SOURCE = TEMPLATES / "host" / "lib" / "nexus-registry.jq"
+JQ_LIBRARY = f"{LIB_DIR}/{JQ_LIBRARY_SOURCE.name}"
 
 ENVIRONMENT = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(TEMPLATES)),
@@ -46,6 +53,11 @@ def _check_single_line(value: Any, where: str) -> None:
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
         for item in dataclasses.fields(value):
             _check_single_line(getattr(value, item.name), f"{where}.{item.name}")
+
+
+def jq_library_file() -> HostFile:
+    """The jq library the host scripts include (``jqr``); not a Jinja template, so it ships as it is."""
+    return HostFile(JQ_LIBRARY, JQ_LIBRARY_SOURCE.read_text())
 
 
 def render_template(template: str, **values: Any) -> str:

@@ -662,8 +662,9 @@ def step_bundles(settings: Settings, certificates: dict[str, tuple[str, str]]) -
     deploy = deploy_bundle_with(settings, certificates)
     digest = hashlib.sha256(deploy.encode()).hexdigest() + "\n"
     return {
-        "prepare": bundle_script(render_nexus.prepare_files(settings, data_disk or None),
-                                 render_nexus.PREPARE_SCRIPT),
+        "prepare": bundle_script(render_nexus.prepare_files(settings), render_nexus.PREPARE_SCRIPT),
+        "prepare-disk": bundle_script(render_nexus.prepare_disk_files(settings, data_disk or None),
+                                      render_nexus.PREPARE_DISK_SCRIPT),
         "container": bundle_script(render_nexus.container_files(settings), render_nexus.CONTAINER_SCRIPT),
         "bootstrap": bundle_script([*render_nexus.bootstrap_files(settings), *secret_files(settings)],
                                    render_nexus.BOOTSTRAP_SCRIPT),

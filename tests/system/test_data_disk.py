@@ -82,8 +82,8 @@ class LoopDisk:
 
     def prepare(self, settings, after: str = "true") -> subprocess.CompletedProcess:
         """The disk step of the rendered script, then ``after``, in one private mount namespace."""
-        script = self.tmp / "nexus-prepare-host.sh"
-        script.write_text(render.prepare_files(settings)[0].content)
+        script = self.tmp / "nexus-prepare-disk.sh"
+        script.write_text(render.prepare_disk_files(settings)[0].content)
         env = {**os.environ, "NEXUS_PREPARE_STEPS": "disk", "DISK_WAIT_SECONDS": "0",
                "NEXUS_DATA_DISK": str(self.by_id / "virtio-data01"), "NEXUS_MOUNT_POINT": str(self.mount_point),
                "FSTAB": str(self.fstab), "SYSTEMCTL": "true"}
@@ -174,7 +174,7 @@ def test_a_partition_table_is_refused(disk):
 
 def test_a_cvm_disk_needs_no_opt_in_but_gets_the_same_refusals(disk):
     settings = make_settings("dev")
-    rendered = {name: render.prepare_files(value, "disk-1")[0].content
+    rendered = {name: render.prepare_disk_files(value, "disk-1")[0].content
                 for name, value in (("cvm", settings), ("existing", existing(False)), ("opt-in", existing(True)))}
     assert "NEXUS_FORMAT_EMPTY_DISK=${NEXUS_FORMAT_EMPTY_DISK-yes}" in rendered["cvm"]
     assert "NEXUS_FORMAT_EMPTY_DISK=${NEXUS_FORMAT_EMPTY_DISK-no}" in rendered["existing"]
@@ -184,7 +184,7 @@ def test_a_cvm_disk_needs_no_opt_in_but_gets_the_same_refusals(disk):
         device.seek(32768)
         device.write(b"\x01CD001\x01")
     script = disk.tmp / "cvm-prepare.sh"
-    script.write_text(render.prepare_files(settings, "disk-abc12345")[0].content)
+    script.write_text(render.prepare_disk_files(settings, "disk-abc12345")[0].content)
     env = {**os.environ, "NEXUS_PREPARE_STEPS": "disk", "DISK_WAIT_SECONDS": "0", "NEXUS_DATA_DISK_KIND": "device",
            "NEXUS_DATA_DISK": str(disk.by_id / "virtio-data01"), "NEXUS_MOUNT_POINT": str(disk.mount_point),
            "FSTAB": str(disk.fstab), "SYSTEMCTL": "true"}

@@ -145,7 +145,7 @@ def host(tmp_path_factory):
 def test_every_step_succeeds_on_a_fresh_host_with_docker_and_nginx_installed_by_the_scripts(host):
     assert host.before["commands"] == "", "the fresh root must have neither Docker nor nginx (nor curl, jq)"
     assert " docker.io " not in host.before["packages"] and "\nnginx " not in host.before["packages"]
-    assert list(host.results) == ["prepare", "container", "bootstrap", "nginx-deploy", "nginx-smoke"]
+    assert list(host.results) == ["prepare", "prepare-disk", "container", "bootstrap", "nginx-deploy", "nginx-smoke"]
     for result in host.results.values():
         result.ok()
     prepare, deploy = host.results["prepare"], host.results["nginx-deploy"]

@@ -65,6 +65,8 @@ SCRIPTS = {
     "deploy-nginx": (render_nginx.render_deploy_script, ("--print-variant",), {}),
     "nexus-container": (lambda s: render_nexus.container_files(s)[0].content, (), {"NEXUS_CONTAINER_ONLY": "jvm"}),
     "nexus-prepare": (lambda s: render_nexus.prepare_files(s)[0].content, (), {"OS_RELEASE_FILE": "/nonexistent"}),
+    "nexus-prepare-disk": (lambda s: render_nexus.prepare_disk_files(s)[0].content, (),
+                           {"NEXUS_PREPARE_STEPS": "locate", "DISK_WAIT_SECONDS": "0"}),
     "nexus-bootstrap": (lambda s: render_nexus.bootstrap_files(s)[0].content, (),
                         {"NEXUS_URL": "http://127.0.0.1:9", "NEXUS_READY_TIMEOUT": "0"}),
 }

@@ -141,8 +141,9 @@ def test_a_fresh_host_without_nexus_has_nothing_to_back_up(tmp_path):
 
 def test_a_nexus_without_the_task_is_a_warning(tmp_path, nexus):
     host = BackupHost(tmp_path, nexus.url, password=nexus.admin_password)
-    out = ok(host.run())
-    assert "WARNING: this Nexus has no h2.backup.task task" in out
+    result = host.run()
+    ok(result)
+    assert "WARNING: this Nexus has no h2.backup.task task" in result.stderr
     assert host.backups == []
 
 

@@ -408,7 +408,8 @@ def filesystem_mib(mount_point: Path) -> int:
 def test_a_grown_disk_gets_a_grown_filesystem_and_keeps_its_data(loop_disk, tmp_path):
     image, device, mount_point = loop_disk
     settings = database_settings()
-    script = install(tmp_path, render_nexus.prepare_files(settings, "disk-12345678"))[render_nexus.PREPARE_SCRIPT]
+    script = install(tmp_path, render_nexus.prepare_disk_files(settings, "disk-12345678"))[
+        render_nexus.PREPARE_DISK_SCRIPT]
     # The sandbox refuses the online-resize ioctl: unmount, resize for real, remount (see module docstring).
     wrapper = tmp_path / "resize2fs-offline"
     wrapper.write_text(f"#!/usr/bin/env bash\nset -e\numount {mount_point}\ne2fsck -fp \"$1\" >/dev/null || true\n"
@@ -432,12 +433,13 @@ def test_a_grown_disk_gets_a_grown_filesystem_and_keeps_its_data(loop_disk, tmp_
 
 def test_a_disk_smaller_than_the_setting_is_reported(loop_disk, tmp_path):
     _, device, mount_point = loop_disk
-    script = install(tmp_path, render_nexus.prepare_files(database_settings(), "disk-1"))[render_nexus.PREPARE_SCRIPT]
+    script = install(tmp_path, render_nexus.prepare_disk_files(database_settings(), "disk-1"))[
+        render_nexus.PREPARE_DISK_SCRIPT]
     env = {**os.environ, "NEXUS_PREPARE_STEPS": "grow", "NEXUS_DATA_DISK_KIND": "device", "NEXUS_DATA_DISK": device,
            "NEXUS_MOUNT_POINT": str(mount_point), "NEXUS_DATA_DISK_GB": "1", "RESIZE2FS": "true"}
     result = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert "less than server.dataDiskGb=1" in result.stdout
+    assert "less than server.dataDiskGb=1" in result.stderr
 
 
 # --- the container step: the datastore file in the data directory, nothing in the environment -----

@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from components.render import nexus as render
+from components.render.templating import JQ_LIBRARY_SOURCE
 from tests.harness import LAB_HOST_KEY
 from tests.system.fake_nexus import FakeNexus, make_settings
 
@@ -49,7 +50,8 @@ def stub(bin_dir: Path, name: str, body: str) -> None:
 
 
 def run(script: Path, env: dict[str, str], bin_dir: Path | None = None, timeout: float = 60):
-    environment = {**os.environ, **env}
+    # The scripts run from tmp_path, not beside their lib/: point them at the jq library they ship with.
+    environment = {"NEXUS_LIB_DIR": str(JQ_LIBRARY_SOURCE.parent), **os.environ, **env}
     if bin_dir is not None:
         environment["PATH"] = f"{bin_dir}:{os.environ['PATH']}"
     return subprocess.run(["bash", str(script)], env=environment, capture_output=True, text=True, timeout=timeout)
@@ -107,8 +109,9 @@ def test_every_nexus_script_passes_shellcheck(variant, tmp_path):
     shellcheck = shutil.which("shellcheck")
     assert shellcheck, "shellcheck is not installed (apt-get install shellcheck); this test never skips"
     scripts = [f for f in render.host_files(VARIANTS[variant](), "disk-abc12345") if f.path.endswith(".sh")]
-    assert {Path(f.path).name for f in scripts} == {"nexus-prepare-host.sh", "nexus-container.sh", "nexus-bootstrap.sh",
-                                                    "nexus-db-backup.sh", "nexus-status.sh"}
+    assert {Path(f.path).name for f in scripts} == {"nexus-prepare-host.sh", "nexus-prepare-disk.sh",
+                                                    "nexus-container.sh", "nexus-bootstrap.sh", "nexus-db-backup.sh",
+                                                    "nexus-status.sh"}
     paths = []
     for host_file in scripts:
         assert host_file.content.startswith("#!/usr/bin/env bash\n") and "set -euo pipefail" in host_file.content
@@ -157,7 +160,12 @@ UNSUPPORTED = {
 
 @pytest.fixture
 def prepare(tmp_path) -> Path:
-    return write_script(tmp_path, render.prepare_files(make_settings("dev"), "disk-abc12345")[0])
+    return write_script(tmp_path, render.prepare_files(make_settings("dev"))[0])
+
+
+@pytest.fixture
+def prepare_disk(tmp_path) -> Path:
+    return write_script(tmp_path, render.prepare_disk_files(make_settings("dev"), "disk-abc12345")[0])
 
 
 @pytest.mark.parametrize("name", OS_RELEASES)
@@ -324,7 +332,7 @@ esac
             "DOCKER_CE_MIRROR": f"file://{self.mirror}", "EPEL7_KEY_URLS": f"file://{self.epel_key}",
             "EPEL7_KEY_FINGERPRINT": self.epel_fingerprint, "SYSTEMCTL": str(self.bin / "fake-systemctl"),
             "DOCKER_DAEMON_JSON": str(self.tmp / "docker" / "daemon.json"),
-            "NEXUS_STATE_DIR": str(self.tmp / "nexus-state"), **env,
+            "NEXUS_STATE_DIR": str(self.tmp / "nexus-state"), "NEXUS_LIB_DIR": str(JQ_LIBRARY_SOURCE.parent), **env,
         }
         return subprocess.run(["bash", str(self.script)], env=environment, capture_output=True, text=True,
                               timeout=60)
@@ -504,8 +512,9 @@ def test_the_nginx_step_installs_from_the_same_repositories_on_centos_7():
     """nginx comes from EPEL 7, which only the prepare step's nexus-registry-* repositories provide."""
     from components.render import nginx as nginx_render
     deploy = nginx_render.render_deploy_script(make_settings("lab"))
-    assert ("elif [ -e /etc/yum.repos.d/nexus-registry-centos7.repo ]; then\n" in deploy
-            and "yum -y -q --disablerepo='*' --enablerepo='nexus-registry-*' install \"$@\"" in deploy)
+    assert ("elif [[ -e $YUM_REPOS_DIR/nexus-registry-centos7.repo ]]; then\n" in deploy
+            and "YUM_REPOS_DIR=${YUM_REPOS_DIR-/etc/yum.repos.d}\n" in deploy
+            and "yum-centos7) yum -y -q --disablerepo='*' --enablerepo='nexus-registry-*' install \"$@\"" in deploy)
 
 
 # --- host preparation: Docker registry mirror --------------------------------------------------
@@ -592,39 +601,39 @@ def disks(tmp_path):
     return by_id, devices, bin_dir
 
 
-def test_the_cbs_disk_is_found_by_its_documented_by_id_link(prepare, disks):
+def test_the_cbs_disk_is_found_by_its_documented_by_id_link(prepare_disk, disks):
     by_id, devices, bin_dir = disks
     (by_id / "virtio-disk-other999").symlink_to(devices / "vdb")
     (by_id / "virtio-disk-abc12345").symlink_to(devices / "vdc")
     (by_id / "virtio-disk-abc12345-part1").symlink_to(devices / "vda")
-    assert located(locate(prepare, by_id, bin_dir)) == str(devices / "vdc")
+    assert located(locate(prepare_disk, by_id, bin_dir)) == str(devices / "vdc")
 
 
-def test_another_bus_is_matched_by_the_id_at_the_end_of_its_link(prepare, disks):
+def test_another_bus_is_matched_by_the_id_at_the_end_of_its_link(prepare_disk, disks):
     by_id, devices, bin_dir = disks
     (by_id / "scsi-0QEMU_QEMU_HARDDISK_disk-abc12345").symlink_to(devices / "sdb")
     (by_id / "scsi-0QEMU_QEMU_HARDDISK_disk-abc12345-part1").symlink_to(devices / "vda")
-    assert located(locate(prepare, by_id, bin_dir)) == str(devices / "sdb")
+    assert located(locate(prepare_disk, by_id, bin_dir)) == str(devices / "sdb")
 
 
-def test_without_a_udev_link_the_serial_is_matched(prepare, disks, tmp_path):
+def test_without_a_udev_link_the_serial_is_matched(prepare_disk, disks, tmp_path):
     by_id, _, bin_dir = disks
     (tmp_path / "lsblk.out").write_text("vda \nvdb disk-other999\nvdc disk-abc12345\n")
-    assert located(locate(prepare, by_id, bin_dir)) == "/dev/vdc"
+    assert located(locate(prepare_disk, by_id, bin_dir)) == "/dev/vdc"
 
 
-def test_a_missing_disk_fails_after_a_bounded_wait(prepare, disks, tmp_path):
+def test_a_missing_disk_fails_after_a_bounded_wait(prepare_disk, disks, tmp_path):
     by_id, devices, bin_dir = disks
     (by_id / "virtio-disk-other999").symlink_to(devices / "vdb")
     (tmp_path / "lsblk.out").write_text("vdb disk-other999\n")
-    result = locate(prepare, by_id, bin_dir)
+    result = locate(prepare_disk, by_id, bin_dir)
     assert result.returncode != 0 and "data disk disk-abc12345 not found after 0s" in result.stderr
 
 
-def test_an_existing_server_uses_its_configured_device_path(prepare, disks):
+def test_an_existing_server_uses_its_configured_device_path(prepare_disk, disks):
     by_id, devices, bin_dir = disks
     (by_id / "virtio-data01").symlink_to(devices / "vdb")
-    assert located(locate(prepare, by_id, bin_dir, disk=str(by_id / "virtio-data01"), kind="device")) == \
+    assert located(locate(prepare_disk, by_id, bin_dir, disk=str(by_id / "virtio-data01"), kind="device")) == \
         str(devices / "vdb")
 
 
@@ -682,8 +691,8 @@ fi
 # Formatting, keeping and refusing a data disk run against real loop devices: test_data_disk.py.
 
 
-def test_the_root_disk_is_refused(prepare, tmp_path):
-    disk = Disk(tmp_path, prepare)
+def test_the_root_disk_is_refused(prepare_disk, tmp_path):
+    disk = Disk(tmp_path, prepare_disk)
     (disk.state / "source-target").write_text("/\n")
     result = disk.run()
     assert result.returncode != 0 and "holds the root filesystem" in result.stderr
@@ -691,7 +700,7 @@ def test_the_root_disk_is_refused(prepare, tmp_path):
 
 
 def test_without_a_data_disk_nexus_lives_on_the_root_disk(tmp_path):
-    script = write_script(tmp_path, render.prepare_files(make_settings("lab"))[0])
+    script = write_script(tmp_path, render.prepare_disk_files(make_settings("lab"))[0])
     mount_point = tmp_path / "srv" / "nexus"
     out = ok(run(script, {"NEXUS_PREPARE_STEPS": "disk", "NEXUS_MOUNT_POINT": str(mount_point),
                           "FSTAB": str(tmp_path / "fstab-untouched")}))
@@ -699,11 +708,11 @@ def test_without_a_data_disk_nexus_lives_on_the_root_disk(tmp_path):
     assert not (tmp_path / "fstab-untouched").exists()
 
 
-def test_the_data_directory_belongs_to_the_nexus_uid(prepare, tmp_path):
+def test_the_data_directory_belongs_to_the_nexus_uid(prepare_disk, tmp_path):
     uid = 200 if os.geteuid() == 0 else os.getuid()
     data = tmp_path / "srv" / "nexus" / "nexus-data"
     (data / "db").mkdir(parents=True)
-    ok(run(prepare, {"NEXUS_PREPARE_STEPS": "datadir", "NEXUS_DATA_DIR": str(data), "NEXUS_UID": str(uid)}))
+    ok(run(prepare_disk, {"NEXUS_PREPARE_STEPS": "datadir", "NEXUS_DATA_DIR": str(data), "NEXUS_UID": str(uid)}))
     assert data.stat().st_uid == uid and (data / "db").stat().st_uid == uid
     assert stat.S_IMODE(data.stat().st_mode) == 0o750
 

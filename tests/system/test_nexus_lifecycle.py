@@ -175,8 +175,9 @@ def test_a_nexus_that_refuses_to_reschedule_its_cleanup_task_is_a_warning_not_a_
     fake = FakeNexus(admin_password=ADMIN_PASSWORD, cleanup_task_updatable=False).start()
     try:
         host = BootstrapHost(tmp_path, make_settings("lab"), fake.url)
-        out = run_ok(host)
-        assert "WARNING: Nexus refused to reschedule its task Cleanup service (HTTP 400" in out
+        result = host.run()
+        assert result.returncode == 0, result.stderr
+        assert "WARNING: Nexus refused to reschedule its task Cleanup service (HTTP 400" in result.stderr
         assert our_tasks(fake)["Cleanup service"]["cronExpression"] == "0 0 1 * * ?"
         assert any(task["type"] == "h2.backup.task" for task in fake.tasks.values())
     finally:

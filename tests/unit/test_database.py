@@ -294,10 +294,10 @@ def test_the_data_disk_grows_in_place_and_the_filesystem_step_follows():
     assert disk.inputs["storageSize"] == 200
     # storage_size is updatable (ResizeDisk): nothing asks for a replacement on it.
     assert "storageSize" not in (disk.opts.replace_on_changes or [])
-    before = stdin(run_stack("dev"), "nexus-server-prepare")[1]
-    after = stdin(bigger, "nexus-server-prepare")[1]
-    assert before != after  # the prepare step re-runs and grows the filesystem
-    assert "NEXUS_DATA_DISK_GB=${NEXUS_DATA_DISK_GB-200}" in bundle_files(after)[render.PREPARE_SCRIPT]
+    before = stdin(run_stack("dev"), "nexus-server-prepare-disk")[1]
+    after = stdin(bigger, "nexus-server-prepare-disk")[1]
+    assert before != after  # the data disk step re-runs and grows the filesystem
+    assert "NEXUS_DATA_DISK_GB=${NEXUS_DATA_DISK_GB-200}" in bundle_files(after)[render.PREPARE_DISK_SCRIPT]
     assert bigger.outputs["dataDiskGb"] == 200
 
 

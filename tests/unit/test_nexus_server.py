@@ -1,4 +1,4 @@
-"""NexusServer under Pulumi mocks: three ordered steps, each re-run only by what it owns, secrets kept secret.
+"""NexusServer under Pulumi mocks: four ordered steps, each re-run only by what it owns, secrets kept secret.
 
 A step re-runs when its stdin (its bundle) changes, so comparing the stdin of two
 runs with different settings is comparing whether ``pulumi up`` would touch it.
@@ -16,10 +16,11 @@ from components import settings as stack_settings
 from components.host import NexusHost, NexusHostArgs
 from components.nexus_server import NexusServer, NexusServerArgs
 from components.render import nexus as render
+from components.render.templating import JQ_LIBRARY
 from tests.harness import LAB_HOST_KEY, TEST_SECRETS, run_program, stack_config
 
 COMMAND = "command:remote:Command"
-STEPS = ("nexus-prepare", "nexus-container", "nexus-bootstrap")
+STEPS = ("nexus-prepare", "nexus-prepare-disk", "nexus-container", "nexus-bootstrap")
 ADMIN_PASSWORD = TEST_SECRETS["nexus-registry:adminPassword"]
 TOKEN = "dckr_pat_Mock-Token-55"
 SECRET_SIG = "4dabf18193072939515e22adb298388d"  # how the engine marks a secret value
@@ -64,7 +65,7 @@ def dev_stdins(dev):
     return {step: stdin(dev, step) for step in STEPS}
 
 
-def test_three_ordered_steps_under_the_component(dev):
+def test_four_ordered_steps_under_the_component(dev):
     component = dev.one("nexus-registry:nexus:NexusServer")
     assert component.name == "nexus"
     commands = {r.name: r for r in dev.of_type(COMMAND)}
@@ -72,41 +73,50 @@ def test_three_ordered_steps_under_the_component(dev):
     for step in STEPS:
         assert commands[step].opts.parent is component.resource
     assert commands["nexus-prepare"].opts.depends_on in (None, [])
-    assert commands["nexus-container"].opts.depends_on == [commands["nexus-prepare"].resource]
+    assert commands["nexus-prepare-disk"].opts.depends_on == [commands["nexus-prepare"].resource]
+    assert commands["nexus-container"].opts.depends_on == [commands["nexus-prepare"].resource,
+                                                           commands["nexus-prepare-disk"].resource]
     assert commands["nexus-bootstrap"].opts.depends_on == [commands["nexus-container"].resource]
     assert component.resource.ready is commands["nexus-bootstrap"].resource
 
 
 def test_each_step_carries_only_its_own_files(dev_stdins):
     prepare = bundle_files(dev_stdins["nexus-prepare"][1])
+    prepare_disk = bundle_files(dev_stdins["nexus-prepare-disk"][1])
     container = bundle_files(dev_stdins["nexus-container"][1])
     bootstrap = bundle_files(dev_stdins["nexus-bootstrap"][1])
-    assert set(prepare) == {render.PREPARE_SCRIPT}
+    assert set(prepare) == {render.PREPARE_SCRIPT, JQ_LIBRARY}
+    assert set(prepare_disk) == {render.PREPARE_DISK_SCRIPT}
     assert set(container) == {render.CONTAINER_SCRIPT}
     assert render.BOOTSTRAP_SCRIPT in bootstrap and render.ADMIN_PASSWORD_PATH in bootstrap
     assert {f"{render.REPOSITORY_DIR}/{name}.json" for name in
             ("docker-proxy", "docker-hosted", "docker-group", "pypi-proxy", "yum-proxy")} <= set(bootstrap)
     assert dev_stdins["nexus-prepare"][1].rstrip().endswith(f"exec {render.PREPARE_SCRIPT}")
+    assert dev_stdins["nexus-prepare-disk"][1].rstrip().endswith(f"exec {render.PREPARE_DISK_SCRIPT}")
     assert dev_stdins["nexus-container"][1].rstrip().endswith(f"exec {render.CONTAINER_SCRIPT}")
     assert dev_stdins["nexus-bootstrap"][1].rstrip().endswith(f"exec {render.BOOTSTRAP_SCRIPT}")
 
 
 def test_the_cvm_data_disk_is_found_by_its_cbs_id(dev_stdins):
-    script = bundle_files(dev_stdins["nexus-prepare"][1])[render.PREPARE_SCRIPT]
+    script = bundle_files(dev_stdins["nexus-prepare-disk"][1])[render.PREPARE_DISK_SCRIPT]
     # The mock's id for the CBS disk resource; on Tencent this is disk-xxxxxxxx.
     assert "NEXUS_DATA_DISK=${NEXUS_DATA_DISK-nexus-host-data-disk-id}" in script
     assert "NEXUS_DATA_DISK_KIND=${NEXUS_DATA_DISK_KIND-cbs}" in script
-    assert "DOCKER_MIRROR=${DOCKER_MIRROR-https://mirror.ccs.tencentyun.com}" in script
+    prepare = bundle_files(dev_stdins["nexus-prepare"][1])[render.PREPARE_SCRIPT]
+    assert "DOCKER_MIRROR=${DOCKER_MIRROR-https://mirror.ccs.tencentyun.com}" in prepare
 
 
 def test_existing_servers_use_the_configured_device_or_the_root_disk():
-    lab = bundle_files(stdin(run("lab"), "nexus-prepare")[1])[render.PREPARE_SCRIPT]
+    lab_run = run("lab")
+    lab = bundle_files(stdin(lab_run, "nexus-prepare-disk")[1])[render.PREPARE_DISK_SCRIPT]
     assert "NEXUS_DATA_DISK_KIND=${NEXUS_DATA_DISK_KIND-none}" in lab
-    assert "DOCKER_MIRROR=${DOCKER_MIRROR-''}" in lab
+    prepare = bundle_files(stdin(lab_run, "nexus-prepare")[1])[render.PREPARE_SCRIPT]
+    assert "DOCKER_MIRROR=${DOCKER_MIRROR-''}" in prepare
     device = "/dev/disk/by-id/virtio-data01"
     server = {"mode": "existing", "address": "10.0.8.15", "user": "root", "dataDevice": device,
               "hostKey": LAB_HOST_KEY}
-    with_disk = bundle_files(stdin(run("lab", {"server": server}), "nexus-prepare")[1])[render.PREPARE_SCRIPT]
+    with_disk = bundle_files(stdin(run("lab", {"server": server}), "nexus-prepare-disk")[1])[
+        render.PREPARE_DISK_SCRIPT]
     assert "NEXUS_DATA_DISK_KIND=${NEXUS_DATA_DISK_KIND-device}" in with_disk
     assert f"NEXUS_DATA_DISK=${{NEXUS_DATA_DISK-{device}}}" in with_disk
 
@@ -117,6 +127,7 @@ def test_a_new_nexus_version_changes_the_container_step_only(dev_stdins):
     script = bundle_files(stdin(upgraded, "nexus-container")[1])[render.CONTAINER_SCRIPT]
     assert "NEXUS_IMAGE=${NEXUS_IMAGE-sonatype/nexus3:3.87.0}" in script
     assert stdin(upgraded, "nexus-prepare") == dev_stdins["nexus-prepare"]
+    assert stdin(upgraded, "nexus-prepare-disk") == dev_stdins["nexus-prepare-disk"]
     assert stdin(upgraded, "nexus-bootstrap") == dev_stdins["nexus-bootstrap"]
 
 
@@ -141,7 +152,11 @@ def test_nginx_certificate_and_dns_settings_touch_no_nexus_step(dev_stdins, over
     ({"nexus": {"yumProxy": False}}, {"nexus-bootstrap"}),
     ({"server": {"mode": "cvm", "cpu": 4, "memoryGb": 16, "sshAllowedCidrs": ["58.246.10.0/24"],
                  "dataDiskGb": 50, "dockerMirror": ""}}, {"nexus-prepare"}),
-], ids=["heap", "anonymous", "mirror-port", "yum", "mirror"])
+    # The data disk's size re-runs its own step (never Docker's, never the container's), and the
+    # bootstrap, whose blob store soft quota follows the disk.
+    ({"server": {"mode": "cvm", "cpu": 4, "memoryGb": 16, "sshAllowedCidrs": ["58.246.10.0/24"],
+                 "dataDiskGb": 80}}, {"nexus-prepare-disk", "nexus-bootstrap"}),
+], ids=["heap", "anonymous", "mirror-port", "yum", "mirror", "data-disk"])
 def test_each_setting_re_runs_only_the_step_that_owns_it(dev_stdins, overrides, changed):
     other = run("dev", overrides)
     assert {step for step in STEPS if stdin(other, step) != dev_stdins[step]} == changed
@@ -160,7 +175,7 @@ def test_secrets_ride_only_in_the_secret_bootstrap_stdin():
     assert "_nr_put '/etc/nexus-registry/secrets/users/ci' 0600" in text
     assert sum(content.count(user_password) for content in files.values()) == 1
     assert "_nr_put '/etc/nexus-registry/secrets/nexus-admin-password' 0600" in text
-    for step in ("nexus-prepare", "nexus-container"):
+    for step in ("nexus-prepare", "nexus-prepare-disk", "nexus-container"):
         is_secret, plain = stdin(result, step)
         assert not is_secret, f"{step} has no secret and should stay reviewable"
         decoded = "".join(bundle_files(plain).values())

@@ -10,7 +10,7 @@ from pulumi.runtime import rpc
 from tests.harness import TEST_SECRETS, run_stack
 
 COMMAND = "command:remote:Command"
-NEXUS_STEPS = ("nexus-server-prepare", "nexus-server-container", "nexus-server-bootstrap")
+NEXUS_STEPS = ("nexus-server-prepare", "nexus-server-prepare-disk", "nexus-server-container", "nexus-server-bootstrap")
 NGINX_STEPS = ("nexus-nginx-deploy", "nexus-nginx-smoke")
 BACKUP_STEPS = ("nexus-backups-pre-upgrade-db",)
 ADMIN_PASSWORD = TEST_SECRETS["nexus-registry:adminPassword"]
