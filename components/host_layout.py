@@ -54,6 +54,9 @@ BOOTSTRAP_SCRIPT = f"{BIN_DIR}/nexus-bootstrap.sh"
 # Operator tools, installed by the bootstrap (``render.nexus_operator_tools``).
 DB_BACKUP_SCRIPT = f"{BIN_DIR}/nexus-db-backup.sh"
 STATUS_SCRIPT = f"{BIN_DIR}/nexus-status.sh"
+# Keep-last-N retention of docker-hosted (``render.nexus_retention``); `make retention-plan` runs it with --dry-run.
+RETENTION_SCRIPT = f"{BIN_DIR}/nexus-retention.sh"
+RETENTION_FILE_NAME = "retention.json"
 NGINX_DEPLOY_SCRIPT = f"{BIN_DIR}/deploy-nginx.sh"
 NGINX_SMOKE_SCRIPT = f"{BIN_DIR}/smoke-check-nginx.sh"
 
@@ -117,6 +120,8 @@ NEXUS_IMAGE_REPOSITORY = "sonatype/nexus3"
 SYSTEMD_DIR = "/etc/systemd/system"
 # The daily timer (and its service) that prunes old database backups.
 PRUNE_UNIT = "nexus-registry-db-backup-prune"
+# The daily retention run, before Nexus's Docker GC and compact tasks.
+RETENTION_UNIT = "nexus-registry-retention"
 
 # --- nginx ---------------------------------------------------------------------------------------
 

@@ -62,7 +62,7 @@ from components.host_layout import (
     USER_PASSWORD_DIR_NAME,
     WEB_PORT,
 )
-from components.render import nexus_lifecycle, nexus_operator_tools, nexus_security
+from components.render import nexus_lifecycle, nexus_operator_tools, nexus_retention, nexus_security
 from components.render.bundle import HostFile
 from components.render.nexus_repositories import (
     DOCKER_HUB_AUTH_REPOSITORY,
@@ -341,6 +341,7 @@ def bootstrap_files(settings: Settings) -> list[HostFile]:
     files += [HostFile(f"{REPOSITORY_DIR}/{repo.name}.json", _json(repo.payload()), "0600") for repo in repos]
     files += lifecycle_files(settings)
     files += nexus_operator_tools.host_files(settings)
+    files += nexus_retention.host_files(settings)
     return files
 
 

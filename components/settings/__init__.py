@@ -89,6 +89,7 @@ from components.settings.models import (
     CleanupSettings,
     DatabaseSettings,
     NexusSettings,
+    RetentionSettings,
     SslConsoleSettings,
     UserSettings,
 )
@@ -123,7 +124,7 @@ __all__ = [
     "config_key_problems", "region_problems", "uses_tencent_provider",
     # the models
     "AcmeSettings", "BackupSettings", "CleanupSettings", "CvmServer", "DatabaseSettings", "ExistingServer",
-    "NexusSettings", "SERVER_MODES", "Server", "SettingsModel", "SslConsoleSettings", "UserSettings",
+    "NexusSettings", "RetentionSettings", "SERVER_MODES", "Server", "SettingsModel", "SslConsoleSettings", "UserSettings",
     "DEFAULT_USERS", "CROSS_CHECKS", "KeyedError",
     # Nexus versions
     "NexusVersion", "DEFAULT_NEXUS_VERSION", "IMAGE_TAG_VARIANTS", "FIRST_H2_RELEASE", "FIRST_POSTGRESQL_RELEASE",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import typing
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -26,6 +28,7 @@ from components.settings.fields import (
     NEXUS_USER,
     SHA256_HEX,
     SSL_CERTIFICATE_ID,
+    AllowChars,
     PgIdentifier,
     RemoteUrl,
     host_address,
@@ -57,6 +60,37 @@ class CleanupSettings(SettingsModel):
     unused_manifest_hours: int = Field(default=24, ge=1, le=8760)
 
 
+# Release-like tags and latest: never deleted by retention unless the stack says otherwise.
+DEFAULT_RETENTION_PROTECT = (r"^v?[0-9]+(\.[0-9]+){1,2}$", r"^latest$")
+# Regular-expression syntax that jq (Oniguruma, on the host) and Python (here) read alike.
+RetentionPattern = typing.Annotated[str, AllowChars("$(){}|^\\[]*+?.")]
+
+
+class RetentionSettings(SettingsModel):
+    """Keep-last-N retention of docker-hosted (components.render.nexus_retention): Nexus CE has no such rule.
+
+    ``keepLast`` newest tags per image are kept; a tag matching a ``protect`` expression is never deleted;
+    with ``olderThanDays`` only tags older than that are deleted.  ``keepLast: 0`` turns retention off.
+    """
+
+    keep_last: int = Field(default=30, ge=0, le=100000)
+    protect: tuple[RetentionPattern, ...] = DEFAULT_RETENTION_PROTECT
+    older_than_days: int | None = Field(default=None, ge=1, le=3650)
+
+    @field_validator("protect")
+    @classmethod
+    def _patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in value:
+            if "(?" in pattern:
+                raise ValueError(f"{pattern!r}: groups with (? are not allowed (the host matches with jq's "
+                                 "Oniguruma engine); use plain ( ) groups, [ ], ^ $ . * + ? {n,m} |")
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(f"{pattern!r} is not a regular expression: {error}") from None
+        return value
+
+
 class NexusSettings(SettingsModel):
     version: str = DEFAULT_NEXUS_VERSION
     heap_mb: int | None = Field(default=None, ge=1024, le=65536)
@@ -73,6 +107,7 @@ class NexusSettings(SettingsModel):
     yum_remote: RemoteUrl = DEFAULT_YUM_REMOTE
     allow_downgrade: bool = False
     cleanup: CleanupSettings = CleanupSettings()
+    retention: RetentionSettings = RetentionSettings()
     blob_store_quota_gb: int | None = Field(default=None, ge=0, le=32000)
     accept_community_caps: bool = False
 
