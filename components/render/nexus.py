@@ -56,6 +56,7 @@ from components.host_layout import (
     PREPARE_SCRIPT,
     PRUNE_UNIT,
     REPOSITORY_DIR,
+    RETENTION_UNIT,
     SECRETS_DIR,
     STATE_DIR,
     SYSTEMD_DIR,
@@ -324,6 +325,7 @@ def bootstrap_files(settings: Settings) -> list[HostFile]:
         task_name_prefix=nexus_lifecycle.TASK_NAME_PREFIX,
         nexus_owned_task_type=nexus_lifecycle.CLEANUP_TASK_TYPE,
         prune_unit=PRUNE_UNIT,
+        retention_unit=RETENTION_UNIT,
         systemd_dir=SYSTEMD_DIR,
         upstream_timeout=UPSTREAM_TIMEOUT_SECONDS,
     )

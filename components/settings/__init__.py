@@ -124,8 +124,8 @@ __all__ = [
     "config_key_problems", "region_problems", "uses_tencent_provider",
     # the models
     "AcmeSettings", "BackupSettings", "CleanupSettings", "CvmServer", "DatabaseSettings", "ExistingServer",
-    "NexusSettings", "RetentionSettings", "SERVER_MODES", "Server", "SettingsModel", "SslConsoleSettings", "UserSettings",
-    "DEFAULT_USERS", "CROSS_CHECKS", "KeyedError",
+    "NexusSettings", "RetentionSettings", "SERVER_MODES", "Server", "SettingsModel", "SslConsoleSettings",
+    "UserSettings", "DEFAULT_USERS", "CROSS_CHECKS", "KeyedError",
     # Nexus versions
     "NexusVersion", "DEFAULT_NEXUS_VERSION", "IMAGE_TAG_VARIANTS", "FIRST_H2_RELEASE", "FIRST_POSTGRESQL_RELEASE",
     "LOWER_CAPS_RELEASE", "FIRST_SSRF_PROTECTION_RELEASE", "release_of",

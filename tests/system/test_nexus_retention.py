@@ -13,10 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from components.host_layout import ADMIN_PASSWORD_PATH, CONFIG_DIR, RETENTION_SCRIPT, SECRETS_DIR, STATE_DIR
+from components.host_layout import (
+    ADMIN_PASSWORD_PATH,
+    CONFIG_DIR,
+    RETENTION_SCRIPT,
+    RETENTION_UNIT,
+    SECRETS_DIR,
+    STATE_DIR,
+)
 from components.render import nexus_retention
 from components.render.bundle import HostFile
-from tests.system.fake_nexus import ADMIN_PASSWORD, FakeNexus, install, make_settings, wrap_tools
+from tests.system.fake_nexus import ADMIN_PASSWORD, BootstrapHost, FakeNexus, install, make_settings, wrap_tools
 from tests.system.fake_nexus_components import EPOCH, image_manifest
 
 REPO = "docker-hosted"
@@ -145,3 +152,43 @@ def test_the_password_is_never_on_a_command_line(tmp_path, fake):
     assert result.returncode == 0, result.stderr
     argv = (tmp_path / "argv.log").read_text()
     assert "curl" in argv and ADMIN_PASSWORD not in argv and ADMIN_PASSWORD not in result.stdout + result.stderr
+
+
+# A systemctl stand-in that remembers each enabled unit.
+SYSTEMCTL = """#!/usr/bin/env bash
+echo "$*" >> "$SYSTEMCTL_CALLS"
+case "$1" in
+  is-enabled|is-active) [[ -e "$SYSTEMCTL_STATE/$3" ]] ;;
+  enable) mkdir -p "$SYSTEMCTL_STATE"; touch "$SYSTEMCTL_STATE/$3" ;;
+esac
+"""
+
+
+def test_the_bootstrap_enables_the_retention_timer_once(tmp_path):
+    fake = FakeNexus(admin_password=ADMIN_PASSWORD).start()  # a fresh Nexus: the bootstrap creates docker-hosted
+    try:
+        bootstrap_twice(tmp_path, fake)
+    finally:
+        fake.stop()
+
+
+def bootstrap_twice(tmp_path: Path, fake: FakeNexus) -> None:
+    host = BootstrapHost(tmp_path / "root", make_settings("lab"), fake.url)
+    systemctl = tmp_path / "systemctl"
+    systemctl.write_text(SYSTEMCTL)
+    systemctl.chmod(0o755)
+    calls = tmp_path / "systemctl.calls"
+    runtime = tmp_path / "run-systemd"
+    runtime.mkdir()
+    env = {"SYSTEMCTL": str(systemctl), "SYSTEMCTL_CALLS": str(calls), "SYSTEMCTL_STATE": str(tmp_path / "on"),
+           "SYSTEMD_RUNTIME_DIR": str(runtime)}
+    first = host.run(**env)
+    assert first.returncode == 0, first.stderr
+    assert f"enable --now {RETENTION_UNIT}.timer" in calls.read_text().splitlines()
+    assert f"retention: {RETENTION_UNIT}.timer enabled" in first.stdout
+    timer = host.path(f"/etc/systemd/system/{RETENTION_UNIT}.timer").read_text()
+    assert "OnCalendar=*-*-* 16:30:00 UTC" in timer  # lab: cleanup hour 0 (+08:00), Docker GC 01:00, 30 min before
+    before = calls.read_text()
+    second = host.run(**env)
+    assert "done: 0 change(s)" in second.stdout
+    assert "daemon-reload" not in calls.read_text()[len(before):]
