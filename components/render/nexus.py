@@ -46,6 +46,7 @@ from components.host_layout import (
     DOCKER_PORTS,
     FSTAB,
     GENERATED_ADMIN_PASSWORD_PATH,
+    HEALTH_UNIT,
     LIFECYCLE_DIR,
     LIFECYCLE_DIR_NAME,
     MOUNT_POINT,
@@ -63,7 +64,13 @@ from components.host_layout import (
     USER_PASSWORD_DIR_NAME,
     WEB_PORT,
 )
-from components.render import nexus_lifecycle, nexus_operator_tools, nexus_retention, nexus_security
+from components.render import (
+    nexus_alerts,
+    nexus_lifecycle,
+    nexus_operator_tools,
+    nexus_retention,
+    nexus_security,
+)
 from components.render.bundle import HostFile
 from components.render.nexus_repositories import (
     DOCKER_HUB_AUTH_REPOSITORY,
@@ -326,6 +333,7 @@ def bootstrap_files(settings: Settings) -> list[HostFile]:
         nexus_owned_task_type=nexus_lifecycle.CLEANUP_TASK_TYPE,
         prune_unit=PRUNE_UNIT,
         retention_unit=RETENTION_UNIT,
+        health_unit=HEALTH_UNIT,
         systemd_dir=SYSTEMD_DIR,
         upstream_timeout=UPSTREAM_TIMEOUT_SECONDS,
     )
@@ -344,6 +352,7 @@ def bootstrap_files(settings: Settings) -> list[HostFile]:
     files += lifecycle_files(settings)
     files += nexus_operator_tools.host_files(settings)
     files += nexus_retention.host_files(settings)
+    files += nexus_alerts.host_files(settings)
     return files
 
 
@@ -358,6 +367,7 @@ def bootstrap_secret_files(settings: Settings) -> list[tuple[str, str]]:
         files.append((DOCKER_HUB_TOKEN_PATH, settings.docker_hub_token.get_secret_value()))
     for name, path in user_password_paths(settings).items():
         files.append((path, settings.user_passwords[name].get_secret_value()))
+    files.append(nexus_alerts.webhooks_file(settings))
     return files
 
 

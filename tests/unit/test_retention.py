@@ -59,4 +59,4 @@ def test_retention_ships_with_the_bootstrap_step():
 def test_the_bootstrap_enables_the_retention_timer():
     script = next(f.content for f in render.bootstrap_files(make_settings("lab")) if f.path.endswith("bootstrap.sh"))
     assert f"RETENTION_UNIT={RETENTION_UNIT}" in script
-    assert 'enable_daily_timer "$RETENTION_UNIT"' in script
+    assert 'enable_timer "$RETENTION_UNIT"' in script
