@@ -17,6 +17,7 @@ from components.deployed import (
 )
 from components.dns import DnsRecords, DnsRecordsArgs
 from components.host import NexusHost, NexusHostArgs
+from components.monitoring import CloudAlarms, CloudAlarmsArgs
 from components.nexus_server import NexusServer, NexusServerArgs
 from components.nginx import NginxProxy, NginxProxyArgs
 from components.settings_loader import load_settings
@@ -35,6 +36,11 @@ cvm = settings.server.is_cvm
 data_disk_gb = guarded_data_disk_gb(settings, deployed) if cvm else None
 host = NexusHost("nexus-host", NexusHostArgs.from_settings(settings, data_disk_gb=data_disk_gb))
 DnsRecords("nexus-dns", DnsRecordsArgs.from_settings(settings, public_ip=host.public_ip))
+if host.instance is not None and settings.alerts.has_receivers:
+    # The region is named explicitly: the binding's set hash covers it, so leaving it to the provider
+    # (Read stores the provider's region) would replace the binding on every run.
+    CloudAlarms("nexus-alarms", CloudAlarmsArgs(settings=settings, instance_id=host.instance.id,
+                                                region=pulumi.Config("tencentcloud").require("region")))
 
 acme_provider = acme.Provider("acme", server_url=acme_server_url(settings)) if settings.certificate == "acme" else None
 certificates = Certificates(

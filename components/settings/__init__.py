@@ -85,6 +85,7 @@ from components.settings.messages import validate
 from components.settings.models import (
     DEFAULT_USERS,
     AcmeSettings,
+    AlertSettings,
     BackupSettings,
     CleanupSettings,
     DatabaseSettings,
@@ -123,9 +124,9 @@ __all__ = [
     "Settings", "SettingsError", "from_mapping", "from_pulumi", "from_stack_file", "validate",
     "config_key_problems", "region_problems", "uses_tencent_provider",
     # the models
-    "AcmeSettings", "BackupSettings", "CleanupSettings", "CvmServer", "DatabaseSettings", "ExistingServer",
-    "NexusSettings", "RetentionSettings", "SERVER_MODES", "Server", "SettingsModel", "SslConsoleSettings",
-    "UserSettings", "DEFAULT_USERS", "CROSS_CHECKS", "KeyedError",
+    "AcmeSettings", "AlertSettings", "BackupSettings", "CleanupSettings", "CvmServer", "DatabaseSettings",
+    "ExistingServer", "NexusSettings", "RetentionSettings", "SERVER_MODES", "Server", "SettingsModel",
+    "SslConsoleSettings", "UserSettings", "DEFAULT_USERS", "CROSS_CHECKS", "KeyedError",
     # Nexus versions
     "NexusVersion", "DEFAULT_NEXUS_VERSION", "IMAGE_TAG_VARIANTS", "FIRST_H2_RELEASE", "FIRST_POSTGRESQL_RELEASE",
     "LOWER_CAPS_RELEASE", "FIRST_SSRF_PROTECTION_RELEASE", "release_of",

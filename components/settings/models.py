@@ -175,6 +175,35 @@ class NexusSettings(SettingsModel):
         return self
 
 
+# --- alerts --------------------------------------------------------------------
+
+
+class AlertSettings(SettingsModel):
+    """Cloud Monitor receivers (components.monitoring): CAM users and user groups, and how to tell them.
+
+    No receiver, no Cloud Monitor alarms; the host's webhook notifier (``alertWebhooks``) is separate.
+    """
+
+    cam_user_ids: tuple[int, ...] = ()
+    cam_group_ids: tuple[int, ...] = ()
+    # AlarmNotice user_notices.notice_way (monitor/resource_tc_monitor_alarm_notice.go): EMAIL, SMS, CALL,
+    # WECHAT, RTX (WeCom).
+    notify_ways: tuple[Literal["EMAIL", "SMS", "CALL", "WECHAT", "RTX"], ...] = Field(default=("EMAIL",), min_length=1)
+
+    @field_validator("cam_user_ids", "cam_group_ids")
+    @classmethod
+    def _ids(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        for index, item in enumerate(value):
+            if item < 1:
+                raise KeyedError((index,), f"{item} is not a CAM id (a positive number: the sub-user's UIN or "
+                                 "the user group's id, in the CAM console)")
+        return value
+
+    @property
+    def has_receivers(self) -> bool:
+        return bool(self.cam_user_ids or self.cam_group_ids)
+
+
 # --- users, certificates, backup -------------------------------------------------
 
 

@@ -24,6 +24,7 @@ from components.settings.fields import (
 from components.settings.models import (
     DEFAULT_USERS,
     AcmeSettings,
+    AlertSettings,
     BackupSettings,
     DatabaseSettings,
     NexusSettings,
@@ -65,6 +66,8 @@ class Settings(SettingsModel):
     registry_mirror_allowed_cidrs: list[NetworkCidr] | None = Field(default=None, min_length=1)
     # Webhooks the health notifier posts to (WeCom, Feishu, DingTalk or any JSON receiver); each a secret.
     alert_webhooks: tuple[SecretStr, ...] = ()
+    # Cloud Monitor alarms of a cvm stack (CAM receivers); none without a receiver.
+    alerts: AlertSettings = AlertSettings()
 
     @field_validator("stack")
     @classmethod
