@@ -174,6 +174,7 @@ def render_site_config(
         web_allowed_cidrs=settings.web_allowed_cidrs,
         registry_allowed_cidrs=settings.registry_allowed_cidrs,
         mirror_allowed_cidrs=settings.registry_mirror_allowed_cidrs,
+        metrics_allowed_cidrs=settings.metrics_allowed_cidrs,
         https_suffix="" if layout.ports.https == HTTPS_PORT else f":{layout.ports.https}",
         certs=layout.certs(settings),
         snippet_dir=layout.snippet_dir,

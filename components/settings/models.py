@@ -211,7 +211,8 @@ class UserSettings(SettingsModel):
     """A Nexus user this program creates and keeps in step; its password is ``userPasswords.<name>``."""
 
     name: str
-    role: Literal["push", "pull"]
+    # metrics: read-only access to Nexus's Prometheus endpoint (nx-metrics-all), for a scraper.
+    role: Literal["push", "pull", "metrics"]
 
     @field_validator("name")
     @classmethod

@@ -64,6 +64,8 @@ class Settings(SettingsModel):
     web_allowed_cidrs: list[NetworkCidr] | None = Field(default=None, min_length=1)
     registry_allowed_cidrs: list[NetworkCidr] | None = Field(default=None, min_length=1)
     registry_mirror_allowed_cidrs: list[NetworkCidr] | None = Field(default=None, min_length=1)
+    # Who may scrape Nexus's Prometheus endpoint through nginx; nobody when unset.
+    metrics_allowed_cidrs: list[NetworkCidr] | None = Field(default=None, min_length=1)
     # Webhooks the health notifier posts to (WeCom, Feishu, DingTalk or any JSON receiver); each a secret.
     alert_webhooks: tuple[SecretStr, ...] = ()
     # Cloud Monitor alarms of a cvm stack (CAM receivers); none without a receiver.

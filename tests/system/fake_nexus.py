@@ -109,6 +109,7 @@ AVAILABLE_REALMS = {
 BUILTIN_PRIVILEGES = {
     "nx-all", "nx-search-read", "nx-healthcheck-read", "nx-repository-view-*-*-*",
     "nx-repository-view-*-*-read", "nx-repository-view-*-*-browse",
+    "nx-metrics-all",  # Nexus's application privilege for /service/metrics/*
 }
 REPOSITORY_ACTIONS = ("add", "browse", "delete", "edit", "read", "*")
 BUILTIN_ROLES = {
