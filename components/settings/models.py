@@ -80,14 +80,17 @@ class RetentionSettings(SettingsModel):
     @field_validator("protect")
     @classmethod
     def _patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for pattern in value:
+        for index, pattern in enumerate(value):
+            if "$" in pattern.replace("\\$", "")[:-1]:
+                raise KeyedError((index,), f"{pattern!r}: a $ may only end the expression (an anchor), "
+                                 "or be escaped as \\$")
             if "(?" in pattern:
-                raise ValueError(f"{pattern!r}: groups with (? are not allowed (the host matches with jq's "
-                                 "Oniguruma engine); use plain ( ) groups, [ ], ^ $ . * + ? {n,m} |")
+                raise KeyedError((index,), f"{pattern!r}: groups with (? are not allowed (the host matches with "
+                                 "jq's Oniguruma engine); use plain ( ) groups, [ ], ^ $ . * + ? {n,m} |")
             try:
                 re.compile(pattern)
             except re.error as error:
-                raise ValueError(f"{pattern!r} is not a regular expression: {error}") from None
+                raise KeyedError((index,), f"{pattern!r} is not a regular expression: {error}") from None
         return value
 
 
@@ -188,7 +191,7 @@ class AlertSettings(SettingsModel):
     cam_group_ids: tuple[int, ...] = ()
     # AlarmNotice user_notices.notice_way (monitor/resource_tc_monitor_alarm_notice.go): EMAIL, SMS, CALL,
     # WECHAT, RTX (WeCom).
-    notify_ways: tuple[Literal["EMAIL", "SMS", "CALL", "WECHAT", "RTX"], ...] = Field(default=("EMAIL",), min_length=1)
+    notify_ways: tuple[Literal["EMAIL", "SMS", "CALL", "WECHAT", "RTX"], ...] = ("EMAIL",)
 
     @field_validator("cam_user_ids", "cam_group_ids")
     @classmethod
@@ -197,6 +200,13 @@ class AlertSettings(SettingsModel):
             if item < 1:
                 raise KeyedError((index,), f"{item} is not a CAM id (a positive number: the sub-user's UIN or "
                                  "the user group's id, in the CAM console)")
+        return value
+
+    @field_validator("notify_ways")
+    @classmethod
+    def _ways(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("must not be empty: at least one of EMAIL, SMS, CALL, WECHAT, RTX")
         return value
 
     @property

@@ -43,6 +43,8 @@ VALID_EXAMPLES: dict[str, str] = {
     "database.migratorVersion": "3.93.2-03",
     "users[].name": "ci",
     "users[].role": "push",
+    "nexus.retention.protect[]": "^release-[0-9]+$",
+    "alerts.notifyWays[]": "EMAIL",
 }
 
 HOSTILE_SUFFIXES = ["\n", "\ntouch /tmp/pwned", "\r", "'", '"', "$(id)", "`id`", ";id", "&&id", "|id", " id",
