@@ -3,7 +3,7 @@ STACK ?=
 FROM ?= dev
 REVIEWERS ?=
 REPO ?=
-.PHONY: up preview preflight status init ssh test unit lint render github-environments help
+.PHONY: up preview preflight status retention-plan init ssh test unit lint render github-environments help
 
 help:
 	@echo "make init STACK=<name> [FROM=dev]  create stacks/Pulumi.<name>.yaml from another stack's file"
@@ -11,6 +11,7 @@ help:
 	@echo "make preview STACK=<stack>     the same set-up, then pulumi preview"
 	@echo "make preflight STACK=<stack>   only the checks make up/preview start with: account, permissions, stock, image, state bucket, server"
 	@echo "make status STACK=<stack>      usage against the Nexus caps, storage, certificates and health, over SSH"
+	@echo "make retention-plan STACK=<stack>  the docker-hosted tags nexus.retention would delete tonight (dry run, over SSH)"
 	@echo "make ssh STACK=<stack>         a shell on the stack's host (the stack's key, its pinned host key)"
 	@echo "make test                      lint + unit + system tests (needs root and the Debian packages README: Tests lists)"
 	@echo "make unit                      the unit tests alone: no root, no system packages (venv + pytest tests/unit)"
@@ -28,6 +29,9 @@ preflight:
 
 status:
 	@scripts/up.sh "$(STACK)" status
+
+retention-plan:
+	@scripts/up.sh "$(STACK)" retention-plan
 
 ssh:
 	@scripts/up.sh "$(STACK)" ssh

@@ -17,6 +17,7 @@ from components.deployed import (
 )
 from components.dns import DnsRecords, DnsRecordsArgs
 from components.host import NexusHost, NexusHostArgs
+from components.monitoring import CloudAlarms, CloudAlarmsArgs
 from components.nexus_server import NexusServer, NexusServerArgs
 from components.nginx import NginxProxy, NginxProxyArgs
 from components.private_dns import ZONE_OUTPUT, PrivateDns, PrivateDnsArgs
@@ -40,6 +41,11 @@ private_dns = None
 if settings.private_dns_enabled and host.network is not None and host.private_ip is not None:
     private_dns = PrivateDns("nexus-private-dns", PrivateDnsArgs(
         settings=settings, vpc_id=host.network.vpc_id, private_ip=host.private_ip))
+if host.instance is not None and settings.alerts.has_receivers:
+    # The region is named explicitly: the binding's set hash covers it, so leaving it to the provider
+    # (Read stores the provider's region) would replace the binding on every run.
+    CloudAlarms("nexus-alarms", CloudAlarmsArgs(settings=settings, instance_id=host.instance.id,
+                                                region=pulumi.Config("tencentcloud").require("region")))
 
 acme_provider = acme.Provider("acme", server_url=acme_server_url(settings)) if settings.certificate == "acme" else None
 certificates = Certificates(

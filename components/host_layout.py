@@ -57,6 +57,11 @@ BOOTSTRAP_SCRIPT = f"{BIN_DIR}/nexus-bootstrap.sh"
 # Operator tools, installed by the bootstrap (``render.nexus_operator_tools``).
 DB_BACKUP_SCRIPT = f"{BIN_DIR}/nexus-db-backup.sh"
 STATUS_SCRIPT = f"{BIN_DIR}/nexus-status.sh"
+# Keep-last-N retention of docker-hosted (``render.nexus_retention``); `make retention-plan` runs it with --dry-run.
+RETENTION_SCRIPT = f"{BIN_DIR}/nexus-retention.sh"
+RETENTION_FILE_NAME = "retention.json"
+# The health notifier (``render.nexus_alerts``), every few minutes on every Nexus host.
+HEALTH_SCRIPT = f"{BIN_DIR}/nexus-health-notify.sh"
 NGINX_DEPLOY_SCRIPT = f"{BIN_DIR}/deploy-nginx.sh"
 NGINX_SMOKE_SCRIPT = f"{BIN_DIR}/smoke-check-nginx.sh"
 
@@ -66,6 +71,9 @@ ADMIN_PASSWORD_NAME = "nexus-admin-password"
 ADMIN_PASSWORD_PATH = f"{SECRETS_DIR}/{ADMIN_PASSWORD_NAME}"
 DOCKER_HUB_TOKEN_NAME = "docker-hub-token"
 DOCKER_HUB_TOKEN_PATH = f"{SECRETS_DIR}/{DOCKER_HUB_TOKEN_NAME}"
+# alertWebhooks, one "<kind> <url>" a line (empty for none), read by the health notifier.
+ALERT_WEBHOOKS_NAME = "alert-webhooks"
+ALERT_WEBHOOKS_PATH = f"{SECRETS_DIR}/{ALERT_WEBHOOKS_NAME}"
 # One file per managed Nexus user, named after the user, below SECRETS_DIR.
 USER_PASSWORD_DIR_NAME = "users"
 # database.engine postgresql: Nexus's datastore settings, delivered root-only here and installed
@@ -125,6 +133,10 @@ NEXUS_IMAGE_REPOSITORY = "sonatype/nexus3"
 SYSTEMD_DIR = "/etc/systemd/system"
 # The daily timer (and its service) that prunes old database backups.
 PRUNE_UNIT = "nexus-registry-db-backup-prune"
+# The daily retention run, before Nexus's Docker GC and compact tasks.
+RETENTION_UNIT = "nexus-registry-retention"
+# The health notifier's timer (every few minutes) and service.
+HEALTH_UNIT = "nexus-registry-health"
 
 # --- nginx ---------------------------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make up|preview|preflight|ssh|status STACK=<stack>`: deploy one stack from a fresh machine, or reach its host.
+# `make up|preview|preflight|ssh|status|retention-plan STACK=<stack>`: deploy one stack from a fresh machine, or reach its host.
 #
 # Order matters, cheapest check first:
 #   1. the stack file is checked (pydantic + PyYAML only, about a second): a
@@ -19,7 +19,8 @@
 #   7. the secrets the stack file does not hold yet, asked here, visibly, each answer held to
 #      the stack check's own rules for that secret and asked again (three tries) until it passes;
 #   8. pulumi up / preview; for ssh a shell on the host, for status the host's
-#      nexus-status.sh (its exit status: 0 fine, 3 warnings, 1 could not check).
+#      nexus-status.sh (its exit status: 0 fine, 3 warnings, 1 could not check); for
+#      retention-plan the host's nexus-retention.sh --dry-run (what retention would delete).
 # Nothing waits on a prompt it hides: every question is printed, and each has
 # an environment variable that answers it instead (see README: Questions make up asks).
 set -euo pipefail
@@ -165,13 +166,13 @@ fi
 
 # The stack file exists (checked above), so creating the stack in the backend is no accident;
 # make ssh and make status only ever select a deployed one.
-if [[ "$action" == ssh || "$action" == status ]]; then
+if [[ "$action" == ssh || "$action" == status || "$action" == retention-plan ]]; then
   pulumi stack select "$stack" </dev/null || fail "stack $stack is not in the backend $backend: deploy it first with make up STACK=$stack"
 else
   pulumi stack select "$stack" --create </dev/null
 fi
 
-if [[ "$action" == ssh || "$action" == status ]]; then
+if [[ "$action" == ssh || "$action" == status || "$action" == retention-plan ]]; then
   # The host with the key the stack generated (cvm) or the one it deploys with (existing:
   # the sshPrivateKey secret), else your own; the host key is checked strictly against the
   # stack's sshKnownHosts output, never trusted on first use.  The key lives in a 0700
@@ -197,11 +198,15 @@ if [[ "$action" == ssh || "$action" == status ]]; then
     options+=(-o "UserKnownHostsFile=$work/known_hosts" -o StrictHostKeyChecking=yes)
   fi
   remote=()
-  if [[ "$action" == status ]]; then
+  if [[ "$action" == status || "$action" == retention-plan ]]; then
     options+=(-n -o BatchMode=yes -o ConnectTimeout=20)  # nothing to type: no prompt, no stdin
     user_at_host=${ssh_command[${#ssh_command[@]}-1]}
     [[ "${user_at_host%%@*}" == root ]] || remote=(sudo -n)
-    remote+=(/opt/nexus-registry/bin/nexus-status.sh)
+    if [[ "$action" == status ]]; then
+      remote+=(/opt/nexus-registry/bin/nexus-status.sh)
+    else
+      remote+=(/opt/nexus-registry/bin/nexus-retention.sh --dry-run)
+    fi
   fi
   status=0
   "${ssh_command[0]}" ${options[@]+"${options[@]}"} "${ssh_command[@]:1}" ${remote[@]+"${remote[@]}"} || status=$?

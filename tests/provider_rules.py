@@ -107,6 +107,20 @@ RULES: dict[str, Rules] = {
         force_new=_set("zoneId", "vpcSet", "accountVpcSet")),
     "tencentcloud:PrivateDns/record:Record": Rules(
         "privatedns/resource_tc_private_dns_record.go", force_new=_set("zoneId"), computed=_set("ttl", "status")),
+    "tencentcloud:Monitor/alarmNotice:AlarmNotice": Rules("monitor/resource_tc_monitor_alarm_notice.go"),
+    "tencentcloud:Monitor/alarmPolicy:AlarmPolicy": Rules(
+        "monitor/resource_tc_monitor_alarm_policy.go",
+        force_new=_set("monitorType", "namespace", "projectId", "conditonTemplateId", "policyTags"),
+        computed=_set("conditions", "eventConditions")),
+    "tencentcloud:Monitor/policyBindingObject:PolicyBindingObject": Rules(
+        "monitor/resource_tc_monitor_policy_binding_object.go", force_new=_set("policyId", "dimensions")),
+}
+
+# Sets whose hash covers only some fields of each element (the schema's ``Set`` function): a change
+# in any other field (e.g. one Read computes) is no change.
+SET_HASH_FIELDS = {
+    # monitor/resource_tc_monitor_policy_binding_object.go: hashes dimensions_json and region, not unique_id
+    "tencentcloud:Monitor/policyBindingObject:PolicyBindingObject": {"dimensions": ("dimensionsJson", "region")},
 }
 
 # Update refuses a storage size below the stored one (cbs/resource_tc_cbs_storage.go).
@@ -141,6 +155,13 @@ def _unset(value: Any) -> bool:
     return value in (None, "", 0, False, [], {})
 
 
+def _hashed_set(elements: Any, fields: tuple[str, ...]) -> Any:
+    """A set as its hash sees it: each element's hashed fields only, order ignored."""
+    if not isinstance(elements, list):
+        return elements
+    return sorted(json.dumps({f: e.get(f) for f in fields}, sort_keys=True) for e in elements if isinstance(e, dict))
+
+
 def plan(type_: str, name: str, state: dict[str, Any], inputs: dict[str, Any],
          ignore_changes: list[str] | None = None, replace_on_changes: list[str] | None = None) -> list[Step]:
     """The engine's steps for one resource: ``state`` is the last update's outputs, ``inputs`` the new ones."""
@@ -157,6 +178,9 @@ def plan(type_: str, name: str, state: dict[str, Any], inputs: dict[str, Any],
         old = state.get(key)
         if key in inputs:
             new = inputs[key]
+            hashed = SET_HASH_FIELDS.get(type_, {}).get(key)
+            if hashed:
+                old, new = _hashed_set(old, hashed), _hashed_set(new, hashed)
             changed = json.dumps(old, sort_keys=True, default=str) != json.dumps(new, sort_keys=True, default=str)
             if changed and _unset(old) and _unset(new):
                 changed = False

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from components.host_layout import (
     ADMIN_PASSWORD_APPLIED_PATH,
     ADMIN_PASSWORD_PATH,
+    ALERT_WEBHOOKS_PATH,
     DATA_DIR,
     DOCKER_DAEMON_JSON,
     DOCKER_HUB_TOKEN_PATH,
@@ -74,6 +75,8 @@ def unrendered_entries(settings: Settings) -> list[ManifestEntry]:
         entries.append(ManifestEntry(path, "0600", ROOT_OWNER, True, f"<secret:userPasswords.{user}>"))
     entries.append(ManifestEntry(PRE_UPGRADE_BACKUP_NOTE, "0644", ROOT_OWNER, False,
                                  "<names the release the pre-upgrade database backup was taken for>"))
+    entries.append(ManifestEntry(ALERT_WEBHOOKS_PATH, "0600", ROOT_OWNER, True,
+                                 "<secret:alertWebhooks, one '<kind> <url>' a line; empty for none>"))
     if settings.docker_hub_token is not None:
         entries.append(ManifestEntry(DOCKER_HUB_TOKEN_PATH, "0600", ROOT_OWNER, True,
                                      "<secret:dockerHubToken>"))

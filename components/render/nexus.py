@@ -48,6 +48,7 @@ from components.host_layout import (
     DOCKER_PORTS,
     FSTAB,
     GENERATED_ADMIN_PASSWORD_PATH,
+    HEALTH_UNIT,
     LEGACY_DATASTORE_ENV_PATH,
     LIFECYCLE_DIR,
     LIFECYCLE_DIR_NAME,
@@ -60,13 +61,20 @@ from components.host_layout import (
     PREPARE_SCRIPT,
     PRUNE_UNIT,
     REPOSITORY_DIR,
+    RETENTION_UNIT,
     SECRETS_DIR,
     STATE_DIR,
     SYSTEMD_DIR,
     USER_PASSWORD_DIR_NAME,
     WEB_PORT,
 )
-from components.render import nexus_lifecycle, nexus_operator_tools, nexus_security
+from components.render import (
+    nexus_alerts,
+    nexus_lifecycle,
+    nexus_operator_tools,
+    nexus_retention,
+    nexus_security,
+)
 from components.render.bundle import HostFile, unique
 from components.render.nexus_repositories import (
     DOCKER_HUB_AUTH_REPOSITORY,
@@ -338,6 +346,8 @@ def bootstrap_files(settings: Settings) -> list[HostFile]:
         task_name_prefix=nexus_lifecycle.TASK_NAME_PREFIX,
         nexus_owned_task_type=nexus_lifecycle.CLEANUP_TASK_TYPE,
         prune_unit=PRUNE_UNIT,
+        retention_unit=RETENTION_UNIT,
+        health_unit=HEALTH_UNIT,
         systemd_dir=SYSTEMD_DIR,
         upstream_timeout=UPSTREAM_TIMEOUT_SECONDS,
     )
@@ -354,7 +364,8 @@ def bootstrap_files(settings: Settings) -> list[HostFile]:
     # Not secret (the token is added on the host), but only root needs to read them.
     files += [HostFile(f"{REPOSITORY_DIR}/{repo.name}.json", _json(repo.payload()), "0600") for repo in repos]
     files += lifecycle_files(settings)
-    return unique([*files, jq_library_file(), *nexus_operator_tools.host_files(settings)])
+    return unique([*files, jq_library_file(), *nexus_operator_tools.host_files(settings),
+                   *nexus_retention.host_files(settings), *nexus_alerts.host_files(settings)])
 
 
 def bootstrap_secret_files(settings: Settings) -> list[tuple[str, str]]:
@@ -368,6 +379,7 @@ def bootstrap_secret_files(settings: Settings) -> list[tuple[str, str]]:
         files.append((DOCKER_HUB_TOKEN_PATH, settings.docker_hub_token.get_secret_value()))
     for name, path in user_password_paths(settings).items():
         files.append((path, settings.user_passwords[name].get_secret_value()))
+    files.append(nexus_alerts.webhooks_file(settings))
     return files
 
 

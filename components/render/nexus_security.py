@@ -57,6 +57,9 @@ from components.settings import Settings, UserSettings
 ROLE_PUSH = "nexus-registry-push"
 ROLE_PULL = "nexus-registry-pull"
 ROLE_ANONYMOUS = "nexus-registry-anonymous"
+# Read-only metrics (users with role: metrics, for a Prometheus scraper): Nexus's own metrics privilege only.
+ROLE_METRICS = "nexus-registry-metrics"
+METRICS_PRIVILEGE = "nx-metrics-all"
 ANONYMOUS_USER = "anonymous"
 # Last name of every user this program manages: how the bootstrap tells them from the others.
 MANAGED_MARKER = "managed-by-nexus-registry"
@@ -108,10 +111,15 @@ def roles(settings: Settings) -> list[dict[str, Any]]:
         {"id": ROLE_ANONYMOUS, "name": ROLE_ANONYMOUS, "roles": [],
          "description": "nexus-registry: anonymous reads (the Docker Hub mirror)",
          "privileges": anonymous},
+        {"id": ROLE_METRICS, "name": ROLE_METRICS, "roles": [],
+         "description": "nexus-registry: read Nexus's metrics (Prometheus), nothing else",
+         "privileges": [METRICS_PRIVILEGE]},
     ]
 
 
 def user_roles(user: UserSettings) -> list[str]:
+    if user.role == "metrics":
+        return [ROLE_METRICS]
     return [ROLE_PUSH, ROLE_PULL] if user.role == "push" else [ROLE_PULL]
 
 

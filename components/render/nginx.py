@@ -254,6 +254,7 @@ def render_site_config(
         web_allowed_cidrs=settings.with_private_network(settings.web_allowed_cidrs),
         registry_allowed_cidrs=settings.with_private_network(settings.registry_allowed_cidrs),
         mirror_allowed_cidrs=settings.with_private_network(settings.registry_mirror_allowed_cidrs),
+        metrics_allowed_cidrs=settings.metrics_allowed_cidrs,
         https_suffix="" if layout.ports.https == HTTPS_PORT else f":{layout.ports.https}",
         certs=layout.certs(settings),
         snippet_dir=layout.snippet_dir,

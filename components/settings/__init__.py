@@ -87,12 +87,14 @@ from components.settings.messages import validate
 from components.settings.models import (
     DEFAULT_USERS,
     AcmeSettings,
+    AlertSettings,
     BackupSettings,
     CleanupSettings,
     DatabaseSettings,
     LimitsSettings,
     NexusSettings,
     PrivateDnsSettings,
+    RetentionSettings,
     SslConsoleSettings,
     UserSettings,
 )
@@ -130,8 +132,9 @@ __all__ = [
     "config_key_problems", "region_problems", "uses_tencent_provider",
     "plaintext_secret_problems", "without_plaintext_secrets", "load_stack_yaml",
     # the models
-    "AcmeSettings", "BackupSettings", "CleanupSettings", "CvmServer", "DatabaseSettings", "ExistingServer",
-    "LimitsSettings", "NexusSettings", "PrivateDnsSettings", "SERVER_MODES", "Server", "SettingsModel",
+    "AcmeSettings", "AlertSettings", "BackupSettings", "CleanupSettings", "CvmServer", "DatabaseSettings",
+    "ExistingServer", "LimitsSettings", "NexusSettings", "PrivateDnsSettings", "RetentionSettings", "SERVER_MODES",
+    "Server", "SettingsModel",
     "SslConsoleSettings", "UserSettings", "DEFAULT_USERS", "CROSS_CHECKS", "KeyedError",
     # Nexus versions
     "NexusVersion", "DEFAULT_NEXUS_VERSION", "IMAGE_TAG_VARIANTS", "FIRST_H2_RELEASE", "FIRST_POSTGRESQL_RELEASE",

@@ -14,7 +14,8 @@ from components import host_layout
 
 NAMESPACE = "nexus-registry"
 REGION_KEY = "tencentcloud:region"
-SECRET_KEYS = ("adminPassword", "sshPrivateKey", "dockerHubToken", "databasePassword", "userPasswords")
+SECRET_KEYS = ("adminPassword", "sshPrivateKey", "dockerHubToken", "databasePassword", "userPasswords",
+               "alertWebhooks")
 # Stand-ins for secrets a stack file read alone does not hold (``<secret:adminPassword>``):
 # made and recognised only by ``fields.secret_placeholder`` and ``fields.is_placeholder``.
 PLACEHOLDER_PREFIX = "<secret:"

@@ -316,3 +316,35 @@ OptionalUrl = Annotated[str, AfterValidator(optional_url)]
 RemoteUrl = Annotated[str, AfterValidator(remote_url)]
 SshHostKey = Annotated[str, AllowChars(" "), AfterValidator(ssh_host_key)]
 PgIdentifier = Annotated[str, AfterValidator(pg_identifier)]
+
+
+# --- alert webhooks (secrets: no message below ever holds the URL, which carries a token) -----------
+
+# Receivers whose JSON body differs from the generic one, by the host their webhook URLs name.
+WEBHOOK_HOSTS = {
+    "qyapi.weixin.qq.com": "wecom",
+    "open.feishu.cn": "feishu",
+    "open.larksuite.com": "feishu",
+    "oapi.dingtalk.com": "dingtalk",
+}
+_WEBHOOK_URL = re.compile(r"https?://([A-Za-z0-9.-]+)(:[0-9]{1,5})?(/[!#-~]*)?")
+
+
+def webhook_kind(url: str) -> str:
+    """``wecom``, ``feishu``, ``dingtalk`` or ``generic`` (any other HTTP receiver of a JSON POST)."""
+    match = _WEBHOOK_URL.fullmatch(url)
+    return WEBHOOK_HOSTS.get(match.group(1).lower(), "generic") if match else "generic"
+
+
+def webhook_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a webhook, in words that never repeat it; None when it can.
+
+    The host script hands the URL to curl in a config file line (``url = "..."``), so it is
+    printable ASCII without spaces, quotes or backslashes.
+    """
+    if len(url) > 2048:
+        return "is longer than 2048 characters"
+    if not _WEBHOOK_URL.fullmatch(url) or '"' in url or "\\" in url:
+        return ("is not an http(s) URL of printable characters without spaces or quotes "
+                "(e.g. https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...)")
+    return None

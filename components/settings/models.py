@@ -3,6 +3,8 @@ privateDns."""
 
 from __future__ import annotations
 
+import re
+import typing
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -28,6 +30,7 @@ from components.settings.fields import (
     PRIVATE_ZONE_ID,
     SHA256_HEX,
     SSL_CERTIFICATE_ID,
+    AllowChars,
     PgIdentifier,
     RemoteUrl,
     host_address,
@@ -59,6 +62,40 @@ class CleanupSettings(SettingsModel):
     unused_manifest_hours: int = Field(default=24, ge=1, le=8760)
 
 
+# Release-like tags and latest: never deleted by retention unless the stack says otherwise.
+DEFAULT_RETENTION_PROTECT = (r"^v?[0-9]+(\.[0-9]+){1,2}$", r"^latest$")
+# Regular-expression syntax that jq (Oniguruma, on the host) and Python (here) read alike.
+RetentionPattern = typing.Annotated[str, AllowChars("$(){}|^\\[]*+?.")]
+
+
+class RetentionSettings(SettingsModel):
+    """Keep-last-N retention of docker-hosted (components.render.nexus_retention): Nexus CE has no such rule.
+
+    ``keepLast`` newest tags per image are kept; a tag matching a ``protect`` expression is never deleted;
+    with ``olderThanDays`` only tags older than that are deleted.  ``keepLast: 0`` turns retention off.
+    """
+
+    keep_last: int = Field(default=30, ge=0, le=100000)
+    protect: tuple[RetentionPattern, ...] = DEFAULT_RETENTION_PROTECT
+    older_than_days: int | None = Field(default=None, ge=1, le=3650)
+
+    @field_validator("protect")
+    @classmethod
+    def _patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for index, pattern in enumerate(value):
+            if "$" in pattern.replace("\\$", "")[:-1]:
+                raise KeyedError((index,), f"{pattern!r}: a $ may only end the expression (an anchor), "
+                                 "or be escaped as \\$")
+            if "(?" in pattern:
+                raise KeyedError((index,), f"{pattern!r}: groups with (? are not allowed (the host matches with "
+                                 "jq's Oniguruma engine); use plain ( ) groups, [ ], ^ $ . * + ? {n,m} |")
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise KeyedError((index,), f"{pattern!r} is not a regular expression: {error}") from None
+        return value
+
+
 class NexusSettings(SettingsModel):
     version: str = DEFAULT_NEXUS_VERSION
     heap_mb: int | None = Field(default=None, ge=1024, le=65536)
@@ -75,6 +112,7 @@ class NexusSettings(SettingsModel):
     yum_remote: RemoteUrl = DEFAULT_YUM_REMOTE
     allow_downgrade: bool = False
     cleanup: CleanupSettings = CleanupSettings()
+    retention: RetentionSettings = RetentionSettings()
     blob_store_quota_gb: int | None = Field(default=None, ge=0, le=32000)
     accept_community_caps: bool = False
 
@@ -142,6 +180,42 @@ class NexusSettings(SettingsModel):
         return self
 
 
+# --- alerts --------------------------------------------------------------------
+
+
+class AlertSettings(SettingsModel):
+    """Cloud Monitor receivers (components.monitoring): CAM users and user groups, and how to tell them.
+
+    No receiver, no Cloud Monitor alarms; the host's webhook notifier (``alertWebhooks``) is separate.
+    """
+
+    cam_user_ids: tuple[int, ...] = ()
+    cam_group_ids: tuple[int, ...] = ()
+    # AlarmNotice user_notices.notice_way (monitor/resource_tc_monitor_alarm_notice.go): EMAIL, SMS, CALL,
+    # WECHAT, RTX (WeCom).
+    notify_ways: tuple[Literal["EMAIL", "SMS", "CALL", "WECHAT", "RTX"], ...] = ("EMAIL",)
+
+    @field_validator("cam_user_ids", "cam_group_ids")
+    @classmethod
+    def _ids(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        for index, item in enumerate(value):
+            if item < 1:
+                raise KeyedError((index,), f"{item} is not a CAM id (a positive number: the sub-user's UIN or "
+                                 "the user group's id, in the CAM console)")
+        return value
+
+    @field_validator("notify_ways")
+    @classmethod
+    def _ways(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("must not be empty: at least one of EMAIL, SMS, CALL, WECHAT, RTX")
+        return value
+
+    @property
+    def has_receivers(self) -> bool:
+        return bool(self.cam_user_ids or self.cam_group_ids)
+
+
 # --- users, certificates, backup -------------------------------------------------
 
 
@@ -149,7 +223,8 @@ class UserSettings(SettingsModel):
     """A Nexus user this program creates and keeps in step; its password is ``userPasswords.<name>``."""
 
     name: str
-    role: Literal["push", "pull"]
+    # metrics: read-only access to Nexus's Prometheus endpoint (nx-metrics-all), for a scraper.
+    role: Literal["push", "pull", "metrics"]
 
     @field_validator("name")
     @classmethod

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from components.settings.base import SettingsModel
+from components.settings.errors import KeyedError
 from components.settings.facts import DEFAULT_MIRROR_PORT, RESERVED_PORTS, STACK_VPC_CIDR, CertificateValidation
 from components.settings.fields import (
     NGINX_SIZE,
@@ -18,10 +19,12 @@ from components.settings.fields import (
     check_password,
     database_password_problem,
     is_placeholder,
+    webhook_url_problem,
 )
 from components.settings.models import (
     DEFAULT_USERS,
     AcmeSettings,
+    AlertSettings,
     BackupSettings,
     DatabaseSettings,
     LimitsSettings,
@@ -65,6 +68,12 @@ class Settings(SettingsModel):
     registry_mirror_allowed_cidrs: list[NetworkCidr] | None = Field(default=None, min_length=1)
     limits: LimitsSettings = LimitsSettings()
     private_dns: PrivateDnsSettings = PrivateDnsSettings()
+    # Who may scrape Nexus's Prometheus endpoint through nginx; nobody when unset.
+    metrics_allowed_cidrs: list[NetworkCidr] | None = Field(default=None, min_length=1)
+    # Webhooks the health notifier posts to (WeCom, Feishu, DingTalk or any JSON receiver); each a secret.
+    alert_webhooks: tuple[SecretStr, ...] = ()
+    # Cloud Monitor alarms of a cvm stack (CAM receivers); none without a receiver.
+    alerts: AlertSettings = AlertSettings()
 
     @field_validator("stack")
     @classmethod
@@ -111,6 +120,24 @@ class Settings(SettingsModel):
         problem = database_password_problem(value.get_secret_value())
         if problem:
             raise ValueError(problem)
+        return value
+
+    @field_validator("alert_webhooks", mode="before")
+    @classmethod
+    def _webhook_list(cls, value: object) -> object:
+        # Checked before pydantic's own errors, which would print the value (a token) back.
+        if not isinstance(value, (list, tuple)) or not all(isinstance(item, (str, SecretStr)) for item in value):
+            raise ValueError("is a list of webhook URLs, each a secret: "
+                             "pulumi config set --secret --path 'alertWebhooks[0]' <url>")
+        return value
+
+    @field_validator("alert_webhooks")
+    @classmethod
+    def _webhooks(cls, value: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
+        for index, url in enumerate(value):
+            problem = None if is_placeholder(url) else webhook_url_problem(url.get_secret_value())
+            if problem:
+                raise KeyedError((index,), problem)
         return value
 
     @field_validator("web_max_upload_size")

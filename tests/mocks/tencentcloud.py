@@ -37,6 +37,9 @@ RECORD = "tencentcloud:Dnspod/record:Record"
 FREE_CERTIFICATE = "tencentcloud:Ssl/freeCertificate:FreeCertificate"
 POSTGRESQL = "tencentcloud:Postgresql/instance:Instance"
 POSTGRESQL_SSL = "tencentcloud:Postgresql/instanceSslConfig:InstanceSslConfig"
+ALARM_NOTICE = "tencentcloud:Monitor/alarmNotice:AlarmNotice"
+ALARM_POLICY = "tencentcloud:Monitor/alarmPolicy:AlarmPolicy"
+POLICY_BINDING = "tencentcloud:Monitor/policyBindingObject:PolicyBindingObject"
 
 GET_ZONES = "tencentcloud:Availability/getZonesByProduct:getZonesByProduct"
 GET_TYPES = "tencentcloud:Instance/getTypes:getTypes"
@@ -240,6 +243,27 @@ class TencentCloud:
                 "dbKernelVersion": "v16.0_r1.0", "cpu": 2, "uid": 1234, "createTime": CREATED_BEIJING,
                 "publicAccessHost": "", "publicAccessPort": 0}
 
+    def _alarm_notice(self, name, inputs, resource_id):  # monitor/resource_tc_monitor_alarm_notice.go Read
+        return {"updatedBy": "100012345678", "updatedAt": CREATED_BEIJING, "isPreset": 0, "ampConsumerId": "",
+                "policyIds": []}
+
+    def _alarm_policy(self, name, inputs, resource_id):
+        """monitor/resource_tc_monitor_alarm_policy.go Read: InsertTime/UpdateTime as "2006-01-02 15:04:05";
+        ``enable`` defaults to 1 and ``project_id`` to -1 in the schema."""
+        return {"createTime": CREATED_BEIJING, "updateTime": CREATED_BEIJING, "enable": inputs.get("enable", 1),
+                "projectId": inputs.get("projectId", -1)}
+
+    def _policy_binding(self, name, inputs, resource_id):
+        """monitor/resource_tc_monitor_policy_binding_object.go: Create refuses a dimension whose region is not
+        in MonitorRegionMap; Read sets each dimension's unique_id and region (the provider's region when unset)."""
+        dimensions = []
+        for index, dimension in enumerate(inputs.get("dimensions") or []):
+            region = dimension.get("region") or "ap-guangzhou"
+            if not re.fullmatch(r"[a-z]+-[a-z]+(-[0-9]+)?", region):
+                raise ProviderError(f"{POLICY_BINDING} {name}: monitor not support region `{region}` bind")
+            dimensions.append({**dimension, "region": region, "uniqueId": f"dms-{index:08d}"})
+        return {"dimensions": dimensions}
+
     def _postgresql_ssl(self, name, inputs, resource_id):  # postgresql/resource_tc_postgresql_instance_ssl_config.go
         return {"caUrl": "https://postgres-ssl.example.invalid/ca.pem"}
 
@@ -393,6 +417,8 @@ _LENGTHS = {
 }
 
 _RESOURCES = {
+    ALARM_NOTICE: TencentCloud._alarm_notice, ALARM_POLICY: TencentCloud._alarm_policy,
+    POLICY_BINDING: TencentCloud._policy_binding,
     VPC: TencentCloud._vpc, SUBNET: TencentCloud._subnet, SECURITY_GROUP: TencentCloud._security_group,
     RULE_SET: TencentCloud._rule_set, KEY_PAIR: TencentCloud._key_pair, INSTANCE: TencentCloud._instance,
     STORAGE: TencentCloud._storage, SNAPSHOT: TencentCloud._snapshot, RECORD: TencentCloud._record,

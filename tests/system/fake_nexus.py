@@ -93,6 +93,7 @@ except ImportError:  # pragma: no cover - depends on the pinned client
 from components import settings as stack_settings
 from components.render import nexus as render
 from components.render.bundle import HostFile
+from tests.system.fake_nexus_components import DockerContent
 
 REQUEST_MODELS = {
     ("docker", "proxy"): DockerProxyRepositoryApiRequest,
@@ -108,6 +109,7 @@ AVAILABLE_REALMS = {
 BUILTIN_PRIVILEGES = {
     "nx-all", "nx-search-read", "nx-healthcheck-read", "nx-repository-view-*-*-*",
     "nx-repository-view-*-*-read", "nx-repository-view-*-*-browse",
+    "nx-metrics-all",  # Nexus's application privilege for /service/metrics/*
 }
 REPOSITORY_ACTIONS = ("add", "browse", "delete", "edit", "read", "*")
 BUILTIN_ROLES = {
@@ -171,6 +173,7 @@ class FakeNexus:
     })
     passwords: dict[str, str] = field(default_factory=dict)  # users other than admin
     components: dict[str, list[str]] = field(default_factory=dict)  # repository -> component names
+    docker_content: DockerContent = field(default_factory=DockerContent)  # /v1/components, manifests
     server_header: str = "Nexus/3.86.2-01 (COMMUNITY)"
     cleanup_public_api: bool = False  # True: a Pro licence (the public cleanup-policy API answers)
     cleanup_public_writes: bool = True  # False: the public API lists, but writing needs a licence (402)
@@ -271,6 +274,8 @@ class FakeNexus:
             name = path.removeprefix("/upstream/").split("/")[0]
             self.upstream_requests.append(path)
             return self.upstream_status.get(name, 200), None
+        if path.startswith("/repository/") and method == "GET":  # what a docker repository serves
+            return self.docker_content.manifest(path) if self._caller(headers) == "admin" else (401, None)
         if not path.startswith(REST):
             return 404, None
         path = path[len(REST):]
@@ -379,6 +384,12 @@ class FakeNexus:
     def _route(self, method: str, path: str, query: dict, headers: dict[str, str], body: bytes):
         if path.startswith("/v1/security/users") or path.startswith("/v1/security/roles"):
             return self._security(method, path, query, headers, body)
+        if path.startswith("/v1/components"):
+            answer = self.docker_content.route(method, path, query, self.repositories)
+            if answer is not None:
+                if method != "GET":
+                    self._write(method, path)
+                return answer
         if path == "/v1/system/eula":
             if not self.eula_api:
                 return 404, None

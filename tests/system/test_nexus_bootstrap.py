@@ -77,6 +77,7 @@ def test_first_run_takes_the_generated_password_and_creates_everything(tmp_path,
         "POST /v1/security/roles",
         "POST /v1/security/roles",
         "POST /v1/security/roles",
+        "POST /v1/security/roles",  # push, pull, anonymous, metrics
         "POST /v1/security/users",
         "PUT /v1/security/users/anonymous",
         "PUT /v1/security/anonymous",

@@ -31,6 +31,7 @@ from tests.system.registry_env import PROXY_PORT, STUB, require_tools, start_env
 WEB_ALLOWED = ["127.0.0.2/32", "127.0.0.4/30"]
 MIRROR_ALLOWED = ["127.0.0.2/31"]
 OUTSIDE = "127.0.0.100"  # inside loopback, outside both lists
+METRICS_ALLOWED = ["127.0.0.8/30"]  # a scraper's network: not in the web allow-list
 
 
 def access_settings() -> stack_settings.Settings:
@@ -38,6 +39,7 @@ def access_settings() -> stack_settings.Settings:
     config["nexus-registry:webAllowedCidrs"] = WEB_ALLOWED
     config["nexus-registry:registryAllowedCidrs"] = ["127.0.0.0/8", "::1/128"]
     config["nexus-registry:registryMirrorAllowedCidrs"] = MIRROR_ALLOWED
+    config["nexus-registry:metricsAllowedCidrs"] = METRICS_ALLOWED
     return stack_settings.from_mapping("dev", config, secret_placeholders=True)
 
 
@@ -154,6 +156,17 @@ def test_the_host_itself_stays_allowed_so_the_smoke_check_passes(env):
     assert "nginx reloaded" in env.deploy_output.stderr
     result = env.sandbox.run(["/opt/nexus-registry/bin/smoke-check-nginx.sh"])
     assert result.stdout.startswith("smoke-check: ok: ")
+
+
+def test_metrics_answer_only_the_metrics_allow_list_whatever_the_path_spelling(env):
+    web = f"https://{env.settings.web_fqdn}"
+    spellings = ["/service/metrics/prometheus", "/service/metrics/prometheus;x=1", "/service;a/metrics/prometheus",
+                 "//service//metrics/prometheus", "/service/metrics%3Bx/prometheus", "/service/./metrics/data"]
+    urls = [web + path for path in spellings]
+    assert statuses(env, "127.0.0.9", [urls[0]]) == [200]  # the scraper
+    assert statuses(env, "127.0.0.2", urls, "--path-as-is") == [403] * len(urls)  # web-allowed, not metrics
+    assert statuses(env, OUTSIDE, [urls[0]]) == [403]
+    assert statuses(env, "127.0.0.9", [f"{web}/service/rest/v1/status"]) == [403]  # metrics only, not the UI
 
 
 def test_the_mirror_allow_list_is_its_own(env):

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from components.host_layout import RETENTION_SCRIPT
 from tests.harness import ROOT, write_stack_file
 
 FAKE_PULUMI = r"""#!/usr/bin/env bash
@@ -487,6 +488,18 @@ def test_make_status_runs_the_host_script_with_the_pinned_host_key_and_no_prompt
     assert f"known_hosts {known}" in result.calls
     assert not Path(key_path).exists() and not Path(hosts_path).exists()
     assert "stack select dev --create" not in result.calls  # a stack that is not deployed is not created
+
+
+def test_make_retention_plan_runs_the_retention_dry_run_over_the_same_ssh(repo):
+    """``make retention-plan``: the host's nexus-retention.sh --dry-run, non-interactive, through the pinned SSH."""
+    result = run(repo, "up.sh", "dev", "retention-plan", env_extra={
+        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE, "FAKE_SSH_OUTPUT": "ssh ubuntu@101.33.7.9",
+        "FAKE_STACK_KEY": OPENSSH_KEY, "FAKE_KNOWN_HOSTS": "101.33.7.9 ssh-ed25519 AAAAC3Nza", "FAKE_REMOTE_EXIT": "0"})
+    assert result.returncode == 0, result.stderr
+    ssh_call, _key, _hosts = ssh_call_of(result)
+    assert ssh_call.endswith("-n -o BatchMode=yes -o ConnectTimeout=20 ubuntu@101.33.7.9 "
+                             f"sudo -n {RETENTION_SCRIPT} --dry-run")
+    assert 'retention-plan:\n\t@scripts/up.sh "$(STACK)" retention-plan' in (ROOT / "Makefile").read_text()
 
 
 @pytest.mark.parametrize("remote_exit", ["3", "1"])

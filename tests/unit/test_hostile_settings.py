@@ -44,6 +44,8 @@ VALID_EXAMPLES: dict[str, str] = {
     "users[].name": "ci",
     "users[].role": "push",
     "privateDns.zoneId": "zone-6xg5xgky",
+    "nexus.retention.protect[]": "^release-[0-9]+$",
+    "alerts.notifyWays[]": "EMAIL",
 }
 
 HOSTILE_SUFFIXES = ["\n", "\ntouch /tmp/pwned", "\r", "'", '"', "$(id)", "`id`", ";id", "&&id", "|id", " id",

@@ -206,7 +206,7 @@ def test_registry_server_streams_unlimited_bodies_with_the_forwarding_headers(si
     # (the other forwarding headers: test_nginx_front_door).
     # registry (and its short-name retry: 2 more), mirror, web
     proxied = len(re.findall(r"proxy_pass ", code(site)))
-    assert re.findall(r"X-Forwarded-Host.*", code(site)) == ['X-Forwarded-Host "";'] * proxied and proxied == 5
+    assert re.findall(r"X-Forwarded-Host.*", code(site)) == ['X-Forwarded-Host "";'] * proxied and proxied == 6
 
 
 def _size(value: str) -> int:

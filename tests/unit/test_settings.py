@@ -105,7 +105,7 @@ BAD_CONFIGURATIONS = [
     ("dev", {"domian": "example.org"}, {}, "domian", "not a known setting"),
     ("dev", {"users": [{"name": "reader", "role": "pull"}]}, {f"{NS}:userPasswords": {"reader": "Reader-Password-1"}},
      "users", "at least one user with role push"),
-    ("dev", {"users": [{"name": "ci", "role": "owner"}]}, {}, "users[0].role", "'push' or 'pull'"),
+    ("dev", {"users": [{"name": "ci", "role": "owner"}]}, {}, "users[0].role", "'push', 'pull' or 'metrics'"),
     ("dev", {"users": [{"name": "CI Bot", "role": "push"}]}, {}, "users[0].name", "not a user name"),
     ("dev", {"users": [{"name": "admin", "role": "push"}]}, {}, "users[0].name", "Nexus's own user"),
     ("dev", {"users": [{"name": "ci", "role": "push"}, {"name": "ci", "role": "pull"}]}, {}, "users[1].name",

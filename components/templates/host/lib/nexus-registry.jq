@@ -92,3 +92,31 @@ def with_mirror($add; $drop):
   ((.["registry-mirrors"] // []) - [$drop, $add]) as $others
   | .["registry-mirrors"] = ((if $add == "" then [] else [$add] end) + $others)
   | if .["registry-mirrors"] == [] then del(.["registry-mirrors"]) else . end;
+
+# --- nexus-retention.sh -------------------------------------------------------------------------------
+
+# A component's manifest asset (a tag of an image: v2/<image>/manifests/<tag>).
+def retention_manifest: [.assets[]? | select(.path | test("/manifests/"))][0];
+# Every tag (never a manifest pushed by digest: a platform manifest of an index) with its digest and
+# time, grouped per image, newest first, each with its rank in its image.
+def retention_tags:
+  [ .[] | select((.version // "") | startswith("sha256:") | not)
+    | retention_manifest as $m
+    | select($m != null)
+    | { id, name, tag: .version, digest: ("sha256:" + ($m.checksum.sha256 // "")),
+        contentType: ($m.contentType // ""), path: $m.path,
+        time: ($m.blobCreated // $m.lastModified // "") } ]
+  | group_by(.name)
+  | map(sort_by(.time, .tag) | reverse | to_entries | map(.value + { rank: .key }))
+  | flatten;
+def retention_age_days($now):
+  (($now - ((.time | sub("\\.[0-9]+"; "") | sub("(Z|[+-]00:?00)$"; "Z") | fromdateiso8601?) // $now)) / 86400);
+def retention_protected($cfg): . as $tag | any($cfg.protect[]; . as $re | $tag.tag | test($re));
+# Why each tag is kept under nexus.retention ($cfg), or null: it is a candidate for deletion.
+def retention_decide($now; $cfg):
+  map(. + { reason:
+    (if .rank < $cfg.keepLast then "newest \($cfg.keepLast)"
+     elif retention_protected($cfg) then "protected"
+     elif ($cfg.olderThanDays != null) and (retention_age_days($now) < $cfg.olderThanDays)
+     then "younger than \($cfg.olderThanDays) days"
+     else null end) });
