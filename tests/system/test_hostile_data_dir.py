@@ -225,7 +225,8 @@ def test_a_backup_name_with_newlines_deletes_nothing_outside_the_backup_director
 
 
 def test_links_left_in_the_h2_directory_make_the_migration_write_nothing_elsewhere(postgres, tmp_path):
-    settings = database_settings(migrateFromH2=True, migratorSha256=hashlib.sha256(MIGRATOR_JAR).hexdigest())
+    settings = database_settings(migrateFromH2=True, migratorVersion="3.86.2-01",
+                                 migratorSha256=hashlib.sha256(MIGRATOR_JAR).hexdigest())
     host = migration_host(tmp_path, postgres["port"])
     outside = tmp_path / "outside"  # stands for /etc/cron.d
     outside.mkdir()

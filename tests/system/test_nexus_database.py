@@ -457,6 +457,7 @@ def test_the_container_gets_its_datastore_from_a_file_nexus_owns_and_never_from_
     nexus = FakeNexus().start()
     try:
         container = Container(base, nexus)
+        os.chown(container.data, nexus_uid, nexus_uid)  # as the prepare-disk step leaves it
         secrets = base / "secrets"
         secrets.mkdir(mode=0o700)
         source = secrets / "nexus-store.properties"

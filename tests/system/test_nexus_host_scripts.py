@@ -111,7 +111,7 @@ def test_every_nexus_script_passes_shellcheck(variant, tmp_path):
     scripts = [f for f in render.host_files(VARIANTS[variant](), "disk-abc12345") if f.path.endswith(".sh")]
     assert {Path(f.path).name for f in scripts} == {"nexus-prepare-host.sh", "nexus-prepare-disk.sh",
                                                     "nexus-container.sh", "nexus-bootstrap.sh", "nexus-db-backup.sh",
-                                                    "nexus-status.sh"}
+                                                    "nexus-status.sh", "nexus-retention.sh", "nexus-health-notify.sh"}
     paths = []
     for host_file in scripts:
         assert host_file.content.startswith("#!/usr/bin/env bash\n") and "set -euo pipefail" in host_file.content
