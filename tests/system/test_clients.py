@@ -31,7 +31,14 @@ from components import client_setup
 from tests.harness import TEST_SECRETS
 from tests.system.client_tools import Containerd, containers_command
 from tests.system.oci_index import write_oci_index
-from tests.system.registry_env import PROXY_PORT, make_ca, require_tools, start_environment, write_oci_image
+from tests.system.registry_env import (
+    PROXY_PORT,
+    dev_settings,
+    make_ca,
+    require_tools,
+    start_environment,
+    write_oci_image,
+)
 
 PASSWORD = TEST_SECRETS["nexus-registry:userPasswords"]["ci"]
 CLIENT_TOOLS = ("htpasswd", "containerd", "ctr", "podman", "buildah", "skopeo", "kubectl")
@@ -44,7 +51,11 @@ def env(tmp_path_factory):
     htpasswd = workdir / "htpasswd"
     htpasswd.write_text(subprocess.run(["htpasswd", "-niB", "ci"], input=PASSWORD, capture_output=True, text=True,
                                        check=True).stdout)
-    environment = start_environment(workdir, with_proxy=True, htpasswd=htpasswd)
+    # The stand-in registries take Basic credentials on every request (Nexus answers a login with a Bearer
+    # token, which the password budget never counts): like any such client, raise the budget.
+    base = dev_settings()
+    settings = base.model_copy(update={"limits": base.limits.model_copy(update={"password_checks_per_minute": 6000})})
+    environment = start_environment(workdir, settings, with_proxy=True, htpasswd=htpasswd)
     # podman keeps its locks in /dev/shm/libpod_lock: a /dev/shm of the namespace's own keeps them there.
     environment.sandbox.run(["mount", "-t", "tmpfs", "-o", "mode=1777", "tmpfs", "/dev/shm"])
     yield environment
