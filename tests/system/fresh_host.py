@@ -743,6 +743,7 @@ class NexusImage:
                 _add_tree(archive, package, f"/opt/standin/site-packages/{package.name}")
             _add_tree(archive, REPOSITORY / "components", "/opt/standin/app/components")
             for name in ("tests/__init__.py", "tests/system/__init__.py", "tests/system/fake_nexus.py",
+                         "tests/system/fake_nexus_components.py",
                          "tests/system/standin_nexus.py"):
                 _add_tree(archive, REPOSITORY / name, f"/opt/standin/app/{name}")
             _add_tree(archive, hub_storage, "/var/lib/standin/dockerhub", uid=200)
