@@ -151,3 +151,10 @@ NGINX_STATE_DIR = f"{STATE_DIR}/nginx"
 NGINX_STAGE_DIR = f"{NGINX_STATE_DIR}/staged"
 # The digest of the nginx bundle deployed last (the smoke step's one file).
 NGINX_DEPLOYED_DIGEST = f"{NGINX_STATE_DIR}/deployed-bundle.sha256"
+
+# --- maintenance -----------------------------------------------------------------------------------
+
+# While this file exists an operator command (restore, upgrade, container replace) owns Nexus: the
+# watchdog leaves the container alone.  It holds "<pid> <command>" of its owner; a flag whose owner
+# process is gone is stale and the watchdog takes it back (a killed command must not disable healing).
+MAINTENANCE_FLAG = f"{STATE_DIR}/maintenance"
