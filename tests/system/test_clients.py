@@ -191,10 +191,21 @@ def test_a_self_signed_stacks_podman_drop_in_names_the_ca_files_it_needs(env, tm
                             "docker.io/library/nginx:1"]).stdout.strip() == image.manifest.digest
 
 
-def pull_secret_auth(env, tmp_path: Path) -> Path:
-    """The kubectlPullSecret line run as printed (plus a client-side dry run): its .dockerconfigjson."""
+def pull_secret_auth(env, tmp_path, argv_log: Path | None = None):
+    """The kubectlPullSecret line run as printed (plus a client-side dry run): its .dockerconfigjson.
+
+    With ``argv_log``, kubectl runs through a wrapper that records its arguments there first.
+    """
     line = outputs(env.settings)["kubectlPullSecret"]
     run_env = {**os.environ, "KUBECONFIG": str(tmp_path / "no-cluster"), "NEXUS_REGISTRY_PASSWORD": PASSWORD}
+    if argv_log is not None:
+        wrapper = tmp_path / "bin" / "kubectl"
+        wrapper.parent.mkdir(exist_ok=True)
+        kubectl = subprocess.run(["bash", "-c", "command -v kubectl"], capture_output=True, text=True,
+                                 check=True).stdout.strip()
+        wrapper.write_text(f'#!/bin/sh\nprintf "%s\\n" "$0" "$@" >>{argv_log}\nexec {kubectl} "$@"\n')
+        wrapper.chmod(0o755)
+        run_env["PATH"] = f"{wrapper.parent}:{run_env['PATH']}"
     secret = subprocess.run(["bash", "-c", f"{line} --dry-run=client -o json"], env=run_env, capture_output=True,
                             text=True, check=True)
     document = json.loads(secret.stdout)
@@ -211,8 +222,13 @@ def test_the_pull_secret_line_needs_the_variable_and_never_holds_the_password(en
     result = subprocess.run(["bash", "-c", f"{line} --dry-run=client -o json"], env=unset, capture_output=True,
                             text=True)
     assert result.returncode != 0 and "set NEXUS_REGISTRY_PASSWORD first" in result.stderr
-    auth = json.loads(pull_secret_auth(env, tmp_path).read_text())["auths"][env.settings.registry_fqdn]
-    assert (auth["username"], auth["password"]) == ("ci", PASSWORD)
+    assert "Secret" not in result.stdout  # stopped before kubectl: no secret with an empty password
+    argv_log = tmp_path / "kubectl-argv"
+    auth = json.loads(pull_secret_auth(env, tmp_path, argv_log).read_text())["auths"][env.settings.registry_fqdn]
+    assert base64.b64decode(auth["auth"]).decode() == f"ci:{PASSWORD}"
+    # Another user of the machine sees a process's arguments (ps): kubectl's never hold the password.
+    recorded = argv_log.read_text()
+    assert "create\nsecret\n" in recorded and PASSWORD not in recorded
 
 
 def test_buildah_pushes_a_build_and_podman_pulls_it_with_the_pull_secret(env, public_roots, tmp_path):

@@ -63,13 +63,17 @@ def test_the_podman_drop_in_mirrors_docker_io_and_names_the_ca_files_of_a_self_s
 def test_the_pull_secret_line_reads_the_password_from_a_variable_and_prefers_a_pull_user(dev):
     line = client_setup.kubectl_pull_secret(dev)
     assert "\n" not in line
-    assert shlex.split(line) == [
-        "kubectl", "create", "secret", "docker-registry", "nexus-registry",
-        "--docker-server=docker-registry.widgets-inc.cn", "--docker-username=ci",
-        "--docker-password=${NEXUS_REGISTRY_PASSWORD:?set NEXUS_REGISTRY_PASSWORD first: read -rs "
-        "NEXUS_REGISTRY_PASSWORD}"]
+    words = shlex.split(line)
+    # The variable is checked before anything runs, and kubectl comes last so that appended arguments reach it.
+    assert words[:2] == [":", "${NEXUS_REGISTRY_PASSWORD:?set NEXUS_REGISTRY_PASSWORD first: read -rs "
+                                "NEXUS_REGISTRY_PASSWORD}"]
+    kubectl = words[words.index("kubectl"):]
+    assert kubectl == ["kubectl", "create", "secret", "generic", "nexus-registry",
+                       "--type=kubernetes.io/dockerconfigjson", "--from-file=.dockerconfigjson=/dev/stdin"]
+    assert not any("NEXUS_REGISTRY_PASSWORD" in word for word in kubectl)
+    assert "docker-registry.widgets-inc.cn" in words and "printf '%s:%s' ci " in line
     reader = dev.model_copy(update={"users": (*dev.users, type(dev.users[0])(name="k8s", role="pull"))})
-    assert "--docker-username=k8s " in client_setup.kubectl_pull_secret(reader)
+    assert "printf '%s:%s' k8s " in client_setup.kubectl_pull_secret(reader)
 
 
 def test_the_outputs_are_plain_and_hold_no_password():
@@ -78,7 +82,7 @@ def test_the_outputs_are_plain_and_hold_no_password():
     assert set(OUTPUTS) <= set(run.outputs) and not set(OUTPUTS) & run.secret_outputs
     text = json.dumps({name: run.outputs[name] for name in OUTPUTS})
     assert "Password" not in text and "K8s-Pull" not in text
-    assert "--docker-username=k8s" in run.outputs["kubectlPullSecret"]
+    assert "printf '%s:%s' k8s " in run.outputs["kubectlPullSecret"]
 
 
 def test_without_the_anonymous_mirror_there_is_nothing_to_mirror_docker_hub_through():
