@@ -279,20 +279,35 @@ def ssh_host_key(value: str) -> str:
 # --- passwords ---------------------------------------------------------------
 
 
+# The host library's read_line (components/templates/host/lib/common.sh.j2, SECRET_MAX_BYTES) reads a secret
+# file as one line of at most this many bytes with no control character: a password the host would refuse
+# is refused here, before anything is deployed.
+HOST_SECRET_MAX_BYTES = 4096
+
+
+def host_line_problem(secret: str) -> str | None:
+    """Why the host scripts would refuse ``secret`` as a secret file's one line, or None."""
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in secret):
+        return "must be one line without control characters (newline, tab, NUL, ESC, DEL ...)"
+    if len(secret.encode()) > HOST_SECRET_MAX_BYTES:
+        return f"must be at most {HOST_SECRET_MAX_BYTES} bytes"
+    return None
+
+
 def check_password(password: str) -> None:
-    """A Nexus password (admin or a managed user's): long, not a known default, one line."""
+    """A Nexus password (admin or a managed user's): long, not a known default, one line the host accepts."""
     if len(password) < 12:
         raise ValueError("must be at least 12 characters")
     if password.lower() in KNOWN_DEFAULT_PASSWORDS:
         raise ValueError("is a well-known default password; choose your own")
-    if any(ch in password for ch in "\r\n\0"):
-        raise ValueError("must be a single line")
+    if problem := host_line_problem(password):
+        raise ValueError(problem)
 
 
 def database_password_problem(password: str) -> str | None:
     """Why ``password`` cannot be a TencentDB root password or a JDBC env-file value, or None."""
-    if any(ch in password for ch in "\r\n\0"):
-        return "must be a single line"
+    if problem := host_line_problem(password):
+        return problem
     if not 8 <= len(password) <= 64:
         return "must be 8-64 characters (TencentDB's rule)"
     kinds = sum((any(c.isascii() and c.isalpha() for c in password), any(c.isdigit() for c in password),
