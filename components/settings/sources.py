@@ -135,6 +135,36 @@ def plaintext_secret_problems(config: Mapping[str, Any], stack_file: str = STACK
     return problems
 
 
+def is_secret_setting(full_key: str) -> bool:
+    """Whether ``namespace:key`` is a setting whose value is a secret (a known one, or named like one)."""
+    namespace, colon, key = full_key.partition(":")
+    return bool(colon and namespace in CONFIG_NAMESPACES and (key in SECRET_KEYS or _SECRET_NAME.fullmatch(key)))
+
+
+def runtime_plaintext_secret_problems(config: Mapping[str, Any], secret_keys: Iterable[str],
+                                      stack_file: str = STACK_FILE) -> list[str]:
+    """Secrets ``pulumi up`` was given in plain text: every config key the engine did not mark secret.
+
+    The engine passes the stack's config decrypted, naming the keys that were encrypted
+    (``PULUMI_CONFIG_SECRET_KEYS``); a secret setting outside that list was written in plain text (in the stack
+    file, by ``pulumi config set`` without ``--secret``, or by ``pulumi up --config``).  Objects arrive as JSON
+    text; an object with any encrypted leaf is marked whole, so its leaves are the stack check's to judge.
+    """
+    encrypted = set(secret_keys)
+    problems = []
+    for full_key, value in config.items():
+        namespace, colon, key = full_key.partition(":")
+        if full_key in encrypted or not colon or namespace not in CONFIG_NAMESPACES:
+            continue
+        secret = key in SECRET_KEYS or bool(_SECRET_NAME.fullmatch(key))
+        for path in _plaintext_secrets(namespace, key, _parse(value), secret):
+            problems.append(f"{namespace}:{path}: " + _(
+                "is a secret given in plain text (in {stack_file}, by `pulumi config set` without --secret, or by "
+                "--config); store it encrypted with `{command}` (it asks for the value), then run pulumi up again"
+            ).format(stack_file=stack_file, command=_secret_set_command(namespace, path)))
+    return problems
+
+
 def without_plaintext_secrets(config: Mapping[str, Any]) -> dict[str, Any]:
     """``config`` with every plain-text secret treated as encrypted, so a refused one is reported once."""
     def scrub(value: Any, secret: bool) -> Any:
@@ -292,4 +322,11 @@ def from_pulumi() -> Settings:
     from pulumi.runtime import config as runtime_config
 
     config = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    # What the engine encrypted: PULUMI_CONFIG_SECRET_KEYS as the language host sets it, or the keys the SDK was
+    # handed (set_all_config: the automation API, mocks).  A secret outside both is refused before any resource.
+    encrypted = set(runtime_config.get_config_secret_keys_env())
+    encrypted |= {key for key in config if runtime_config.is_config_secret(key)}
+    problems = runtime_plaintext_secret_problems(config, encrypted, STACK_FILE.replace("<stack>", pulumi.get_stack()))
+    if problems:
+        raise SettingsError(problems)
     return from_mapping(pulumi.get_stack(), config)
