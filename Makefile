@@ -3,7 +3,7 @@ STACK ?=
 FROM ?= dev
 REVIEWERS ?=
 REPO ?=
-.PHONY: up preview preflight status retention-plan init ssh test unit lint render github-environments help
+.PHONY: up preview preflight status retention-plan init ssh test unit lint render messages github-environments help
 
 help:
 	@echo "make init STACK=<name> [FROM=dev]  create stacks/Pulumi.<name>.yaml from another stack's file"
@@ -16,6 +16,7 @@ help:
 	@echo "make test                      lint + unit + system tests (needs root and the Debian packages README: Tests lists)"
 	@echo "make unit                      the unit tests alone: no root, no system packages (venv + pytest tests/unit)"
 	@echo "make render STACK=<stack>      write what the stack puts on its host into out/<stack>, with MANIFEST.txt"
+	@echo "make messages                  after a message changed: extract (Babel), merge into locale/zh_CN .po, compile the .mo"
 	@echo "make github-environments REVIEWERS=\"<login> ...\" [REPO=owner/name]  the CI environments and their protection (gh)"
 
 up:
@@ -50,6 +51,9 @@ lint:
 
 render:
 	@scripts/render.sh "$(STACK)"
+
+messages:
+	@scripts/messages.sh
 
 github-environments:
 	@scripts/github-environments.sh "$(REVIEWERS)" "$(REPO)"

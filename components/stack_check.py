@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 
 from components import settings as stack_settings
+from components.i18n import _
 
 # Top-level keys Pulumi itself writes into a stack file.
 STACK_FILE_KEYS = frozenset({"config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment"})
@@ -46,23 +47,23 @@ def read_config(path: Path) -> dict[str, Any]:
     try:
         document = stack_settings.load_stack_yaml(path.read_text())
     except OSError as error:
-        raise StackFileError([f"{path}: cannot read: {error.strerror}"]) from None
+        raise StackFileError([f"{path}: " + _("cannot read: {reason}").format(reason=error.strerror)]) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         what = " ".join(part for part in (error.context, error.problem) if part)
-        raise StackFileError([f"{where}: YAML syntax error: {what}"]) from None
+        raise StackFileError([f"{where}: " + _("YAML syntax error: {what}").format(what=what)]) from None
     except yaml.YAMLError as error:
-        raise StackFileError([f"{path}: YAML syntax error: {error}"]) from None
+        raise StackFileError([f"{path}: " + _("YAML syntax error: {what}").format(what=error)]) from None
     if document is None:
         document = {}
     if not isinstance(document, Mapping):
-        raise StackFileError([f"{path}: is not a stack file (expected keys such as config:)"])
-    problems = [f"{path}: top-level key {key!r} is not part of a stack file; settings go under config:"
-                for key in document if key not in STACK_FILE_KEYS]
+        raise StackFileError([f"{path}: " + _("is not a stack file (expected keys such as config:)")])
+    problems = [f"{path}: " + _("top-level key {key!r} is not part of a stack file; settings go under config:").format(
+                    key=key) for key in document if key not in STACK_FILE_KEYS]
     config = document.get("config") or {}
     if not isinstance(config, Mapping):
-        problems.append(f"{path}: config: must hold keys such as nexus-registry:domain")
+        problems.append(f"{path}: " + _("config: must hold keys such as nexus-registry:domain"))
     if problems:
         raise StackFileError(problems)
     return dict(config)
@@ -168,16 +169,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2 if problems else 0
     if args.new_from is not None:
         if args.stack_file.exists():
-            print(f"{args.stack_file}: exists already; edit it, or choose another name", file=sys.stderr)
+            print(f"{args.stack_file}: " + _("exists already; edit it, or choose another name"), file=sys.stderr)
             return 2
         if not re.match(r"^Pulumi\.[A-Za-z0-9][A-Za-z0-9_.-]*\.yaml$", args.stack_file.name):
-            print(f"{args.stack_file}: a stack name is letters, digits, '-', '_' and '.'", file=sys.stderr)
+            print(f"{args.stack_file}: " + _("a stack name is letters, digits, '-', '_' and '.'"), file=sys.stderr)
             return 2
         if not args.new_from.is_file():
-            print(f"{args.new_from}: no such template stack file", file=sys.stderr)
+            print(f"{args.new_from}: " + _("no such template stack file"), file=sys.stderr)
             return 2
         args.stack_file.write_text(new_stack_text(args.new_from.read_text()))
-        print(f"created {args.stack_file} from {args.new_from}")
+        print(_("created {stack_file} from {template}").format(stack_file=args.stack_file, template=args.new_from))
     problems = check(args.stack_file)
     if problems:
         for line in problems:

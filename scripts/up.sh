@@ -23,24 +23,30 @@
 #      retention-plan the host's nexus-retention.sh --dry-run (what retention would delete).
 # Nothing waits on a prompt it hides: every question is printed, and each has
 # an environment variable that answers it instead (see README: Questions make up asks).
+# Every line it prints comes from components/shell_messages.py (msg below), in the user's language:
+# Chinese when LC_ALL, LC_MESSAGES or LANG is zh_CN* (README: Chinese output).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
 stack=${1:-}
 action=${2:-up}
+msg() {  # msg KEY [NAME=VALUE ...]: that message in the user's language (stdlib gettext, any Python 3)
+  local python=${PYTHON:-python3}
+  [[ ! -x .venv/bin/python ]] || python=.venv/bin/python
+  "$python" -m components.shell_messages "$@"
+}
 say() { printf '==> %s\n' "$*"; }
 fail() { printf 'make %s: %s\n' "$action" "$*" >&2; exit 2; }
 stacks() { find stacks -name 'Pulumi.*.yaml' | sed 's/.*Pulumi\.\(.*\)\.yaml/\1/' | sort | xargs; }
 
 if [[ -z "$stack" ]]; then
-  echo "usage: make up STACK=<stack>   (stacks: $(stacks); a new one: make init STACK=<name>)" >&2
+  msg usage stacks="$(stacks)" >&2
   exit 2
 fi
 stack_file="stacks/Pulumi.$stack.yaml"
 if [[ ! -f "$stack_file" ]]; then
-  fail "there is no stack '$stack' ($stack_file does not exist; stacks: $(stacks)).
-  To create it: make init STACK=$stack FROM=<dev|prod|lab>, edit $stack_file, then make $action STACK=$stack"
+  fail "$(msg no-stack stack="$stack" stack_file="$stack_file" stacks="$(stacks)" action="$action")"
 fi
 
 # --- 1. the stack file, before anything else -------------------------------------
@@ -49,7 +55,7 @@ source scripts/python-env.sh
 ensure_venv
 install_locked_subset pydantic yaml -- "${CHECK_PACKAGES[@]}"
 if ! .venv/bin/python -m components.stack_check "$stack_file"; then
-  echo "make $action: fix the lines above in $stack_file (nested keys: pulumi config set --path), then re-run" >&2
+  echo "make $action: $(msg fix-stack-file stack_file="$stack_file")" >&2
   exit 2
 fi
 
@@ -61,7 +67,7 @@ source scripts/pulumi-cli.sh  # file_sha256 here, the CLI in step 3
 requirements_stamp=.venv/.nexus-registry-requirements.sha256
 locks_digest="$(file_sha256 requirements-build.lock) $(file_sha256 requirements.lock)"
 if [[ "$(cat "$requirements_stamp" 2>/dev/null)" != "$locks_digest" ]]; then
-  say "installing requirements.lock into .venv (hashes checked)"
+  say "$(msg installing-requirements)"
   .venv/bin/python -m pip install --quiet --require-hashes -r requirements-build.lock
   .venv/bin/python -m pip install --quiet --require-hashes --no-build-isolation -r requirements.lock
   echo "$locks_digest" > "$requirements_stamp"
@@ -74,7 +80,7 @@ if [[ -z "$backend" && -f "$pulumi_home/credentials.json" ]]; then
   # What `pulumi whoami` would report, read without running a command that may start a login prompt.
   backend=$(.venv/bin/python -c 'import json, sys; print(json.load(open(sys.argv[1])).get("current") or "")' \
     "$pulumi_home/credentials.json" 2>/dev/null || true)
-  [[ -z "$backend" ]] || say "using the state backend you are logged into: $backend (PULUMI_BACKEND_URL chooses another)"
+  [[ -z "$backend" ]] || say "$(msg logged-in-backend backend="$backend")"
 fi
 local_state=""
 if [[ -z "$backend" ]]; then
@@ -95,7 +101,7 @@ if [[ "$action" == preflight || ( ( "$action" == up || "$action" == preview ) &&
   [[ -z "$local_state" ]] || preflight_args=(--backend "")  # local state: no bucket to probe
   [[ "$action" == preflight ]] || preflight_args+=(--auto)  # make up: stacks with Tencent resources only
   if ! .venv/bin/python -m components.preflight "${preflight_args[@]}" "$stack_file"; then
-    echo "make $action: the preflight found the problems above (README: Preflight)" >&2
+    echo "make $action: $(msg preflight-failed)" >&2
     exit 2
   fi
 fi
@@ -107,16 +113,10 @@ install_cli() {
   local tarball expected
   tarball=$(pulumi_cli_tarball)
   expected=$(pulumi_cli_expected)
-  cat >&2 <<EOF
-make $action: the Pulumi CLI could not be installed: $PULUMI_CLI_PROBLEM
-Install it by hand, then re-run make $action STACK=$stack:
-  curl -fLO $(pulumi_cli_url)        # on any machine that can reach get.pulumi.com
-  sha256sum $tarball    # must equal ${expected:-the $(pulumi_cli_platform) line of https://get.pulumi.com/releases/sdk/pulumi-$PULUMI_VERSION-checksums.txt}
-  mkdir -p ~/.pulumi/bin && tar -xzf $tarball --strip-components=1 -C ~/.pulumi/bin
-or point make at the tarball you downloaded (it is checked the same way):
-  PULUMI_CLI_TARBALL=/path/to/$tarball make $action STACK=$stack
-or install any Pulumi 3 CLI as https://www.pulumi.com/docs/iac/download-install/ describes, so that pulumi is on PATH.
-EOF
+  [[ -n "$expected" ]] || expected=$(msg cli-checksum-line platform="$(pulumi_cli_platform)" \
+    url="https://get.pulumi.com/releases/sdk/pulumi-$PULUMI_VERSION-checksums.txt")
+  printf 'make %s: %s\n' "$action" "$(msg cli-install-advice problem="$PULUMI_CLI_PROBLEM" action="$action" \
+    stack="$stack" url="$(pulumi_cli_url)" tarball="$tarball" expected="$expected")" >&2
   exit 1
 }
 cli_added_to_path=""
@@ -127,13 +127,13 @@ if ! command -v pulumi >/dev/null 2>&1; then
 fi
 path_hint() {
   if [[ -n "$cli_added_to_path" ]]; then
-    say "pulumi is in ~/.pulumi/bin; for the pulumi commands in README run first: export PATH=\"\$HOME/.pulumi/bin:\$PATH\""
+    say "$(msg path-hint)"
   fi
 }
 
 if [[ -n "$local_state" ]]; then
   mkdir -p .pulumi-state
-  say "no state backend chosen: using local state in $PWD/.pulumi-state (PULUMI_BACKEND_URL chooses another)"
+  say "$(msg local-state directory="$PWD/.pulumi-state")"
   pulumi login "$backend" </dev/null
 fi
 
@@ -144,17 +144,17 @@ fi
 ask_passphrase() {  # a stack whose file holds no encryptionsalt yet is new: its passphrase is chosen now, so twice
   local again attempt
   for attempt in 1 2 3; do
-    printf '==> passphrase that encrypts the secrets of stack %s (a new stack: choose one; or export PULUMI_CONFIG_PASSPHRASE): ' "$stack"
+    printf '==> %s: ' "$(msg ask-passphrase stack="$stack")"
     IFS= read -r -s PULUMI_CONFIG_PASSPHRASE || true
     echo
-    [[ -n "$PULUMI_CONFIG_PASSPHRASE" ]] || fail "no passphrase given; export PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) and re-run"
+    [[ -n "$PULUMI_CONFIG_PASSPHRASE" ]] || fail "$(msg no-passphrase)"
     grep -q '^encryptionsalt:' "$stack_file" && break  # an existing stack: pulumi itself says if it is wrong
-    printf '==> the same passphrase again (stack %s is new: a typo now would lock its secrets away): ' "$stack"
+    printf '==> %s: ' "$(msg ask-passphrase-again stack="$stack")"
     IFS= read -r -s again || true
     echo
     [[ "$again" == "$PULUMI_CONFIG_PASSPHRASE" ]] && break
-    printf '==> the two passphrases differ; choose one again\n'
-    [[ $attempt -lt 3 ]] || fail "the passphrases did not match three times; export PULUMI_CONFIG_PASSPHRASE and re-run"
+    say "$(msg passphrases-differ)"
+    [[ $attempt -lt 3 ]] || fail "$(msg passphrases-never-matched)"
   done
   export PULUMI_CONFIG_PASSPHRASE
 }
@@ -167,7 +167,7 @@ fi
 # The stack file exists (checked above), so creating the stack in the backend is no accident;
 # make ssh and make status only ever select a deployed one.
 if [[ "$action" == ssh || "$action" == status || "$action" == retention-plan ]]; then
-  pulumi stack select "$stack" </dev/null || fail "stack $stack is not in the backend $backend: deploy it first with make up STACK=$stack"
+  pulumi stack select "$stack" </dev/null || fail "$(msg stack-not-deployed stack="$stack" backend="$backend")"
 else
   pulumi stack select "$stack" --create </dev/null
 fi
@@ -178,9 +178,9 @@ if [[ "$action" == ssh || "$action" == status || "$action" == retention-plan ]];
   # stack's sshKnownHosts output, never trusted on first use.  The key lives in a 0700
   # directory removed on exit, never on a command line.
   target=$(pulumi stack output --stack "$stack" ssh </dev/null) \
-    || fail "stack $stack has no ssh output yet: deploy it first with make up STACK=$stack"
+    || fail "$(msg no-ssh-output stack="$stack")"
   read -r -a ssh_command <<<"$target"
-  [[ "${ssh_command[0]:-}" == ssh && ${#ssh_command[@]} -ge 2 ]] || fail "unexpected ssh output of stack $stack: $target"
+  [[ "${ssh_command[0]:-}" == ssh && ${#ssh_command[@]} -ge 2 ]] || fail "$(msg unexpected-ssh-output stack="$stack" output="$target")"
   work=$(mktemp -d)
   # shellcheck disable=SC2064 # expand now: the directory is fixed
   trap "rm -rf '$work'" EXIT
@@ -225,9 +225,10 @@ ask_secret() {  # ask_secret KEY QUESTION: read a hidden value from stdin, check
     printf '==> %s: ' "$2"
     IFS= read -r -s value || true
     echo
-    [[ -n "$value" ]] || fail "no value for nexus-registry:$key; set it with: pulumi config set --stack $stack --secret ${path[*]:+--path }$key"
+    [[ -n "$value" ]] || fail "$(msg no-secret-value key="$key" \
+      command="pulumi config set --stack $stack --secret ${path[*]:+--path }$key")"
     problem=$(printf '%s' "$value" | secret_problem "$key") && break
-    printf '==> %s; try again\n' "$problem"
+    say "$(msg try-again problem="$problem")"
     [[ $attempt -lt 3 ]] || fail "$problem"
   done
   printf '%s' "$value" | pulumi config set --stack "$stack" --secret "${path[@]}" "$key"
@@ -236,34 +237,30 @@ ask_key_file() {  # the file of sshPrivateKey: SSH_KEY_FILE, else asked; its con
   local key_path=${SSH_KEY_FILE:-} problem attempt
   for attempt in 1 2 3; do
     if [[ -z "${SSH_KEY_FILE:-}" ]]; then
-      printf '==> path of the SSH private key for the existing server (or export SSH_KEY_FILE): '
+      printf '==> %s: ' "$(msg ask-key-path)"
       IFS= read -r key_path || true
       echo
-      [[ -n "$key_path" ]] || fail "no SSH private key given; export SSH_KEY_FILE=<path> and re-run"
+      [[ -n "$key_path" ]] || fail "$(msg no-key-path)"
     fi
     key_path=${key_path/#\~/$HOME}
     if [[ ! -r "$key_path" ]]; then
-      problem="cannot read the SSH private key '${key_path}'"
+      problem=$(msg unreadable-key path="$key_path")
     elif problem=$(secret_problem sshPrivateKey <"$key_path"); then
       break
     fi
     [[ -z "${SSH_KEY_FILE:-}" && $attempt -lt 3 ]] || fail "$problem"
-    printf '==> %s; try again\n' "$problem"
+    say "$(msg try-again problem="$problem")"
   done
   pulumi config set --stack "$stack" --secret sshPrivateKey <"$key_path"
 }
 for key in $(.venv/bin/python -m components.stack_check --missing-secrets "$stack_file"); do
   case "$key" in
-    adminPassword)
-      ask_secret adminPassword "the Nexus admin password is not set: enter one (at least 12 characters)" ;;
     sshPrivateKey)
       ask_key_file ;;
-    dockerHubToken)
-      ask_secret dockerHubToken "nexus.dockerHubUsername is set: enter the Docker Hub access token" ;;
-    databasePassword)
-      ask_secret databasePassword "database.engine is postgresql: enter the password of the database user" ;;
+    adminPassword | dockerHubToken | databasePassword)
+      ask_secret "$key" "$(msg "ask-$key")" ;;
     userPasswords.*)
-      ask_secret "$key" "the password of the Nexus user ${key#userPasswords.} is not set: enter one (at least 12 characters, not the admin password)" ;;
+      ask_secret "$key" "$(msg ask-userPassword user="${key#userPasswords.}")" ;;
   esac
 done
 

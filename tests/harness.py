@@ -30,6 +30,7 @@ from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
+from components.settings import is_secret_setting
 from tests.mocks import acme as acme_mocks
 from tests.mocks import random as random_mocks
 from tests.mocks import tls as tls_mocks
@@ -288,11 +289,12 @@ class StackMockMonitor(MockMonitor):
 def run_program(stack: str, config: dict[str, str], program: Callable[[], Any] | None = None,
                 extra_outputs: Callable[[str, str, dict], dict] | None = None,
                 preview: bool = False, cloud: TencentCloud | None = None,
-                prior: PriorState | None = None) -> ProgramRun:
+                prior: PriorState | None = None, secret_keys: list[str] | None = None) -> ProgramRun:
     """Execute ``program`` (default: the project's ``__main__.py``) under mocks.
 
     ``cloud`` is the Tencent account the run sees (a fresh default one if not given);
-    ``prior`` is the engine state of an earlier update (see ``tests.two_runs``).
+    ``prior`` is the engine state of an earlier update (see ``tests.two_runs``);
+    ``secret_keys`` the config keys the engine says were encrypted (default: every secret setting).
     """
     run = ProgramRun()
     mocks = RecordingMocks(run, extra_outputs, cloud=cloud, prior=prior)
@@ -306,7 +308,8 @@ def run_program(stack: str, config: dict[str, str], program: Callable[[], Any] |
     pulumi.runtime.settings.SETTINGS.outputs.clear()
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview,
                              monitor=StackMockMonitor(mocks, PROJECT, stack))
-    secret_keys = [k for k in config if k in TEST_SECRETS or k.endswith(("Password", "Token", "PrivateKey"))]
+    if secret_keys is None:  # as if each secret had been set with `pulumi config set --secret`
+        secret_keys = [k for k in config if k in TEST_SECRETS or is_secret_setting(k)]
     pulumi.runtime.set_all_config(config, secret_keys)
 
     original_init = pulumi.resource.Resource.__init__

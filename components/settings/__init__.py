@@ -105,9 +105,11 @@ from components.settings.sources import (
     from_mapping,
     from_pulumi,
     from_stack_file,
+    is_secret_setting,
     load_stack_yaml,
     plaintext_secret_problems,
     region_problems,
+    runtime_plaintext_secret_problems,
     uses_tencent_provider,
     without_plaintext_secrets,
 )
@@ -131,6 +133,7 @@ __all__ = [
     "Settings", "SettingsError", "from_mapping", "from_pulumi", "from_stack_file", "validate",
     "config_key_problems", "region_problems", "uses_tencent_provider",
     "plaintext_secret_problems", "without_plaintext_secrets", "load_stack_yaml",
+    "is_secret_setting", "runtime_plaintext_secret_problems",
     # the models
     "AcmeSettings", "AlertSettings", "BackupSettings", "CleanupSettings", "CvmServer", "DatabaseSettings",
     "ExistingServer", "LimitsSettings", "NexusSettings", "PrivateDnsSettings", "RetentionSettings", "SERVER_MODES",

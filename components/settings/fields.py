@@ -16,6 +16,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, SecretStr
 
+from components.i18n import _
 from components.settings.errors import KeyedError
 from components.settings.facts import (
     DOCUMENTATION_NETWORKS,
@@ -88,10 +89,11 @@ def plain_text(value: str, allow: str = "") -> str:
         if char in allow:
             continue
         if not (" " < char <= "~"):
-            raise ValueError(f"{value!r} may hold only printable ASCII without spaces or control characters")
+            raise ValueError(_("{value!r} may hold only printable ASCII without spaces or control characters").format(
+                value=value))
         if char in _SHELL_SPECIAL:
-            raise ValueError(f"{value!r} holds {char!r}; quotes, $, backticks, backslashes and ;|&<>(){{}} "
-                             "are not allowed")
+            raise ValueError(_("{value!r} holds {char!r}; quotes, $, backticks, backslashes and ;|&<>(){{}} "
+                               "are not allowed").format(value=value, char=char))
     return value
 
 
@@ -103,27 +105,30 @@ def dns_name(value: str) -> str:
     name = value.lower().rstrip(".")
     labels = name.split(".")
     if len(name) > 253 or len(labels) < 2 or not all(LABEL.fullmatch(label) for label in labels):
-        raise ValueError(f"{value!r} is not a DNS name (letters, digits, '-', dot-separated, e.g. widgets-inc.cn)")
+        raise ValueError(_("{value!r} is not a DNS name (letters, digits, '-', dot-separated, e.g. widgets-inc.cn)")
+                         .format(value=value))
     if labels[-1].isdigit():
-        raise ValueError(f"{value!r} is not a DNS name (the top-level label cannot be numeric)")
+        raise ValueError(_("{value!r} is not a DNS name (the top-level label cannot be numeric)").format(value=value))
     return name
 
 
 def dns_label(value: str) -> str:
     if not LABEL.fullmatch(value):
-        raise ValueError(f"{value!r} is not a DNS label (1-63 of a-z, 0-9, '-', not starting or ending with '-')")
+        raise ValueError(_("{value!r} is not a DNS label (1-63 of a-z, 0-9, '-', not starting or ending with '-')")
+                         .format(value=value))
     return value
 
 
 def unix_user(value: str) -> str:
     if not UNIX_USER.fullmatch(value):
-        raise ValueError(f"{value!r} is not a Unix user name")
+        raise ValueError(_("{value!r} is not a Unix user name").format(value=value))
     return value
 
 
 def pg_identifier(value: str) -> str:
     if not _PG_IDENTIFIER.fullmatch(value):
-        raise ValueError(f"{value!r} is not a PostgreSQL name (a-z, 0-9, '_', not starting with a digit, 1-63)")
+        raise ValueError(_("{value!r} is not a PostgreSQL name (a-z, 0-9, '_', not starting with a digit, 1-63)")
+                         .format(value=value))
     return value
 
 
@@ -146,10 +151,10 @@ def reserved_name_reason(name: str) -> str | None:
     """Why ``name`` cannot be a real deployment's name (a documentation placeholder), or None."""
     labels = name.lower().rstrip(".").split(".")
     if labels[-1] in RESERVED_TLDS:
-        return f".{labels[-1]} is a reserved top-level domain, RFC 2606/6761"
+        return _(".{tld} is a reserved top-level domain, RFC 2606/6761").format(tld=labels[-1])
     for reserved in RESERVED_DOMAINS:
         if name.lower().rstrip(".") == reserved or name.lower().rstrip(".").endswith("." + reserved):
-            return f"{reserved} is reserved for documentation, RFC 2606"
+            return _("{name} is reserved for documentation, {rfc}").format(name=reserved, rfc="RFC 2606")
     return None
 
 
@@ -161,15 +166,20 @@ def documentation_network_reason(value: str) -> str | None:
     for documentation in DOCUMENTATION_NETWORKS:
         if network.version == documentation.version and network.subnet_of(documentation):
             rfc = "RFC 3849" if documentation.version == 6 else "RFC 5737"
-            return f"{documentation} is reserved for documentation, {rfc}"
+            return _("{name} is reserved for documentation, {rfc}").format(name=documentation, rfc=rfc)
     return None
+
+
+class PlaceholderValue(ValueError):
+    """A documentation placeholder where a real value belongs (whatever the language of its message)."""
 
 
 def not_documentation_value(value: str, what: str) -> str:
     """Refuse a name or address reserved for documentation: the shipped stack files' unedited examples."""
     reason = reserved_name_reason(value) if not is_ip(value, network=True) else documentation_network_reason(value)
     if reason:
-        raise ValueError(f"{value!r} is a placeholder ({reason}): set {what} in {STACK_FILE}")
+        raise PlaceholderValue(_("{value!r} is a placeholder ({reason}): set {what} in {stack_file}").format(
+            value=value, reason=reason, what=what, stack_file=STACK_FILE))
     return value
 
 
@@ -181,8 +191,10 @@ def cidr(value: str) -> str:
     try:
         network = ipaddress.ip_network(value, strict=False)
     except ValueError:
-        raise ValueError(f"{value!r} is not a CIDR (an address and a prefix length, e.g. 10.8.0.0/16)") from None
-    raise ValueError(f"{value!r} is not a CIDR: host bits are set; did you mean {network}?")
+        raise ValueError(_("{value!r} is not a CIDR (an address and a prefix length, e.g. 10.8.0.0/16)").format(
+            value=value)) from None
+    raise ValueError(_("{value!r} is not a CIDR: host bits are set; did you mean {network}?").format(
+        value=value, network=network))
 
 
 def allow_list(key: str, cidrs: list[str] | None) -> None:
@@ -191,7 +203,8 @@ def allow_list(key: str, cidrs: list[str] | None) -> None:
         if ipaddress.ip_network(network).prefixlen == 0:
             raise KeyedError(
                 (key, index),
-                f"{network!r} allows everyone; omit {key} to serve every address, or list your networks",
+                _("{network!r} allows everyone; omit {key} to serve every address, or list your networks").format(
+                    network=network, key=key),
             )
 
 
@@ -202,25 +215,28 @@ def host_address(value: str) -> str:
     try:
         return dns_name(value)
     except ValueError:
-        raise ValueError(f"{value!r} is not an IP address or host name") from None
+        raise ValueError(_("{value!r} is not an IP address or host name").format(value=value)) from None
 
 
 def url(value: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
     """An absolute URL, parsed: allowed scheme, a host, no user:password@, no shell-special characters."""
-    wanted = "an https URL" if schemes == ("https",) else "an http(s) URL"
+    wanted = _("an https URL") if schemes == ("https",) else _("an http(s) URL")
     if not _URL_CHARACTERS.fullmatch(value):
-        raise ValueError(f"{value!r} is not {wanted} (letters, digits and -._~:/?#[]@+,=% only)")
+        raise ValueError(_("{value!r} is not {wanted} (only letters, digits and -._~:/?#[]@+,=%)").format(
+            value=value, wanted=wanted))
     parts = urllib.parse.urlsplit(value)
     if parts.scheme not in schemes or not parts.netloc or not parts.hostname:
-        raise ValueError(f"{value!r} is not {wanted} (e.g. https://registry-1.docker.io)")
+        raise ValueError(_("{value!r} is not {wanted} (e.g. https://registry-1.docker.io)").format(
+            value=value, wanted=wanted))
     if "@" in parts.netloc:
-        raise ValueError(f"{value!r} holds user:password@; credentials belong in secrets, never in a URL")
+        raise ValueError(_("{value!r} holds user:password@; credentials belong in secrets, never in a URL").format(
+            value=value))
     try:
         parts.port  # noqa: B018 - parses the port, raising on a bad one
         host_address(parts.hostname.strip("[]"))
     except ValueError:
-        raise ValueError(f"{value!r} is not {wanted} (bad host or port)") from None
-    not_documentation_value(parts.hostname.strip("[]"), "a reachable URL")
+        raise ValueError(_("{value!r} is not {wanted} (bad host or port)").format(value=value, wanted=wanted)) from None
+    not_documentation_value(parts.hostname.strip("[]"), _("a reachable URL"))
     return value
 
 
@@ -235,44 +251,47 @@ def remote_url(value: str) -> str:
     url(value)
     host = (urllib.parse.urlsplit(value).hostname or "").rstrip(".").lower()
     if host in METADATA_HOSTS:
-        raise ValueError(f"{value!r} points at a cloud metadata service or this host; proxies must never reach it")
+        raise ValueError(_("{value!r} points at a cloud metadata service or this host; proxies must never reach it")
+                         .format(value=value))
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
         # Resolvers read '2852039166' or '0xa9.0xfe.0.23' as addresses: only dotted decimal is an address here.
         if re.fullmatch(r"[0-9.]+|0x[0-9a-f]+(\.[0-9a-fx.]*)?", host):
-            raise ValueError(f"{value!r} has a numeric host that is not a dotted IPv4 address") from None
+            raise ValueError(_("{value!r} has a numeric host that is not a dotted IPv4 address").format(
+                value=value)) from None
         return value
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     if address.is_link_local or address.is_loopback or address.is_unspecified or address.is_multicast:
-        raise ValueError(
-            f"{value!r} is a link-local, loopback or unspecified address (cloud metadata lives at "
+        raise ValueError(_(
+            "{value!r} is a link-local, loopback or unspecified address (cloud metadata lives at "
             "169.254.0.0/16); proxies must never reach it"
-        )
+        ).format(value=value))
     return value
 
 
 def ssh_host_key(value: str) -> str:
     """An OpenSSH public host key line ``<type> <base64> [comment]``, normalised to ``<type> <base64>``."""
     if value.strip() == HOST_KEY_PLACEHOLDER:
-        raise ValueError(
-            f"{value!r} is a placeholder (read the real one on the server's console: cat "
+        raise ValueError(_(
+            "{value!r} is a placeholder (read the real one on the server's console: cat "
             "/etc/ssh/ssh_host_ed25519_key.pub, or ssh-keyscan -t ed25519 <server.address> with its fingerprint "
-            f"checked there by ssh-keygen -lf; README: SSH host keys): set your server's host key in {STACK_FILE}"
-        )
+            "checked there by ssh-keygen -lf; README: SSH host keys): set your server's host key in {stack_file}"
+        ).format(value=value, stack_file=STACK_FILE))
     fields = value.split()
-    hint = "a public host key line such as 'ssh-ed25519 AAAAC3Nz...' (README: SSH host keys)"
+    hint = _("a public host key line such as 'ssh-ed25519 AAAAC3Nz...' (README: SSH host keys)")
     if len(fields) < 2 or fields[0] not in _SSH_HOST_KEY_TYPES:
-        raise ValueError(f"{value!r} is not {hint}")
+        raise ValueError(_("{value!r} is not {hint}").format(value=value, hint=hint))
     try:
         blob = base64.b64decode(fields[1], validate=True)
     except (binascii.Error, ValueError):
-        raise ValueError(f"{value!r} is not {hint}: the key is not base64") from None
+        raise ValueError(_("{value!r} is not {hint}: the key is not base64").format(value=value, hint=hint)) from None
     # The blob starts with its own type as an SSH string: a key pasted under the wrong type is refused.
     length = int.from_bytes(blob[:4], "big") if len(blob) >= 4 else -1
     if blob[4:4 + length].decode("ascii", "replace") != fields[0]:
-        raise ValueError(f"{value!r} is not {hint}: the key data is not a {fields[0]} key")
+        raise ValueError(_("{value!r} is not {hint}: the key data is not a {type} key").format(
+            value=value, hint=hint, type=fields[0]))
     return f"{fields[0]} {fields[1]}"
 
 
@@ -288,18 +307,18 @@ HOST_SECRET_MAX_BYTES = 4096
 def host_line_problem(secret: str) -> str | None:
     """Why the host scripts would refuse ``secret`` as a secret file's one line, or None."""
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in secret):
-        return "must be one line without control characters (newline, tab, NUL, ESC, DEL ...)"
+        return _("must be one line without control characters (newline, tab, NUL, ESC, DEL ...)")
     if len(secret.encode()) > HOST_SECRET_MAX_BYTES:
-        return f"must be at most {HOST_SECRET_MAX_BYTES} bytes"
+        return _("must be at most {limit} bytes").format(limit=HOST_SECRET_MAX_BYTES)
     return None
 
 
 def check_password(password: str) -> None:
     """A Nexus password (admin or a managed user's): long, not a known default, one line the host accepts."""
     if len(password) < 12:
-        raise ValueError("must be at least 12 characters")
+        raise ValueError(_("must be at least 12 characters"))
     if password.lower() in KNOWN_DEFAULT_PASSWORDS:
-        raise ValueError("is a well-known default password; choose your own")
+        raise ValueError(_("is a well-known default password; choose your own"))
     if problem := host_line_problem(password):
         raise ValueError(problem)
 
@@ -309,11 +328,12 @@ def database_password_problem(password: str) -> str | None:
     if problem := host_line_problem(password):
         return problem
     if not 8 <= len(password) <= 64:
-        return "must be 8-64 characters (TencentDB's rule)"
+        return _("must be 8-64 characters (TencentDB's rule)")
     kinds = sum((any(c.isascii() and c.isalpha() for c in password), any(c.isdigit() for c in password),
                  any(c in POSTGRESQL_PASSWORD_SYMBOLS for c in password)))
     if kinds < 2:
-        return f"must mix at least two of letters, digits and {POSTGRESQL_PASSWORD_SYMBOLS} (TencentDB's rule)"
+        return _("must mix at least two of letters, digits and {symbols} (TencentDB's rule)").format(
+            symbols=POSTGRESQL_PASSWORD_SYMBOLS)
     return None
 
 
@@ -321,11 +341,11 @@ def database_password_problem(password: str) -> str | None:
 
 DnsName = Annotated[str, AfterValidator(dns_name)]
 ZoneName = Annotated[str, AfterValidator(dns_name),
-                     AfterValidator(lambda v: not_documentation_value(v, "your own zone"))]
+                     AfterValidator(lambda v: not_documentation_value(v, _("your own zone")))]
 DnsLabel = Annotated[str, AfterValidator(dns_label)]
 Cidr = Annotated[str, AfterValidator(cidr)]
 # A network the user names (admins, offices, CI): a documentation range is an unedited placeholder.
-NetworkCidr = Annotated[Cidr, AfterValidator(lambda v: not_documentation_value(v, "your network(s)"))]
+NetworkCidr = Annotated[Cidr, AfterValidator(lambda v: not_documentation_value(v, _("your network(s)")))]
 Url = Annotated[str, AfterValidator(url)]
 OptionalUrl = Annotated[str, AfterValidator(optional_url)]
 RemoteUrl = Annotated[str, AfterValidator(remote_url)]

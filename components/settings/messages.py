@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from components.i18n import _
 from components.settings.errors import KeyedError, SettingsError
 from components.settings.facts import NAMESPACE, STACK_FILE
 from components.settings.server import SERVER_MODES
@@ -38,7 +39,7 @@ def _bounds(loc: tuple) -> str:
         fields = {f.alias or name: f for name, f in model.model_fields.items()}
         info = fields.get(part)
         if info is None:
-            return "a smaller or larger value"
+            return _("a smaller or larger value")
         annotation = info.annotation
         for candidate in (annotation, *getattr(annotation, "__args__", ())):
             if isinstance(candidate, type) and issubclass(candidate, BaseModel):
@@ -75,7 +76,7 @@ def _known_keys(loc: tuple) -> list[str]:
 
 def _did_you_mean(loc: tuple) -> str:
     match = difflib.get_close_matches(str(loc[-1]), _known_keys(loc), n=1, cutoff=0.6) if loc else []
-    return f"did you mean `{match[0]}`? " if match else ""
+    return _("did you mean `{key}`? ").format(key=match[0]) if match else ""
 
 
 def _describe(error: dict[str, Any]) -> tuple[tuple, str]:
@@ -87,34 +88,35 @@ def _describe(error: dict[str, Any]) -> tuple[tuple, str]:
         return loc + keyed.loc, keyed.message
     value = error.get("input")
     if kind == "missing":
-        return loc, "is required"
+        return loc, _("is required")
     if kind == "extra_forbidden":
-        return loc, f"is not a known setting ({_did_you_mean(loc)}check the spelling; see README: Stack settings)"
+        return loc, _("is not a known setting ({did_you_mean}check the spelling; see README: Stack settings)").format(
+            did_you_mean=_did_you_mean(loc))
     if kind == "literal_error":
-        return loc, f"{value!r} is not allowed; expected {ctx.get('expected')}"
+        return loc, _("{value!r} is not allowed; expected {expected}").format(value=value, expected=ctx.get("expected"))
     if kind == "union_tag_invalid":
-        return loc + ("mode",), f"{ctx.get('tag')!r} is not allowed; expected 'cvm' or 'existing'"
+        return loc + ("mode",), _("{value!r} is not allowed; expected 'cvm' or 'existing'").format(value=ctx.get("tag"))
     if kind == "union_tag_not_found":
-        return loc + ("mode",), "is required: 'cvm' or 'existing'"
+        return loc + ("mode",), _("is required: 'cvm' or 'existing'")
     if kind in ("greater_than_equal", "less_than_equal"):
         bounds = _bounds(loc)
-        return loc, f"{value!r} is out of range; allowed {bounds}"
+        return loc, _("{value!r} is out of range; allowed {bounds}").format(value=value, bounds=bounds)
     if kind in ("int_parsing", "int_type", "int_from_float"):
-        return loc, f"{value!r} is not a whole number"
+        return loc, _("{value!r} is not a whole number").format(value=value)
     if kind in ("bool_parsing", "bool_type"):
-        return loc, f"{value!r} is not true or false"
+        return loc, _("{value!r} is not true or false").format(value=value)
     if kind in ("string_type",):
         written = getattr(value, "text", None)  # sources.YamlNumber: a float as the stack file wrote it
         if written is not None:
-            return loc, (f"{written} is read by YAML as the number {float(value)!r}, not text; quote it: "
-                         f"{loc[-1]}: \"{written}\"")
-        return loc, f"{value!r} is not a string"
+            return loc, _("{written} is read by YAML as the number {number!r}, not text; quote it: "
+                          "{key}: \"{written}\"").format(written=written, number=float(value), key=loc[-1])
+        return loc, _("{value!r} is not a string").format(value=value)
     if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return loc, f"{value!r} is not an object with keys"
+        return loc, _("{value!r} is not an object with keys").format(value=value)
     if kind in ("list_type",):
-        return loc, f"{value!r} is not a list"
+        return loc, _("{value!r} is not a list").format(value=value)
     if kind == "too_short":
-        return loc, "must not be empty"
+        return loc, _("must not be empty")
     message = error["msg"]
     message = message.removeprefix("Value error, ")
     return loc, message

@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from components.i18n import _
 from components.settings.base import SettingsModel
 from components.settings.errors import KeyedError
 from components.settings.facts import (
@@ -32,6 +33,7 @@ from components.settings.fields import (
     SSL_CERTIFICATE_ID,
     AllowChars,
     PgIdentifier,
+    PlaceholderValue,
     RemoteUrl,
     host_address,
     not_documentation_value,
@@ -247,9 +249,9 @@ class AcmeSettings(SettingsModel):
     @classmethod
     def _email(cls, value: str | None) -> str | None:
         if value is not None and not EMAIL.fullmatch(value):
-            raise ValueError(f"{value!r} is not an e-mail address")
+            raise ValueError(_("{value!r} is not an e-mail address").format(value=value))
         if value is not None:
-            not_documentation_value(value.rpartition("@")[2], "your own e-mail address")
+            not_documentation_value(value.rpartition("@")[2], _("your own e-mail address"))
         return value
 
     @field_validator("server")
@@ -259,12 +261,12 @@ class AcmeSettings(SettingsModel):
         value = shorthands.get(value, value)
         try:
             return url(value, ("https",))
-        except ValueError as error:
-            if "is a placeholder" in str(error):
-                raise
-            raise ValueError(
-                f"{value!r} is not an ACME directory; use an https:// URL, letsencrypt or letsencrypt-staging"
-            ) from None
+        except PlaceholderValue:
+            raise
+        except ValueError:
+            raise ValueError(_(
+                "{value!r} is not an ACME directory; use an https:// URL, letsencrypt or letsencrypt-staging"
+            ).format(value=value)) from None
 
 
 class SslConsoleSettings(SettingsModel):

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from components.i18n import _
 from components.settings.base import SettingsModel
 from components.settings.errors import KeyedError
 from components.settings.facts import IMAGE_FAMILIES, TENCENT_DOCKER_MIRROR
@@ -135,7 +136,7 @@ class ExistingServer(_ServerModel):
     @field_validator("address")
     @classmethod
     def _address(cls, value: str) -> str:
-        return not_documentation_value(host_address(value), "your server's address")
+        return not_documentation_value(host_address(value), _("your server's address"))
 
     @field_validator("user")
     @classmethod

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from components.i18n import _
 from components.settings.errors import SettingsError
 from components.settings.facts import (
     CONFIG_NAMESPACES,
@@ -74,7 +75,7 @@ def _parse(value: Any) -> Any:
 
 def _nearest(word: str, candidates: Iterable[str]) -> str:
     match = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f" (did you mean {match[0]}?)" if match else ""
+    return _(" (did you mean {name}?)").format(name=match[0]) if match else ""
 
 
 def _is_flat_key(key: str) -> bool:
@@ -127,10 +128,40 @@ def plaintext_secret_problems(config: Mapping[str, Any], stack_file: str = STACK
             continue
         secret = key in SECRET_KEYS or bool(_SECRET_NAME.fullmatch(key))
         for path in _plaintext_secrets(namespace, key, value, secret):
-            problems.append(
-                f"{namespace}:{path}: is a secret written in plain text in {stack_file}; delete that line and run "
-                f"`{_secret_set_command(namespace, path)}` (it asks for the value and stores it encrypted)"
-            )
+            problems.append(f"{namespace}:{path}: " + _(
+                "is a secret written in plain text in {stack_file}; delete that line and run "
+                "`{command}` (it asks for the value and stores it encrypted)"
+            ).format(stack_file=stack_file, command=_secret_set_command(namespace, path)))
+    return problems
+
+
+def is_secret_setting(full_key: str) -> bool:
+    """Whether ``namespace:key`` is a setting whose value is a secret (a known one, or named like one)."""
+    namespace, colon, key = full_key.partition(":")
+    return bool(colon and namespace in CONFIG_NAMESPACES and (key in SECRET_KEYS or _SECRET_NAME.fullmatch(key)))
+
+
+def runtime_plaintext_secret_problems(config: Mapping[str, Any], secret_keys: Iterable[str],
+                                      stack_file: str = STACK_FILE) -> list[str]:
+    """Secrets ``pulumi up`` was given in plain text: every config key the engine did not mark secret.
+
+    The engine passes the stack's config decrypted, naming the keys that were encrypted
+    (``PULUMI_CONFIG_SECRET_KEYS``); a secret setting outside that list was written in plain text (in the stack
+    file, by ``pulumi config set`` without ``--secret``, or by ``pulumi up --config``).  Objects arrive as JSON
+    text; an object with any encrypted leaf is marked whole, so its leaves are the stack check's to judge.
+    """
+    encrypted = set(secret_keys)
+    problems = []
+    for full_key, value in config.items():
+        namespace, colon, key = full_key.partition(":")
+        if full_key in encrypted or not colon or namespace not in CONFIG_NAMESPACES:
+            continue
+        secret = key in SECRET_KEYS or bool(_SECRET_NAME.fullmatch(key))
+        for path in _plaintext_secrets(namespace, key, _parse(value), secret):
+            problems.append(f"{namespace}:{path}: " + _(
+                "is a secret given in plain text (in {stack_file}, by `pulumi config set` without --secret, or by "
+                "--config); store it encrypted with `{command}` (it asks for the value), then run pulumi up again"
+            ).format(stack_file=stack_file, command=_secret_set_command(namespace, path)))
     return problems
 
 
@@ -160,16 +191,20 @@ def config_key_problems(config: Mapping[str, Any]) -> list[str]:
     for full_key in config:
         namespace, colon, key = full_key.partition(":")
         if not colon:
-            problems.append(f"{full_key}: is not a namespaced key; use {NAMESPACE}:<key> (see README: Stack settings)")
+            problems.append(f"{full_key}: " + _("is not a namespaced key; use {namespace}:<key> "
+                                                "(see README: Stack settings)").format(namespace=NAMESPACE))
         elif namespace not in CONFIG_NAMESPACES:
-            problems.append(f"{full_key}: {namespace!r} is not a namespace this project reads"
-                            f"{_nearest(namespace, CONFIG_NAMESPACES)}; use {', '.join(CONFIG_NAMESPACES)}")
+            problems.append(f"{full_key}: " + _("{namespace!r} is not a namespace this project reads{did_you_mean}; "
+                                                "use {namespaces}").format(
+                namespace=namespace, did_you_mean=_nearest(namespace, CONFIG_NAMESPACES),
+                namespaces=", ".join(CONFIG_NAMESPACES)))
         elif namespace == NAMESPACE and _is_flat_key(key):
-            problems.append(f"{full_key}: a nested setting stored as one flat key; set it with "
-                            f"`pulumi config set --path '{key}' <value>` and remove this one with "
-                            f"`pulumi config rm '{key}'`")
+            problems.append(f"{full_key}: " + _("a nested setting stored as one flat key; set it with "
+                                                "`pulumi config set --path '{key}' <value>` and remove this one with "
+                                                "`pulumi config rm '{key}'`").format(key=key))
         elif (known := CONFIG_NAMESPACES[namespace]) is not None and key not in known:
-            problems.append(f"{full_key}: is not a {namespace} provider setting{_nearest(key, known)}")
+            problems.append(f"{full_key}: " + _("is not a {namespace} provider setting{did_you_mean}").format(
+                namespace=namespace, did_you_mean=_nearest(key, known)))
     return problems
 
 
@@ -218,16 +253,20 @@ def region_problems(settings: Settings, region: str | None) -> list[str]:
     if not uses_tencent_provider(settings):
         return []
     if not region:
-        return [f"{REGION_KEY}: is required for Tencent resources (e.g. ap-guangzhou): "
-                "pulumi config set tencentcloud:region ap-guangzhou, or export TENCENTCLOUD_REGION"]
+        return [f"{REGION_KEY}: " + _("is required for Tencent resources (e.g. ap-guangzhou): "
+                                      "pulumi config set tencentcloud:region ap-guangzhou, "
+                                      "or export TENCENTCLOUD_REGION")]
     if not REGION.fullmatch(region) or region not in TENCENTCLOUD_REGIONS:
         suggestion = _nearest(region, sorted(TENCENTCLOUD_REGIONS))
-        return [f"{REGION_KEY}: {region!r} is not a Tencent Cloud region{suggestion}; "
-                "the provider's regions are listed in components/settings/data/tencentcloud_regions.txt "
-                "(e.g. ap-guangzhou, eu-frankfurt)"]
+        return [f"{REGION_KEY}: " + _("{region!r} is not a Tencent Cloud region{did_you_mean}; "
+                                      "the provider's regions are listed in "
+                                      "components/settings/data/tencentcloud_regions.txt "
+                                      "(e.g. ap-guangzhou, eu-frankfurt)").format(
+            region=region, did_you_mean=suggestion)]
     zone = settings.server.availability_zone if settings.server.is_cvm else None
     if zone and not zone.startswith(f"{region}-"):
-        return [f"{NAMESPACE}:server.availabilityZone: {zone!r} is not in the region {region!r} ({REGION_KEY})"]
+        return [f"{NAMESPACE}:server.availabilityZone: " + _("{zone!r} is not in the region {region!r} ({key})").format(
+            zone=zone, region=region, key=REGION_KEY)]
     return []
 
 
@@ -283,4 +322,11 @@ def from_pulumi() -> Settings:
     from pulumi.runtime import config as runtime_config
 
     config = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    # What the engine encrypted: PULUMI_CONFIG_SECRET_KEYS as the language host sets it, or the keys the SDK was
+    # handed (set_all_config: the automation API, mocks).  A secret outside both is refused before any resource.
+    encrypted = set(runtime_config.get_config_secret_keys_env())
+    encrypted |= {key for key in config if runtime_config.is_config_secret(key)}
+    problems = runtime_plaintext_secret_problems(config, encrypted, STACK_FILE.replace("<stack>", pulumi.get_stack()))
+    if problems:
+        raise SettingsError(problems)
     return from_mapping(pulumi.get_stack(), config)

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from components.i18n import _
 from components.settings.base import SettingsModel
 from components.settings.errors import KeyedError
 from components.settings.facts import DEFAULT_MIRROR_PORT, RESERVED_PORTS, STACK_VPC_CIDR, CertificateValidation
@@ -79,7 +80,7 @@ class Settings(SettingsModel):
     @classmethod
     def _stack_name(cls, value: str) -> str:
         if not STACK_NAME.fullmatch(value):
-            raise ValueError(f"{value!r} is not a stack name (letters, digits, '-', '_', '.')")
+            raise ValueError(_("{value!r} is not a stack name (letters, digits, '-', '_', '.')").format(value=value))
         return value
 
     @field_validator("admin_password")
@@ -94,7 +95,8 @@ class Settings(SettingsModel):
     def _mirror_port(cls, value: int) -> int:
         if value in RESERVED_PORTS:
             taken = ", ".join(str(port) for port in sorted(RESERVED_PORTS))
-            raise ValueError(f"{value} is already used on the host ({taken} are taken)")
+            raise ValueError(_("{value} is already used on the host ({taken} are taken)").format(
+                value=value, taken=taken))
         return value
 
     @field_validator("ssh_private_key")
@@ -106,10 +108,10 @@ class Settings(SettingsModel):
         if not re.search(r"-----BEGIN [A-Z ]*PRIVATE KEY-----", text):
             if re.fullmatch(r"\s*[~./]?[^\s]*/[^\s]*\s*|\s*id_[a-z0-9]+\s*", text):
                 # `pulumi config set --secret sshPrivateKey ~/.ssh/id_ed25519` stores the path, not the key.
-                raise ValueError("holds a file path, not the key: pass the file's content with "
-                                 "`pulumi config set --secret sshPrivateKey < path` (note the <)")
-            raise ValueError("is not a PEM or OpenSSH private key (-----BEGIN ... PRIVATE KEY-----); "
-                             "set it from the key file: `pulumi config set --secret sshPrivateKey < path`")
+                raise ValueError(_("holds a file path, not the key: pass the file's content with "
+                                   "`pulumi config set --secret sshPrivateKey < path` (note the <)"))
+            raise ValueError(_("is not a PEM or OpenSSH private key (-----BEGIN ... PRIVATE KEY-----); "
+                               "set it from the key file: `pulumi config set --secret sshPrivateKey < path`"))
         return value
 
     @field_validator("database_password")
@@ -127,8 +129,8 @@ class Settings(SettingsModel):
     def _webhook_list(cls, value: object) -> object:
         # Checked before pydantic's own errors, which would print the value (a token) back.
         if not isinstance(value, (list, tuple)) or not all(isinstance(item, (str, SecretStr)) for item in value):
-            raise ValueError("is a list of webhook URLs, each a secret: "
-                             "pulumi config set --secret --path 'alertWebhooks[0]' <url>")
+            raise ValueError(_("is a list of webhook URLs, each a secret: "
+                               "pulumi config set --secret --path 'alertWebhooks[0]' <url>"))
         return value
 
     @field_validator("alert_webhooks")
@@ -144,7 +146,8 @@ class Settings(SettingsModel):
     @classmethod
     def _nginx_size(cls, value: str) -> str:
         if not NGINX_SIZE.fullmatch(value):
-            raise ValueError(f"{value!r} is not an nginx size (a number with optional k, m or g, e.g. 1g)")
+            raise ValueError(_("{value!r} is not an nginx size (a number with optional k, m or g, e.g. 1g)").format(
+                value=value))
         return value
 
     @model_validator(mode="after")

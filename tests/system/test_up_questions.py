@@ -3,7 +3,7 @@ again; a new stack's passphrase is asked twice.  Driven like tests/system/test_u
 
 from __future__ import annotations
 
-from tests.system.test_up_script import CI_PASSWORD, OPENSSH_KEY, PASSPHRASE, PASSWORD, repo, run
+from tests.system.test_up_script import CI_PASSWORD, NEW_STACK, OPENSSH_KEY, PASSPHRASE, PASSWORD, repo, run
 
 __all__ = ["repo"]  # the fixture, used by name
 
@@ -78,3 +78,27 @@ def test_a_bad_key_file_from_the_environment_stops_at_once(repo, tmp_path):
     assert result.returncode == 2
     assert "make preview: nexus-registry:sshPrivateKey: is not a PEM or OpenSSH private key" in result.stderr
     assert not any(value.startswith("sshPrivateKey") for value in result.values)
+
+
+def test_the_questions_and_their_refusals_speak_chinese_in_a_chinese_locale(repo):
+    result = run(repo, "up.sh", "dev", "up", stdin=f"{PASSPHRASE}\n{PASSPHRASE}\nTiny-pw1\n{PASSWORD}\n{CI_PASSWORD}\n",
+                 env_extra={"LANG": "zh_CN.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""})
+    assert result.returncode == 0, result.stderr
+    assert "==> 加密栈 dev 的密钥所用的口令（新栈：请自己设定一个；也可以 export PULUMI_CONFIG_PASSPHRASE）: " \
+        in result.stdout
+    assert "==> 请再输入一次同样的口令" in result.stdout
+    assert "==> Nexus 管理员密码尚未设置：请输入一个（至少 12 个字符）: " in result.stdout
+    assert "==> nexus-registry:adminPassword: 至少需要 12 个字符；请重新输入" in result.stdout
+    assert "==> Nexus 用户 ci 的密码尚未设置" in result.stdout
+    assert result.values == [f"adminPassword {PASSWORD} passphrase={PASSPHRASE}",
+                             f"userPasswords.ci {CI_PASSWORD} passphrase={PASSPHRASE}"]
+
+
+def test_the_cli_install_advice_speaks_chinese_in_a_chinese_locale(repo):
+    result = run(repo, "up.sh", "dev", "up", with_pulumi=False, stdin=NEW_STACK,
+                 env_extra={"LC_ALL": "zh_CN.UTF-8"})
+    assert result.returncode == 1
+    advice = result.stderr[result.stderr.index("make up: 无法安装 Pulumi CLI"):]
+    assert "请手动安装，然后重新运行 make up STACK=dev：" in advice
+    assert "curl -fLO https://get.pulumi.com/releases/sdk/pulumi-v" in advice
+    assert "PULUMI_CLI_TARBALL=/path/to/" in advice and "tar -xzf" in advice

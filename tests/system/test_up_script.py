@@ -90,7 +90,7 @@ def repo(tmp_path):
     """A copy of the repository (scripts, components, stacks with the test stand-ins) and a venv wrapper."""
     copy = tmp_path / "repo"
     copy.mkdir()
-    for name in ("scripts", "components", "stacks"):
+    for name in ("scripts", "components", "stacks", "locale"):
         shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("requirements.txt", "requirements.lock", "requirements-build.lock", "Pulumi.yaml", "__main__.py"):
         shutil.copy(ROOT / name, copy / name)
