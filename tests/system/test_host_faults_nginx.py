@@ -10,7 +10,7 @@ which also pins the served key to the live certificate).
 
 The faults are injected from outside the shipped script: ``/usr/local/sbin/nginx``
 (first on sudo's ``secure_path``, installed once nginx is) passes every call to
-``/usr/sbin/nginx`` except the one named in ``BLOCK_FLAG`` (``-T`` or ``reload``),
+``/usr/sbin/nginx`` except the one named in ``BLOCK_FLAG`` (``test``: ``-t``/``-T``; ``reload``),
 where it writes the process chain it runs under to ``BLOCKED`` and waits, so the
 test can SIGKILL the script, or drop the SSH session, at that very point.  A
 "reboot" stops the nginx master and starts nginx from the files, as boot does.
@@ -55,8 +55,14 @@ BLOCK_FLAG = "/run/nexus-test-nginx-block"
 BLOCKED = "/run/nexus-test-nginx-blocked"
 WRAPPER = f"""#!/bin/bash
 # Test stand-in (test_host_faults_nginx.py): blocks the nginx call named in {BLOCK_FLAG}.
+# "test" blocks "nginx -t" and "nginx -T", "reload" blocks "nginx -s reload".
 block=$(cat {BLOCK_FLAG} 2>/dev/null || true)
-if [[ -n $block && " $* " == *" $block "* ]]; then
+case " $* " in
+  *" -t "* | *" -T "*) call=test ;;
+  *" reload "*) call=reload ;;
+  *) call=other ;;
+esac
+if [[ $block == "$call" ]]; then
   chain="$$ $(tr '\\0' ' ' </proc/$$/cmdline)"
   p=$PPID
   while ((p > 1)); do
@@ -265,7 +271,7 @@ def with_unrelated_registry_key(faults: Faults) -> dict[str, tuple[str, str]]:
 
 def test_killed_during_nginx_t_of_a_bad_key_the_retry_restores_the_previous_key_and_a_reboot_serves(faults):
     bad = with_unrelated_registry_key(faults)
-    blocked = Blocked(faults, faults.bundle(bad), "-T")
+    blocked = Blocked(faults, faults.bundle(bad), "test")
     try:
         killed = blocked.kill_script()
     finally:
@@ -289,7 +295,7 @@ def test_killed_during_nginx_t_of_a_bad_key_the_retry_restores_the_previous_key_
 
 def test_interrupted_ssh_session_during_nginx_t_of_a_bad_key_puts_the_previous_key_back_at_once(faults):
     bad = with_unrelated_registry_key(faults)
-    blocked = Blocked(faults, faults.bundle(bad), "-T")
+    blocked = Blocked(faults, faults.bundle(bad), "test")
     try:
         dropped = blocked.drop_session()
         script = blocked.script_pid()
