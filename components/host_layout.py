@@ -137,6 +137,10 @@ PRUNE_UNIT = "nexus-registry-db-backup-prune"
 RETENTION_UNIT = "nexus-registry-retention"
 # The health notifier's timer (every few minutes) and service.
 HEALTH_UNIT = "nexus-registry-health"
+# Runs before every start of nginx, boot included (a drop-in of nginx.service wants it): finishes or undoes
+# an nginx deploy that a kill or a reboot interrupted, so nginx never boots on files it has not accepted.
+NGINX_RECOVER_UNIT = "nexus-registry-nginx-recover"
+NGINX_DROP_IN = f"{SYSTEMD_DIR}/nginx.service.d/nexus-registry.conf"
 
 # --- nginx ---------------------------------------------------------------------------------------
 

@@ -36,12 +36,15 @@ from components.host_layout import (
     HTTPS_PORT,
     NGINX_CERT_DIR,
     NGINX_DEPLOY_SCRIPT,
+    NGINX_DROP_IN,
     NGINX_LOG_DIR,
+    NGINX_RECOVER_UNIT,
     NGINX_SITE_CONF,
     NGINX_SMOKE_SCRIPT,
     NGINX_SNIPPET_DIR,
     NGINX_STAGE_DIR,
     NGINX_STATE_DIR,
+    SYSTEMD_DIR,
     WEB_PORT,
 )
 from components.render.bundle import HostFile
@@ -326,6 +329,7 @@ def render_deploy_script(settings: Settings) -> str:
         stage_dir=NGINX_STAGE_DIR,
         cert_dir=NGINX_CERT_DIR,
         managed_files=managed_files(settings),
+        boot_units=[path for path, _ in boot_recovery_units()],
         log_files=log_files(settings),
         worker_connections=WORKER_CONNECTIONS,
         worker_open_files=WORKER_OPEN_FILES,
@@ -357,6 +361,17 @@ def snippet_files(settings: Settings) -> list[HostFile]:
     ]
 
 
+def boot_recovery_units() -> list[tuple[str, str]]:
+    """(path, text) of the unit that runs ``deploy-nginx.sh --recover`` and of nginx.service's drop-in that
+    wants it before every start: a deploy killed, then a reboot before the step ran again, must not boot
+    nginx on files it never accepted (the deploy script reloads systemd when they change)."""
+    return [
+        (f"{SYSTEMD_DIR}/{NGINX_RECOVER_UNIT}.service",
+         render_template("systemd/nexus-registry-nginx-recover.service.j2", deploy_script=NGINX_DEPLOY_SCRIPT)),
+        (NGINX_DROP_IN, render_template("systemd/nginx-drop-in.conf.j2", unit=NGINX_RECOVER_UNIT)),
+    ]
+
+
 def host_files(settings: Settings) -> list[HostFile]:
     """Every nginx file of the stack where it is live once deployed (certificates excluded)."""
     return [
@@ -364,6 +379,7 @@ def host_files(settings: Settings) -> list[HostFile]:
         *snippet_files(settings),
         HostFile(NGINX_DEPLOY_SCRIPT, render_deploy_script(settings), "0755"),
         HostFile(NGINX_SMOKE_SCRIPT, render_smoke_check(settings), "0755"),
+        *(HostFile(path, text) for path, text in boot_recovery_units()),
     ]
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import stat
 import subprocess
 import sys
@@ -289,6 +290,35 @@ def test_killed_during_nginx_t_of_a_bad_key_the_retry_restores_the_previous_key_
 
     rebooted = reboot_nginx(faults.host)
     assert rebooted.returncode == 0, rebooted.stderr
+    assert_serves(faults)
+    assert_no_key_copy(faults)
+
+
+def test_killed_during_nginx_t_of_a_bad_key_then_a_reboot_recovers_before_nginx_starts(faults):
+    bad = with_unrelated_registry_key(faults)
+    blocked = Blocked(faults, faults.bundle(bad), "test")
+    try:
+        blocked.kill_script()
+    finally:
+        blocked.release()
+    assert faults.live_key(faults.registry) == bad[faults.registry][1]
+    assert faults.host.run(["/usr/sbin/nginx", "-t"], check=False).returncode != 0  # nginx would not boot on it
+
+    # The boot, before any retry of the step: systemd starts what nginx.service's drop-in wants first.
+    unit = f"{host_layout.NGINX_RECOVER_UNIT}.service"
+    drop_in = faults.host.read(host_layout.NGINX_DROP_IN).splitlines()
+    assert f"Wants={unit}" in drop_in and f"After={unit}" in drop_in
+    recover_unit = faults.host.read(f"{host_layout.SYSTEMD_DIR}/{unit}").splitlines()
+    assert "Before=nginx.service" in recover_unit and "Type=oneshot" in recover_unit
+    exec_start = next(line.split("=", 1)[1] for line in recover_unit if line.startswith("ExecStart="))
+    master = faults.host.nginx_master_pid()
+    faults.host.run(["kill", "-TERM", str(master)])
+    wait_gone(faults.host, master)
+    recovered = faults.host.run(shlex.split(exec_start), check=False)
+    assert recovered.returncode == 0, recovered.stderr
+    assert "an interrupted deploy was undone" in recovered.stderr
+    started = faults.host.run(["/usr/sbin/nginx"], check=False)
+    assert started.returncode == 0, started.stderr
     assert_serves(faults)
     assert_no_key_copy(faults)
 
