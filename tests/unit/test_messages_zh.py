@@ -335,3 +335,4 @@ def test_every_setting_given_a_wrong_value_answers_in_chinese(monkeypatch):
                     checked.add(line)
                     assert HAN.search(line.split(": ", 1)[1]), f"English in a Chinese locale: {line}"
     assert len(checked) > 300
+
