@@ -48,3 +48,9 @@ def _translations(wanted: tuple[str, ...]) -> gettext.NullTranslations:
 def _(message: str) -> str:
     """``message`` in the environment's language (itself when there is no translation)."""
     return _translations(languages()).gettext(message)
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's own name, which Babel's extraction knows
+    """``message`` itself, marked for the catalogue: a table built at import is translated with ``_()`` where
+    it is printed (the language is the environment's when printing, not when importing)."""
+    return message

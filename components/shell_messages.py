@@ -1,10 +1,11 @@
 """``python -m components.shell_messages KEY [NAME=VALUE ...]``: one line of ``make up`` in the user's language.
 
-scripts/up.sh prints its questions, its refusals and the Pulumi CLI's install advice through this module, so
-they come from the same gettext catalogue as the stack check's messages (``components.i18n``): Chinese when
-the locale is ``zh_CN*``, English otherwise.  Only the standard library is imported, so it runs with any
-Python 3 before the project's requirements are installed, and no shell needs ``gettext(1)`` (macOS and
-minimal Debian images lack it).  ``NAME=VALUE`` pairs fill the ``{NAME}`` fields of the message.
+scripts/up.sh prints its questions, its refusals and the Pulumi CLI's install advice through this module, and
+scripts/init-stack.sh (``make init``) its lines, so they come from the same gettext catalogue as the stack
+check's messages (``components.i18n``): Chinese when the locale is ``zh_CN*``, English otherwise.  Only the
+standard library is imported, so it runs with any Python 3 before the project's requirements are installed, and
+no shell needs ``gettext(1)`` (macOS and minimal Debian images lack it).  ``NAME=VALUE`` pairs fill the
+``{NAME}`` fields of the message.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from components.i18n import _
 
 
 def messages() -> dict[str, str]:
-    """Every message of scripts/up.sh by key, translated now (the environment's language)."""
+    """Every message of scripts/up.sh and scripts/init-stack.sh by key, translated now (the environment's language)."""
     return {
         "usage": _("usage: make up STACK=<stack>   (stacks: {stacks}; a new one: make init STACK=<name>)"),
         "no-stack": _("there is no stack '{stack}' ({stack_file} does not exist; stacks: {stacks}).\n"
@@ -65,6 +66,11 @@ def messages() -> dict[str, str]:
         "ask-databasePassword": _("database.engine is postgresql: enter the password of the database user"),
         "ask-userPassword": _("the password of the Nexus user {user} is not set: enter one "
                               "(at least 12 characters, not the admin password)"),
+        # scripts/init-stack.sh (make init)
+        "init-usage": _("usage: make init STACK=<new stack> [FROM=<dev|prod|lab|...>]"),
+        "init-exists": _("make init: {stack_file} exists already; edit it, or choose another name"),
+        "init-edit": _("==> edit what the lines above name in {stack_file}, then: make up STACK={stack}"),
+        "init-ready": _("==> {stack_file} is ready: make up STACK={stack}"),
     }
 
 

@@ -27,6 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from components.i18n import _
+
 Severity = Literal["error", "warning"]
 
 
@@ -39,7 +41,7 @@ class Finding:
     severity: Severity = "error"
 
     def line(self) -> str:
-        prefix = "" if self.severity == "error" else "warning: "
+        prefix = "" if self.severity == "error" else _("warning: ")
         return f"preflight: {prefix}{self.subject}: {self.message}"
 
 

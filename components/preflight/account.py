@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from components.i18n import _
 from components.preflight import Finding, error, warning
 from components.preflight.tencent import Api, ApiError, Denied, denied_finding
 from components.settings import NAMESPACE, Settings
@@ -54,8 +55,9 @@ def identity(api: Api) -> tuple[Identity, list[Finding]]:
     if who.is_root:
         findings.append(warning(
             "TENCENTCLOUD_SECRET_ID",
-            f"is the root account's own key (account {who.account_id}): anyone holding it can do anything on "
-            "the account; use a sub-account key with the README's CAM policy (README: A sub-account key)"))
+            _("is the root account's own key (account {account}): anyone holding it can do anything on the "
+              "account; use a sub-account key with the README's CAM policy (README: A sub-account key)").format(
+                account=who.account_id)))
     return who, findings
 
 
@@ -65,26 +67,27 @@ def dnspod_zone(api: Api, settings: Settings) -> list[Finding]:
     try:
         answer = api.call("dnspod", "DescribeDomain", {"Domain": settings.domain})
     except Denied as denied:
-        return [denied_finding(denied, f"reading the DNSPod zone {settings.domain}")]
+        return [denied_finding(denied, _("reading the DNSPod zone {domain}").format(domain=settings.domain))]
     except ApiError as failure:
         if failure.code in ("ResourceNotFound.NoDataOfDomain", "InvalidParameterValue.DomainNotExists",
                             "InvalidParameter.DomainInvalid"):
-            return [error(key, f"{settings.domain!r} is not a DNSPod zone of this account ({failure.code}); add "
-                          f"it in the DNSPod console (and point its NS records there), or set "
-                          f"{NAMESPACE}:dns none and create the records yourself")]
+            return [error(key, _("{domain!r} is not a DNSPod zone of this account ({code}); add it in the DNSPod "
+                                 "console (and point its NS records there), or set {namespace}:dns none and create "
+                                 "the records yourself").format(domain=settings.domain, code=failure.code,
+                                                                namespace=NAMESPACE))]
         if failure.code == "FailedOperation.DomainOwnedByOtherUser":
-            return [error(key, f"{settings.domain!r} is a DNSPod zone of another account ({failure.code}); use "
-                          "that account's key, or set dns: none")]
+            return [error(key, _("{domain!r} is a DNSPod zone of another account ({code}); use that account's key, "
+                                 "or set dns: none").format(domain=settings.domain, code=failure.code))]
         raise
     info = answer.get("DomainInfo") or {}
     status = info.get("Status")
     if status and status != "ENABLE":
-        return [error(key, f"the DNSPod zone {settings.domain} is {status} (not ENABLE): records in it do not "
-                      "resolve; enable it in the DNSPod console")]
+        return [error(key, _("the DNSPod zone {domain} is {status} (not ENABLE): records in it do not resolve; "
+                             "enable it in the DNSPod console").format(domain=settings.domain, status=status))]
     if info.get("DnsStatus") == "dnserror":
-        return [warning(key, f"the NS records of {settings.domain} do not point to DNSPod (DnsStatus dnserror): the "
-                        "A records and certificate validation records will not be seen; fix the NS records at "
-                        "your registrar")]
+        return [warning(key, _("the NS records of {domain} do not point to DNSPod (DnsStatus dnserror): the A "
+                               "records and certificate validation records will not be seen; fix the NS records at "
+                               "your registrar").format(domain=settings.domain))]
     return []
 
 
@@ -106,7 +109,7 @@ def free_certificate_quota(api: Api, settings: Settings) -> list[Finding]:
             if not page or offset >= int(answer.get("TotalCount") or 0):
                 break
     except Denied as denied:
-        return [denied_finding(denied, "finding and applying for the free certificates")]
+        return [denied_finding(denied, _("finding and applying for the free certificates"))]
     live_free = [c for c in certificates if str(c.get("PackageType") or "") in FREE_PACKAGE_TYPES
                  and c.get("Status") in LIVE_CERTIFICATE_STATUSES]
     covered = {c.get("Domain") for c in live_free}
@@ -114,9 +117,11 @@ def free_certificate_quota(api: Api, settings: Settings) -> list[Finding]:
     if len(live_free) + len(needed) > FREE_CERTIFICATE_LIMIT:
         left = max(FREE_CERTIFICATE_LIMIT - len(live_free), 0)
         return [error(f"{NAMESPACE}:certificate",
-                      f"tencent needs {len(needed)} new free certificate(s) ({', '.join(needed)}) but only {left} of "
-                      f"the account's {FREE_CERTIFICATE_LIMIT} free certificates are left ({len(live_free)} in use); "
-                      "delete unused free certificates in the SSL console, or use certificate: acme")]
+                      _("tencent needs {needed} new free certificate(s) ({names}) but only {left} of the account's "
+                        "{limit} free certificates are left ({used} in use); delete unused free certificates in the "
+                        "SSL console, or use certificate: acme").format(
+                          needed=len(needed), names=", ".join(needed), left=left, limit=FREE_CERTIFICATE_LIMIT,
+                          used=len(live_free)))]
     return []
 
 
@@ -126,20 +131,21 @@ def balance(api: Api, hourly_price_yuan: float | None) -> list[Finding]:
     try:
         answer = api.call("billing", "DescribeAccountBalance", {})
     except Denied as denied:
-        return [denied_finding(denied, "the account balance", needed=False)]
+        return [denied_finding(denied, _("the account balance"), needed=False)]
     available = answer.get("RealBalance")
     if available is None:
         available = answer.get("Balance")
     if available is None:
-        return [warning("balance", "DescribeAccountBalance reported no balance; check it in the billing console")]
+        return [warning("balance", _("DescribeAccountBalance reported no balance; check it in the billing console"))]
     available_fen = float(available)
     if answer.get("IsAllowArrears") and float(answer.get("RealCreditBalance") or 0) > 0:
         return []  # a credit line pays the first hours
     needed_fen = math.ceil(hourly_price_yuan * 100) if hourly_price_yuan else 1
     if available_fen < needed_fen:
-        cost = (f"the first hour of the CVM and its data disk costs about {hourly_price_yuan:.2f} CNY"
-                if hourly_price_yuan else "a pay-as-you-go CVM needs a positive balance")
-        return [error("balance", f"the account's available balance is {available_fen / 100:.2f} CNY and {cost}: "
-                      "top up in the billing console before make up (RunInstances would answer "
-                      "InvalidAccount.InsufficientBalance)")]
+        cost = (_("the first hour of the CVM and its data disk costs about {price:.2f} CNY").format(
+            price=hourly_price_yuan) if hourly_price_yuan else _("a pay-as-you-go CVM needs a positive balance"))
+        return [error("balance", _("the account's available balance is {balance:.2f} CNY and {cost}: top up in the "
+                                   "billing console before make up (RunInstances would answer "
+                                   "InvalidAccount.InsufficientBalance)").format(
+            balance=available_fen / 100, cost=cost))]
     return []

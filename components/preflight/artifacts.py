@@ -21,6 +21,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
+from components.i18n import _
 from components.preflight import Finding, error, warning
 from components.render import nexus_database
 from components.render.nexus import NEXUS_IMAGE_REPOSITORY
@@ -66,7 +67,7 @@ def _token(challenge: str, repository: str) -> str | None:
     query = {"scope": f"repository:{repository}:pull"}
     if params.get("service"):
         query["service"] = params["service"]
-    answer, _ = _request(f"{realm}?{urllib.parse.urlencode(query)}")
+    answer, _headers = _request(f"{realm}?{urllib.parse.urlencode(query)}")
     if answer.status != 200:
         return None
     try:
@@ -85,8 +86,8 @@ def manifest_status(registry: str, repository: str, reference: str) -> Answer:
     if answer.status == 401 and challenge:
         token = _token(challenge, repository)
         if token is None:
-            return Answer(401, "the registry gave no anonymous pull token")
-        answer, _ = _request(url, "HEAD", {**headers, "Authorization": f"Bearer {token}"})
+            return Answer(401, _("the registry gave no anonymous pull token"))
+        answer, _headers = _request(url, "HEAD", {**headers, "Authorization": f"Bearer {token}"})
     return answer
 
 
@@ -102,14 +103,17 @@ def nexus_image(settings: Settings, registry: str = DOCKER_HUB) -> list[Finding]
             continue
         image = f"{NEXUS_IMAGE_REPOSITORY}{'@' if kind == 'digest' else ':'}{reference}"
         if answer.status == 404:
-            findings.append(error(key, f"{image} does not exist on Docker Hub ({registry}): the host cannot pull it; "
-                                  "use a published release (README: Choosing a version)"))
+            findings.append(error(key, _("{image} does not exist on Docker Hub ({registry}): the host cannot pull "
+                                         "it; use a published release (README: Choosing a version)").format(
+                image=image, registry=registry)))
         elif answer.status is None:
-            findings.append(warning(key, f"{image} was not checked: {registry} could not be reached from here "
-                                    f"({answer.reason}); the host pulls it through its own mirror"))
+            findings.append(warning(key, _("{image} was not checked: {registry} could not be reached from here "
+                                           "({reason}); the host pulls it through its own mirror").format(
+                image=image, registry=registry, reason=answer.reason)))
         else:
-            findings.append(warning(key, f"{image} was not checked: {registry} answered HTTP {answer.status} "
-                                    f"{answer.reason}"))
+            findings.append(warning(key, _("{image} was not checked: {registry} answered HTTP {status} {reason}")
+                                    .format(image=image, registry=registry, status=answer.status,
+                                            reason=answer.reason)))
     return findings
 
 
@@ -126,21 +130,23 @@ def migrator(settings: Settings, url_template: str | None = None) -> list[Findin
         return []
     release, key = migrator_release(settings)
     url = (url_template or nexus_database.MIGRATOR_URL).format(version_build=release)
-    jar, _ = _request(url, "HEAD")
+    jar, _headers = _request(url, "HEAD")
     if jar.status is None:
-        return [warning(key, f"the migrator {url} was not checked: {jar.reason}")]
+        return [warning(key, _("the migrator {url} was not checked: {reason}").format(url=url, reason=jar.reason))]
     if jar.status == 404:
-        return [error(key, f"Sonatype publishes no {url} (HTTP 404): the migrator is named "
-                      "nexus-db-migrator-<version>-<build>.jar and its build can differ from the image's "
-                      "(README: Moving to PostgreSQL)")]
+        return [error(key, _("Sonatype publishes no {url} (HTTP 404): the migrator is named "
+                             "nexus-db-migrator-<version>-<build>.jar and its build can differ from the image's "
+                             "(README: Moving to PostgreSQL)").format(url=url))]
     if jar.status != 200:
-        return [warning(key, f"the migrator {url} answered HTTP {jar.status}")]
-    digest, _ = _request(f"{url}.sha256")
+        return [warning(key, _("the migrator {url} answered HTTP {status}").format(url=url, status=jar.status))]
+    digest, _headers = _request(f"{url}.sha256")
     if digest.status != 200:
-        return [error(key, f"{url}.sha256 is not published (HTTP {digest.status}): the jar cannot be checked")]
+        return [error(key, _("{url}.sha256 is not published (HTTP {status}): the jar cannot be checked").format(
+            url=url, status=digest.status))]
     published = (digest.body.decode("ascii", "replace").split() or [""])[0].lower()
     expected = settings.database.migrator_sha256
     if expected and published != expected:
         return [error(f"{NAMESPACE}:database.migratorSha256",
-                      f"{expected} is not the SHA-256 Sonatype publishes for this jar ({published})")]
+                      _("{expected} is not the SHA-256 Sonatype publishes for this jar ({published})").format(
+                          expected=expected, published=published))]
     return []

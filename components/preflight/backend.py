@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
+from components.i18n import _
 from components.preflight import Finding, error
 
 VARIABLE = "PULUMI_BACKEND_URL"
@@ -86,14 +87,16 @@ def effective_checksums(backend: S3Backend, env: Mapping[str, str]) -> tuple[str
 def static_problems(backend: S3Backend) -> list[Finding]:
     problems = []
     if backend.path_style:
-        problems.append(error(VARIABLE, "forces path-style requests (s3ForcePathStyle/use_path_style), which new COS "
-                              "buckets refuse; remove it so requests go to <bucket>.cos.<region>.myqcloud.com"))
+        problems.append(error(VARIABLE, _("forces path-style requests (s3ForcePathStyle/use_path_style), which new "
+                                          "COS buckets refuse; remove it so requests go to "
+                                          "<bucket>.cos.<region>.myqcloud.com")))
     if backend.endpoint_host.startswith(f"{backend.bucket}."):
-        problems.append(error(VARIABLE, f"endpoint={backend.endpoint_host} names the bucket's own host; the S3 client "
-                              "puts the bucket in front itself: use endpoint=https://cos.<region>.myqcloud.com"))
+        problems.append(error(VARIABLE, _("endpoint={host} names the bucket's own host; the S3 client puts the bucket "
+                                          "in front itself: use endpoint=https://cos.<region>.myqcloud.com").format(
+            host=backend.endpoint_host)))
     if not backend.region:
-        problems.append(error(VARIABLE, "has no region=<region> (the bucket's region, e.g. ap-guangzhou); COS "
-                              "checks it in every signature"))
+        problems.append(error(VARIABLE, _("has no region=<region> (the bucket's region, e.g. ap-guangzhou); COS "
+                                          "checks it in every signature")))
     return problems
 
 
@@ -102,23 +105,25 @@ def _describe(failure: Exception, request_checksum: str) -> tuple[str, str]:
     from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
     if isinstance(failure, NoCredentialsError):
-        return "AWS_ACCESS_KEY_ID", ("is not set: the COS backend is reached with AWS_ACCESS_KEY_ID/"
-                                     "AWS_SECRET_ACCESS_KEY of a CAM key allowed to use the bucket")
+        return "AWS_ACCESS_KEY_ID", _("is not set: the COS backend is reached with AWS_ACCESS_KEY_ID/"
+                                      "AWS_SECRET_ACCESS_KEY of a CAM key allowed to use the bucket")
     if isinstance(failure, EndpointConnectionError):
-        return VARIABLE, f"the state bucket could not be reached ({failure})"
+        return VARIABLE, _("the state bucket could not be reached ({failure})").format(failure=failure)
     if isinstance(failure, ClientError):
         code = failure.response.get("Error", {}).get("Code", "")
         status = failure.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch"):
-            return "AWS_SECRET_ACCESS_KEY", f"the bucket refused the key ({code})"
+            return "AWS_SECRET_ACCESS_KEY", _("the bucket refused the key ({code})").format(code=code)
         if code == "NoSuchBucket":
-            return VARIABLE, "names a bucket that does not exist (NoSuchBucket); create it, private, in COS first"
+            return VARIABLE, _("names a bucket that does not exist (NoSuchBucket); create it, private, in COS first")
         if request_checksum != "when_required" and status in (400, 403, 501):
-            return REQUEST_CHECKSUM, (f"is {request_checksum}: the bucket refused an aws-chunked upload with a "
-                                      f"trailing checksum (HTTP {status} {code}), as COS does; set it to "
-                                      "when_required (make up does, for COS backends)")
-        return VARIABLE, f"the probe was refused: HTTP {status} {code}: {failure}"
-    return VARIABLE, f"the probe failed: {' '.join(str(failure).split())[:200]}"
+            return REQUEST_CHECKSUM, _("is {checksum}: the bucket refused an aws-chunked upload with a trailing "
+                                       "checksum (HTTP {status} {code}), as COS does; set it to when_required (make "
+                                       "up does, for COS backends)").format(
+                checksum=request_checksum, status=status, code=code)
+        return VARIABLE, _("the probe was refused: HTTP {status} {code}: {failure}").format(
+            status=status, code=code, failure=failure)
+    return VARIABLE, _("the probe failed: {failure}").format(failure=" ".join(str(failure).split())[:200])
 
 
 def probe(backend: S3Backend, env: Mapping[str, str]) -> list[Finding]:
@@ -142,12 +147,13 @@ def probe(backend: S3Backend, env: Mapping[str, str]) -> list[Finding]:
         written = True
         read = client.get_object(Bucket=backend.bucket, Key=key)["Body"].read()
         if read != body:
-            return [error(VARIABLE, f"the probe object {key} read back different bytes than were written")]
+            return [error(VARIABLE, _("the probe object {key} read back different bytes than were written").format(
+                key=key))]
         client.delete_object(Bucket=backend.bucket, Key=key)
         written = False
     except (BotoCoreError, ClientError) as failure:
         subject, message = _describe(failure, request_checksum)
-        leftover = f" (remove the probe object {key} by hand)" if written else ""
+        leftover = _(" (remove the probe object {key} by hand)").format(key=key) if written else ""
         return [error(subject, message + leftover)]
     return []
 

@@ -16,18 +16,19 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from components import settings as stack_settings
+from components.i18n import N_, _
 from components.preflight import Finding, Unreachable, account, artifacts, backend, compute, server
 from components.preflight.tencent import DEFAULT_TIMEOUT, Api, ApiError, Rejected, credentials_from
 from components.stack_check import StackFileError, read_config, stack_name
 
-SKIP_HINT = "skip the preflight with PREFLIGHT=0 make up"
+SKIP_HINT = N_("skip the preflight with PREFLIGHT=0 make up")  # translated where printed: _(SKIP_HINT)
 
 
 def cloud_checks(api: Api, settings: stack_settings.Settings, region: str, out: TextIO) -> list[Finding]:
     """Everything asked of the Tencent Cloud API; raises Unreachable or Rejected."""
     who, findings = account.identity(api)
-    print(f"==> preflight: Tencent Cloud key of {who.arn or who.user_id} (account {who.account_id}), "
-          f"region {region}", file=out)
+    print(_("==> preflight: Tencent Cloud key of {who} (account {account}), region {region}").format(
+        who=who.arn or who.user_id, account=who.account_id, region=region), file=out)
     hourly = None
     if settings.server.is_cvm:
         creation: list[Finding] = []  # what only a new CVM needs
@@ -80,17 +81,21 @@ def run(stack_file: Path, env: Mapping[str, str], *, auto: bool = False, backend
         findings += server.check(settings, env)
         findings += backend.check(env, backend_url if backend_url is not None else env.get("PULUMI_BACKEND_URL"))
     except Unreachable as failure:
-        print(f"preflight: {failure.what} could not be reached: {failure.reason}; check the network (or the "
-              f"proxy in HTTPS_PROXY), or {SKIP_HINT}", file=err)
+        print(_("preflight: {what} could not be reached: {reason}; check the network (or the proxy in HTTPS_PROXY), "
+                "or {skip}").format(what=failure.what, reason=failure.reason, skip=_(SKIP_HINT)), file=err)
         return 2
     for finding in findings:
         print(finding.line(), file=err)
     errors = [f for f in findings if f.severity == "error"]
     if errors:
-        print(f"preflight: {len(errors)} problem(s) above; fix them and re-run, or {SKIP_HINT}", file=err)
+        print(_("preflight: {count} problem(s) above; fix them and re-run, or {skip}").format(
+            count=len(errors), skip=_(SKIP_HINT)), file=err)
         return 2
     warnings = len(findings) - len(errors)
-    print(f"==> preflight: passed{f' ({warnings} warning(s))' if warnings else ''}", file=out)
+    if warnings:
+        print(_("==> preflight: passed ({count} warning(s))").format(count=warnings), file=out)
+    else:
+        print(_("==> preflight: passed"), file=out)
     return 0
 
 
@@ -108,8 +113,8 @@ def _tencent(settings: stack_settings.Settings, config: Mapping[str, Any], env: 
     except Rejected as rejected:
         return [rejected.finding]
     except ApiError as failure:  # an answer no check expected (InternalError, RequestLimitExceeded ...)
-        return [Finding("tencentcloud", f"the API answered {failure.code}: {failure.message}; re-run the "
-                        f"preflight, or {SKIP_HINT}")]
+        return [Finding("tencentcloud", _("the API answered {code}: {message}; re-run the preflight, or {skip}").format(
+            code=failure.code, message=failure.message, skip=_(SKIP_HINT)))]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.host import DATA_DISK_TYPE, INTERNET_CHARGE_TYPE, SYSTEM_DISK_TYPE, host_name
+from components.i18n import _
 from components.placement import CHARGE_TYPE, offered_types
 from components.preflight import Finding, error, warning
 from components.preflight.tencent import Api, ApiError, Denied, denied_finding
@@ -76,10 +77,10 @@ def resolve_zone(api: Api, server: CvmServer) -> tuple[str | None, list[Finding]
     try:
         answer = api.call("api", "DescribeZones", {"Product": "cvm"})
     except Denied as denied:
-        return None, [denied_finding(denied, "choosing the availability zone (server.availabilityZone is unset)")]
+        return None, [denied_finding(denied, _("choosing the availability zone (server.availabilityZone is unset)"))]
     zones = [z.get("Zone") for z in answer.get("ZoneSet") or [] if z.get("ZoneState") == "AVAILABLE"]
     if not zones:
-        return None, [error(f"{SERVER}.availabilityZone", "no CVM zone is AVAILABLE in this region; set one")]
+        return None, [error(f"{SERVER}.availabilityZone", _("no CVM zone is AVAILABLE in this region; set one"))]
     return zones[0], []
 
 
@@ -89,7 +90,7 @@ def resolve_image(api: Api, server: CvmServer) -> tuple[str | None, list[Finding
         if server.image.startswith("img-"):
             answer = api.call("cvm", "DescribeImages", {"ImageIds": [server.image]})
             if not answer.get("ImageSet"):
-                return None, [error(key, f"image {server.image} does not exist in this region")]
+                return None, [error(key, _("image {image} does not exist in this region").format(image=server.image))]
             return server.image, []
         prefix = re.compile(f"^{re.escape(IMAGE_FAMILIES[server.image])}")
         images: list[dict[str, Any]] = []
@@ -103,14 +104,15 @@ def resolve_image(api: Api, server: CvmServer) -> tuple[str | None, list[Finding
             if len(page) < IMAGE_PAGE:
                 break
     except Denied as denied:
-        return None, [denied_finding(denied, "finding the image (server.image)")]
+        return None, [denied_finding(denied, _("finding the image (server.image)"))]
     except ApiError as failure:
-        return None, [error(key, f"{server.image!r} was refused: {failure.code} {failure.message}")]
+        return None, [error(key, _("{image!r} was refused: {code} {message}").format(
+            image=server.image, code=failure.code, message=failure.message))]
     matching = sorted((i for i in images if prefix.search(i.get("ImageName") or "")),
                       key=lambda i: i.get("CreatedTime") or "", reverse=True)
     if not matching:
-        return None, [error(key, f"no public image in this region is named like {IMAGE_FAMILIES[server.image]!r}; "
-                            "choose another family or an image id img-xxxxxxxx")]
+        return None, [error(key, _("no public image in this region is named like {name!r}; choose another family or "
+                                   "an image id img-xxxxxxxx").format(name=IMAGE_FAMILIES[server.image]))]
     return matching[0]["ImageId"], []
 
 
@@ -128,23 +130,26 @@ def resolve_type(api: Api, server: CvmServer, zone: str) -> tuple[str | None, li
         rows = _type_rows(api, zone, server.instance_type)
     except Denied as denied:
         return server.instance_type, [denied_finding(
-            denied, f"checking that {zone} sells the instance type", needed=not server.instance_type)]
+            denied, _("checking that {zone} sells the instance type").format(zone=zone),
+            needed=not server.instance_type)]
     if server.instance_type:
         states = {row.get("Status") for row in rows if row.get("InstanceType") == server.instance_type}
         if "SELL" in states:
             return server.instance_type, []
-        state = ", ".join(sorted(s for s in states if s)) or "not offered"
+        state = ", ".join(sorted(s for s in states if s)) or _("not offered")
         return server.instance_type, [error(
-            _type_key(server), f"{server.instance_type} is not on sale {CHARGE_TYPE} in {zone} ({state}); choose "
-            f"another type, or another zone with {SERVER}.availabilityZone")]
+            _type_key(server), _("{type} is not on sale {charge} in {zone} ({state}); choose another type, or another "
+                                 "zone with {key}").format(type=server.instance_type, charge=CHARGE_TYPE, zone=zone,
+                                                           state=state, key=f"{SERVER}.availabilityZone"))]
     # The provider's instance.getTypes fields, which host.offered_types reads.
     provider_rows = [{"instance_type": r.get("InstanceType"), "cpu_core_count": r.get("Cpu"),
                       "memory_size": r.get("Memory"), "instance_charge_type": r.get("InstanceChargeType"),
                       "status": r.get("Status"), "family": r.get("InstanceFamily")} for r in rows]
     offered = offered_types(provider_rows, server, CHARGE_TYPE)
     if not offered:
-        return None, [error(_type_key(server), f"no instance type with cpu={server.cpu} memoryGb={server.memory_gb} "
-                            f"is on sale {CHARGE_TYPE} in {zone}; set {SERVER}.instanceType or another zone")]
+        return None, [error(_type_key(server), _("no instance type with cpu={cpu} memoryGb={memory} is on sale "
+                                                 "{charge} in {zone}; set {key} or another zone").format(
+            cpu=server.cpu, memory=server.memory_gb, charge=CHARGE_TYPE, zone=zone, key=f"{SERVER}.instanceType"))]
     return offered[0], []
 
 
@@ -153,7 +158,7 @@ def first_subnet(api: Api, zone: str) -> tuple[tuple[str, str] | None, list[Find
     try:
         answer = api.call("vpc", "DescribeSubnets", {"Filters": [{"Name": "zone", "Values": [zone]}], "Limit": "1"})
     except Denied as denied:
-        return None, [denied_finding(denied, "reading subnets (the stack creates and reads its own)")]
+        return None, [denied_finding(denied, _("reading subnets (the stack creates and reads its own)"))]
     subnets = answer.get("SubnetSet") or []
     return ((subnets[0]["VpcId"], subnets[0]["SubnetId"]) if subnets else None), []
 
@@ -191,22 +196,26 @@ def dry_run(api: Api, server: CvmServer, spec: CvmSpec, subnet: tuple[str, str] 
     try:
         api.call("cvm", "RunInstances", spec.run_instances(subnet))
     except Denied as denied:
-        return [denied_finding(denied, "creating the CVM")]
+        return [denied_finding(denied, _("creating the CVM"))]
     except ApiError as failure:
         if failure.code == "DryRunOperation":
             return []
         if subnet is None and re.search(r"Vpc|Subnet|BasicNetwork", failure.code):
-            return [warning(SERVER, f"the dry run needs a subnet in {spec.zone} and the account has none yet "
-                            f"({failure.code}); the stack creates its own, so this is not a problem by itself")]
+            return [warning(SERVER, _("the dry run needs a subnet in {zone} and the account has none yet ({code}); "
+                                      "the stack creates its own, so this is not a problem by itself").format(
+                zone=spec.zone, code=failure.code))]
         if failure.code.startswith("LimitExceeded.") and "Quota" in failure.code:
-            return [error("quota", f"the account's CVM quota is used up ({failure.code}: {failure.message}); "
-                          "release instances or ask for a higher quota in the CVM console")]
+            return [error("quota", _("the account's CVM quota is used up ({code}: {message}); release instances or "
+                                     "ask for a higher quota in the CVM console").format(
+                code=failure.code, message=failure.message))]
         subject = _subject_of(failure.code, server)
-        what = (f"{spec.instance_type} in {spec.zone}, image {spec.image_id}, {spec.system_disk_gb} GB "
-                f"{SYSTEM_DISK_TYPE}, {spec.bandwidth_mbps} Mbps")
-        return [error(subject, f"RunInstances (DryRun) refused {what}: {failure.code}: {failure.message}")]
-    return [error(SERVER, "RunInstances answered without DryRunOperation although DryRun was set: check the "
-                  "CVM console for an instance named " + spec.instance_name)]
+        what = _("{type} in {zone}, image {image}, {disk} GB {disk_type}, {bandwidth} Mbps").format(
+            type=spec.instance_type, zone=spec.zone, image=spec.image_id, disk=spec.system_disk_gb,
+            disk_type=SYSTEM_DISK_TYPE, bandwidth=spec.bandwidth_mbps)
+        return [error(subject, _("RunInstances (DryRun) refused {what}: {code}: {message}").format(
+            what=what, code=failure.code, message=failure.message))]
+    return [error(SERVER, _("RunInstances answered without DryRunOperation although DryRun was set: check the CVM "
+                            "console for an instance named {name}").format(name=spec.instance_name))]
 
 
 def hourly_price(api: Api, spec: CvmSpec, subnet: tuple[str, str] | None) -> tuple[float | None, list[Finding]]:
@@ -216,11 +225,11 @@ def hourly_price(api: Api, spec: CvmSpec, subnet: tuple[str, str] | None) -> tup
         disk = api.call("cbs", "InquiryPriceCreateDisks", {
             "DiskChargeType": CHARGE_TYPE, "DiskType": DATA_DISK_TYPE, "DiskSize": spec.data_disk_gb})
     except Denied as denied:
-        return None, [denied_finding(denied, "the price that the balance must cover", needed=False)]
+        return None, [denied_finding(denied, _("the price that the balance must cover"), needed=False)]
     except ApiError as failure:
         subject = f"{SERVER}.dataDiskGb" if "Disk" in failure.code else SERVER
-        return None, [error(subject, f"the price inquiry refused the stack's CVM or data disk: {failure.code}: "
-                            f"{failure.message}")]
+        return None, [error(subject, _("the price inquiry refused the stack's CVM or data disk: {code}: {message}")
+                            .format(code=failure.code, message=failure.message))]
     price = cvm.get("Price") or {}
     instance = (price.get("InstancePrice") or {}).get("UnitPriceDiscount") or 0
     bandwidth = (price.get("BandwidthPrice") or {}).get("UnitPriceDiscount") or 0
@@ -263,7 +272,8 @@ def deployed_instance(api: Api, settings: Settings) -> str | None:
 def for_a_deployed_stack(findings: list[Finding], instance_id: str) -> list[Finding]:
     """An update of a deployed stack creates no CVM: what would stop a new one (stock, quota, a first hour's
     balance) is then a warning, permissions stay errors."""
-    note = f" (this stack's CVM {instance_id} exists already: an update creates no new one)"
+    note = _(" (this stack's CVM {instance} exists already: an update creates no new one)").format(
+        instance=instance_id)
     return [warning(f.subject, f.message + note) if f.severity == "error" and not f.subject.startswith("cam:")
             else f for f in findings]
 
@@ -273,27 +283,29 @@ def read_probes(settings: Settings, region: str) -> list[tuple[str, str, dict[st
     probes: list[tuple[str, str, dict[str, Any], str]] = []
     if settings.server.is_cvm:
         probes += [
-            ("cvm", "DescribeInstances", {"Limit": 1}, "reading the CVM"),
-            ("cvm", "DescribeKeyPairs", {"Limit": 1}, "reading the SSH key pair"),
-            ("vpc", "DescribeVpcs", {"Limit": "1"}, "reading the VPC"),
-            ("vpc", "DescribeSecurityGroups", {"Limit": "1"}, "reading the security group"),
-            ("vpc", "DescribeSecurityGroupPolicies", {"SecurityGroupId": "sg-00000000"}, "reading the firewall rules"),
-            ("cbs", "DescribeDisks", {"Limit": 1}, "reading the data disk"),
+            ("cvm", "DescribeInstances", {"Limit": 1}, _("reading the CVM")),
+            ("cvm", "DescribeKeyPairs", {"Limit": 1}, _("reading the SSH key pair")),
+            ("vpc", "DescribeVpcs", {"Limit": "1"}, _("reading the VPC")),
+            ("vpc", "DescribeSecurityGroups", {"Limit": "1"}, _("reading the security group")),
+            ("vpc", "DescribeSecurityGroupPolicies", {"SecurityGroupId": "sg-00000000"},
+             _("reading the firewall rules")),
+            ("cbs", "DescribeDisks", {"Limit": 1}, _("reading the data disk")),
             # Provider v1.82.42 reads every instance, disk, key pair, subnet and security group's tags
             # (resource_tc_instance.go ~1262, service_tencentcloud_tag.go 66-83).
             ("tag", "DescribeResourceTagsByResourceIds", {
                 "ServiceType": "cvm", "ResourcePrefix": "instance", "ResourceRegion": region,
-                "ResourceIds": ["ins-00000000"], "Limit": 1}, "reading the tags of every resource"),
+                "ResourceIds": ["ins-00000000"], "Limit": 1}, _("reading the tags of every resource")),
         ]
         if settings.effective_backup.enabled:
-            probes += [("cbs", "DescribeAutoSnapshotPolicies", {"Limit": 1}, "reading the snapshot policy"),
-                       ("cbs", "DescribeSnapshots", {"Limit": 1}, "reading the snapshots")]
+            probes += [("cbs", "DescribeAutoSnapshotPolicies", {"Limit": 1}, _("reading the snapshot policy")),
+                       ("cbs", "DescribeSnapshots", {"Limit": 1}, _("reading the snapshots"))]
         if settings.database.postgresql:
-            probes += [("postgres", "DescribeDBInstances", {"Limit": 1}, "reading the PostgreSQL instance")]
+            probes += [("postgres", "DescribeDBInstances", {"Limit": 1}, _("reading the PostgreSQL instance"))]
     if settings.dns == "dnspod":
-        probes += [("dnspod", "DescribeRecordList", {"Domain": settings.domain, "Limit": 1}, "reading the A records")]
+        probes += [("dnspod", "DescribeRecordList", {"Domain": settings.domain, "Limit": 1},
+                    _("reading the A records"))]
     if settings.certificate == "ssl-console":
-        probes += [("ssl", "DescribeCertificates", {"Limit": 1}, "finding the SSL console certificates")]
+        probes += [("ssl", "DescribeCertificates", {"Limit": 1}, _("finding the SSL console certificates"))]
     return probes
 
 
@@ -317,23 +329,26 @@ def postgresql_spec(api: Api, settings: Settings, zone: str) -> list[Finding]:
     try:
         answer = api.call("postgres", "DescribeProductConfig", {"Zone": zone})
     except Denied as denied:
-        return [denied_finding(denied, "choosing the PostgreSQL spec")]
+        return [denied_finding(denied, _("choosing the PostgreSQL spec"))]
     infos = answer.get("SpecInfoList") or []
     specs = (infos[0].get("SpecItemInfoList") or []) if infos else []
     if not specs:
-        return [error(f"{SERVER}.availabilityZone", f"TencentDB for PostgreSQL is not sold in {zone}")]
+        return [error(f"{SERVER}.availabilityZone", _("TencentDB for PostgreSQL is not sold in {zone}").format(
+            zone=zone))]
     majors = sorted({str(s.get("MajorVersion")) for s in specs})
     same_major = [s for s in specs if str(s.get("MajorVersion")) == database.version]
     if not same_major:
-        return [error(f"{key}.version", f"PostgreSQL {database.version} is not sold in {zone} (sold: "
-                      f"{', '.join(majors)})")]
+        return [error(f"{key}.version", _("PostgreSQL {version} is not sold in {zone} (sold: {sold})").format(
+            version=database.version, zone=zone, sold=", ".join(majors)))]
     sizes = sorted({int(s.get("Memory") or 0) // 1024 for s in same_major})
     fitting = [s for s in same_major if int(s.get("Memory") or 0) // 1024 == database.memory_gb]
     if not fitting:
-        return [error(f"{key}.memoryGb", f"{database.memory_gb} GB is not a PostgreSQL {database.version} size sold in "
-                      f"{zone} (sold: {', '.join(str(s) for s in sizes)} GB)")]
+        return [error(f"{key}.memoryGb", _("{memory} GB is not a PostgreSQL {version} size sold in {zone} (sold: "
+                                           "{sold} GB)").format(memory=database.memory_gb, version=database.version,
+                                                                zone=zone, sold=", ".join(str(s) for s in sizes)))]
     spec = fitting[0]
     low, high = int(spec.get("MinStorage") or 0), int(spec.get("MaxStorage") or 0)
     if high and not low <= database.storage_gb <= high:
-        return [error(f"{key}.storageGb", f"{database.storage_gb} GB is outside {low}..{high} GB for this spec")]
+        return [error(f"{key}.storageGb", _("{storage} GB is outside {low}..{high} GB for this spec").format(
+            storage=database.storage_gb, low=low, high=high))]
     return []

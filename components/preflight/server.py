@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from components.i18n import N_, _
 from components.preflight import Finding, error, warning
 from components.render.nexus import MIN_HOST_MEMTOTAL_MIB, MOUNT_POINT, SUPPORTED_OS
 from components.render.templating import render_template
@@ -37,7 +38,7 @@ SUPPORTED_EXACT = {("ubuntu", "22.04"), ("ubuntu", "24.04")}
 SUPPORTED_MAJOR = {("debian", "12"), ("tencentos", "3"), ("tlinux", "3"), ("tencentos", "4"), ("tlinux", "4"),
                    ("opencloudos", "8"), ("rocky", "8"), ("almalinux", "8"), ("opencloudos", "9"), ("rocky", "9"),
                    ("almalinux", "9"), ("centos", "9"), ("centos", "7")}
-END_OF_LIFE = {("centos", "7"): "CentOS 7 reached its end of life on 2024-06-30"}
+END_OF_LIFE = {("centos", "7"): N_("CentOS 7 reached its end of life on 2024-06-30")}  # translated where printed
 
 PROBE_TEMPLATE = "host/preflight-probe.sh.j2"  # read-only facts as KEY=value lines, run as the SSH user
 
@@ -75,32 +76,40 @@ def judge(settings: Settings, facts: Mapping[str, str]) -> list[Finding]:
     os_id, version = facts.get("ID", "").lower(), facts.get("VERSION_ID", "")
     major = version.split(".")[0]
     if (os_id, version) not in SUPPORTED_EXACT and (os_id, major) not in SUPPORTED_MAJOR:
-        findings.append(error(f"{SERVER}.address", f"{server.address} runs {os_id or 'an unknown OS'} {version}, "
-                              f"which the host scripts do not support ({SUPPORTED_OS})"))
+        findings.append(error(f"{SERVER}.address", _("{address} runs {os} {version}, which the host scripts do not "
+                                                     "support ({supported})").format(
+            address=server.address, os=os_id or _("an unknown OS"), version=version, supported=SUPPORTED_OS)))
     elif (os_id, major) in END_OF_LIFE:
-        findings.append(warning(f"{SERVER}.address", f"{END_OF_LIFE[(os_id, major)]}: it gets no security updates"))
+        findings.append(warning(f"{SERVER}.address", _("{end_of_life}: it gets no security updates").format(
+            end_of_life=_(END_OF_LIFE[(os_id, major)]))))
     mem_kib = facts.get("MemTotalKiB", "")
     if mem_kib.isdigit() and int(mem_kib) // 1024 < MIN_HOST_MEMTOTAL_MIB:
-        message = (f"{server.address} has {int(mem_kib) // 1024} MiB of memory, below the {MIN_HOST_MEMTOTAL_MIB} MiB "
-                   "that an 8 GB host reports (Sonatype's minimum)")
+        message = _("{address} has {memory} MiB of memory, below the {minimum} MiB that an 8 GB host reports "
+                    "(Sonatype's minimum)").format(address=server.address, memory=int(mem_kib) // 1024,
+                                                   minimum=MIN_HOST_MEMTOTAL_MIB)
         if settings.nexus.allow_below_minimum_memory:
             findings.append(warning(f"{NAMESPACE}:nexus.allowBelowMinimumMemory", message))
         else:
-            findings.append(error(f"{SERVER}.address", message + "; use a bigger server, or set "
-                                  "nexus.allowBelowMinimumMemory: true to accept an unsupported host"))
+            findings.append(error(f"{SERVER}.address", message + _("; use a bigger server, or set "
+                                                                   "nexus.allowBelowMinimumMemory: true to accept an "
+                                                                   "unsupported host")))
     device_bytes = facts.get("DeviceBytes")
     if server.data_device and device_bytes == "missing":
-        findings.append(error(f"{SERVER}.dataDevice", f"{server.data_device} does not exist on {server.address}"))
+        findings.append(error(f"{SERVER}.dataDevice", _("{device} does not exist on {address}").format(
+            device=server.data_device, address=server.address)))
     elif not server.data_device:
         avail = facts.get("DiskAvailKiB", "")
         if avail.isdigit() and int(avail) < MIN_FREE_DISK_GB * 1024 * 1024:
-            findings.append(error(f"{SERVER}.address", f"{facts.get('DiskMount', '/')} on {server.address} has "
-                                  f"{int(avail) // 1024 // 1024} GB free, below {MIN_FREE_DISK_GB} GB for "
-                                  f"{MOUNT_POINT}; free space, or give server.dataDevice"))
+            findings.append(error(f"{SERVER}.address", _("{mount} on {address} has {free} GB free, below {minimum} GB "
+                                                         "for {mount_point}; free space, or give server.dataDevice")
+                                  .format(mount=facts.get("DiskMount", "/"), address=server.address,
+                                          free=int(avail) // 1024 // 1024, minimum=MIN_FREE_DISK_GB,
+                                          mount_point=MOUNT_POINT)))
     elif device_bytes and device_bytes.isdigit() and int(device_bytes) < MIN_FREE_DISK_GB * 1024 ** 3:
         size_gb = int(device_bytes) // 1024 ** 3
         findings.append(error(f"{SERVER}.dataDevice",
-                              f"{server.data_device} holds {size_gb} GB, below {MIN_FREE_DISK_GB} GB"))
+                              _("{device} holds {size} GB, below {minimum} GB").format(
+                                  device=server.data_device, size=size_gb, minimum=MIN_FREE_DISK_GB)))
     return findings
 
 
@@ -115,19 +124,23 @@ def check(settings: Settings, env: Mapping[str, str]) -> list[Finding]:
             result = subprocess.run(ssh_command(server, known_hosts, env), input=probe_script(settings), text=True,
                                     capture_output=True, timeout=CONNECT_TIMEOUT_SECONDS + 20, check=False)
         except FileNotFoundError:
-            return [warning(SERVER, "no ssh client on this machine: the server was not checked")]
+            return [warning(SERVER, _("no ssh client on this machine: the server was not checked"))]
         except subprocess.TimeoutExpired:
-            return [error(f"{SERVER}.address", f"{server.address}:{server.port} did not finish the SSH probe in time")]
+            return [error(f"{SERVER}.address", _("{address}:{port} did not finish the SSH probe in time").format(
+                address=server.address, port=server.port))]
     stderr = " ".join(result.stderr.split())
     if result.returncode == 0:
         return judge(settings, parse_facts(result.stdout))
     if "REMOTE HOST IDENTIFICATION HAS CHANGED" in result.stderr or "Host key verification failed" in stderr \
             or "No ED25519 host key is known" in stderr or "host key for" in stderr.lower():
-        return [error(f"{SERVER}.hostKey", f"{server.address} presented another SSH host key than the pinned one; "
-                      "read the real one on the server's console (README: SSH host keys)")]
+        return [error(f"{SERVER}.hostKey", _("{address} presented another SSH host key than the pinned one; read the "
+                                             "real one on the server's console (README: SSH host keys)").format(
+            address=server.address))]
     if "Permission denied" in stderr:
-        return [warning(f"{NAMESPACE}:sshPrivateKey", f"{server.user}@{server.address} answered with the pinned host "
-                        "key but no key here may log in, so OS, memory and disk were not checked; export "
-                        "SSH_KEY_FILE=<the sshPrivateKey file> to check them")]
-    return [error(f"{SERVER}.address", f"{server.address}:{server.port} is not reachable over SSH: "
-                  f"{stderr[:200] or f'ssh exited {result.returncode}'}")]
+        return [warning(f"{NAMESPACE}:sshPrivateKey", _(
+            "{login} answered with the pinned host key but no key here may log in, so OS, memory and disk were not "
+            "checked; export SSH_KEY_FILE=<the sshPrivateKey file> to check them").format(
+            login=f"{server.user}@{server.address}"))]
+    reason = stderr[:200] or _("ssh exited {status}").format(status=result.returncode)
+    return [error(f"{SERVER}.address", _("{address}:{port} is not reachable over SSH: {reason}").format(
+        address=server.address, port=server.port, reason=reason))]

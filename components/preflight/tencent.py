@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from components.i18n import N_, _
 from components.preflight import Finding, Unreachable, error
 
 # product -> (SDK package, client class, CAM service).  Billing's CAM service is "finance"
@@ -51,20 +52,20 @@ SECURITY_TOKEN = "TENCENTCLOUD_SECURITY_TOKEN"
 DEFAULT_TIMEOUT = 10
 
 # Common error codes of API 3.0 (cloud.tencent.com/document/api/213/15694) that mean the key
-# itself is refused, with the variable to fix.
+# itself is refused, with the variable to fix (the text is translated where it is printed).
 REJECTED_KEY_CODES = {
-    "AuthFailure.SecretIdNotFound": (SECRET_ID, "Tencent Cloud knows no such key (AuthFailure.SecretIdNotFound); "
-                                     "copy the SecretId of an active API key (CAM console: API keys)"),
-    "AuthFailure.InvalidSecretId": (SECRET_ID, "is not a valid SecretId (AuthFailure.InvalidSecretId)"),
-    "AuthFailure.SignatureFailure": (SECRET_KEY, "does not match TENCENTCLOUD_SECRET_ID: the signature was refused "
-                                     "(AuthFailure.SignatureFailure)"),
-    "AuthFailure.SignatureExpire": ("clock", "the request's timestamp was refused (AuthFailure.SignatureExpire): "
-                                    "set this machine's clock right (NTP)"),
-    "AuthFailure.TokenFailure": (SECURITY_TOKEN, "the temporary credentials' token was refused "
-                                 "(AuthFailure.TokenFailure); fetch new temporary credentials"),
-    "AuthFailure.InvalidAuthorization": (SECRET_ID, "the Authorization header was refused "
-                                         "(AuthFailure.InvalidAuthorization)"),
-    "AuthFailure.SecretIdDisabled": (SECRET_ID, "this API key is disabled (AuthFailure.SecretIdDisabled)"),
+    "AuthFailure.SecretIdNotFound": (SECRET_ID, N_("Tencent Cloud knows no such key (AuthFailure.SecretIdNotFound); "
+                                                   "copy the SecretId of an active API key (CAM console: API keys)")),
+    "AuthFailure.InvalidSecretId": (SECRET_ID, N_("is not a valid SecretId (AuthFailure.InvalidSecretId)")),
+    "AuthFailure.SignatureFailure": (SECRET_KEY, N_("does not match TENCENTCLOUD_SECRET_ID: the signature was "
+                                                    "refused (AuthFailure.SignatureFailure)")),
+    "AuthFailure.SignatureExpire": ("clock", N_("the request's timestamp was refused (AuthFailure.SignatureExpire): "
+                                                "set this machine's clock right (NTP)")),
+    "AuthFailure.TokenFailure": (SECURITY_TOKEN, N_("the temporary credentials' token was refused "
+                                                    "(AuthFailure.TokenFailure); fetch new temporary credentials")),
+    "AuthFailure.InvalidAuthorization": (SECRET_ID, N_("the Authorization header was refused "
+                                                       "(AuthFailure.InvalidAuthorization)")),
+    "AuthFailure.SecretIdDisabled": (SECRET_ID, N_("this API key is disabled (AuthFailure.SecretIdDisabled)")),
 }
 DENIED_CODES = ("AuthFailure.UnauthorizedOperation", "UnauthorizedOperation")
 # "you are not authorized to perform operation (cvm:RunInstances)": the CAM action in CAM's own words.
@@ -110,10 +111,10 @@ def credentials_from(env: Mapping[str, str], config: Mapping[str, Any]) -> tuple
     if not missing:
         return Credentials(env[SECRET_ID], env[SECRET_KEY], env.get(SECURITY_TOKEN) or None), []
     in_stack = [key for key in ("tencentcloud:secretId", "tencentcloud:secretKey") if key in config]
-    hint = (f"; the stack also sets {', '.join(in_stack)}, which the preflight cannot read: export the same key"
-            if in_stack else "")
-    return None, [error(name, f"is not set: export the API key Pulumi's tencentcloud provider uses "
-                        f"(README: A sub-account key){hint}") for name in missing]
+    hint = (_("; the stack also sets {keys}, which the preflight cannot read: export the same key").format(
+        keys=", ".join(in_stack)) if in_stack else "")
+    return None, [error(name, _("is not set: export the API key Pulumi's tencentcloud provider uses "
+                                "(README: A sub-account key){hint}").format(hint=hint)) for name in missing]
 
 
 def _short_network_reason(message: str, timeout: int) -> str:
@@ -121,15 +122,15 @@ def _short_network_reason(message: str, timeout: int) -> str:
     text = " ".join(str(message).split())
     if re.search(r"NameResolution|Name or service not known|Temporary failure in name resolution|nodename nor "
                  r"servname|No address associated|getaddrinfo failed", text):
-        return "the name does not resolve (no network or no DNS)"
+        return _("the name does not resolve (no network or no DNS)")
     if "Connection refused" in text:
-        return "connection refused"
+        return _("connection refused")
     if re.search(r"timed out|Timeout", text, re.I):
-        return f"no answer within {timeout} s"
+        return _("no answer within {timeout} s").format(timeout=timeout)
     if "Network is unreachable" in text:
-        return "network is unreachable"
+        return _("network is unreachable")
     if re.search(r"SSL|certificate", text):
-        return "TLS failed (a proxy that intercepts HTTPS?)"
+        return _("TLS failed (a proxy that intercepts HTTPS?)")
     return text[:160]
 
 
@@ -153,7 +154,7 @@ class Api:
         from tencentcloud.common.profile.client_profile import ClientProfile
         from tencentcloud.common.profile.http_profile import HttpProfile
 
-        package, class_name, _ = PRODUCTS[product]
+        package, class_name, _cam_service = PRODUCTS[product]
         module = importlib.import_module(f"{package}.{product}_client")
         profile = ClientProfile(httpProfile=HttpProfile(
             protocol=self.scheme, endpoint=self.endpoint, reqTimeout=self.timeout, rootDomain=self.root_domain))
@@ -164,7 +165,7 @@ class Api:
         """``action`` of ``product`` with ``params``; the response's fields as a dict (``RequestId`` included)."""
         from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
-        package, _, cam_service = PRODUCTS[product]
+        package, _client_class, cam_service = PRODUCTS[product]
         models = importlib.import_module(f"{package}.models")
         request = getattr(models, f"{action}Request")()
         request.from_json_string(json.dumps(dict(params or {})))
@@ -180,15 +181,15 @@ class Api:
     def _meaning(self, exc: Exception, product: str, action: str, cam_service: str) -> Exception:
         code = getattr(exc, "code", None) or type(exc).__name__
         message = str(getattr(exc, "message", "") or "")
+        api = _("the Tencent Cloud API ({url})").format(url=f"{self.scheme}://{self.host(product)}")
         if code == "ClientNetworkError":
-            return Unreachable(f"the Tencent Cloud API ({self.scheme}://{self.host(product)})",
-                               _short_network_reason(message, self.timeout))
+            return Unreachable(api, _short_network_reason(message, self.timeout))
         if code == "ServerNetworkError":
-            return Unreachable(f"the Tencent Cloud API ({self.scheme}://{self.host(product)})",
-                               "it answered with an HTTP error instead of an API response (a proxy in the way?)")
+            return Unreachable(api, _("it answered with an HTTP error instead of an API response "
+                                      "(a proxy in the way?)"))
         if code in REJECTED_KEY_CODES:
             subject, text = REJECTED_KEY_CODES[code]
-            return Rejected(error(subject, text))
+            return Rejected(error(subject, _(text)))
         if code in DENIED_CODES or code.startswith("UnauthorizedOperation."):
             match = _CAM_ACTION_IN_MESSAGE.search(message)
             return Denied(match.group(1) if match else f"{cam_service}:{action}", code)
@@ -199,7 +200,9 @@ def denied_finding(denied: Denied, what: str, *, needed: bool = True) -> Finding
     """A denied action: an error when the deploy calls it, a warning when only the preflight does."""
     subject = f"cam:{denied.cam_action}"
     if needed:
-        return error(subject, f"is not allowed for this key ({denied.code}): {what} fails without it; add "
-                     f"{denied.cam_action} to the key's CAM policy (README: A sub-account key)")
-    return Finding(subject, f"is not allowed for this key ({denied.code}), so {what} is not checked; "
-                   f"add {denied.cam_action} to check it (the deploy itself does not need it)", "warning")
+        return error(subject, _("is not allowed for this key ({code}): {what} fails without it; add {action} to the "
+                                "key's CAM policy (README: A sub-account key)").format(
+            code=denied.code, what=what, action=denied.cam_action))
+    return Finding(subject, _("is not allowed for this key ({code}), so {what} is not checked; add {action} to check "
+                              "it (the deploy itself does not need it)").format(
+        code=denied.code, what=what, action=denied.cam_action), "warning")

@@ -378,8 +378,8 @@ def webhook_url_problem(url: str) -> str | None:
     printable ASCII without spaces, quotes or backslashes.
     """
     if len(url) > 2048:
-        return "is longer than 2048 characters"
+        return _("is longer than {limit} characters").format(limit=2048)
     if not _WEBHOOK_URL.fullmatch(url) or '"' in url or "\\" in url:
-        return ("is not an http(s) URL of printable characters without spaces or quotes "
-                "(e.g. https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...)")
+        return _("is not an http(s) URL of printable characters without spaces or quotes "
+                 "(e.g. https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...)")
     return None

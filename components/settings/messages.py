@@ -113,7 +113,7 @@ def _describe(error: dict[str, Any]) -> tuple[tuple, str]:
         return loc, _("{value!r} is not a string").format(value=value)
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return loc, _("{value!r} is not an object with keys").format(value=value)
-    if kind in ("list_type",):
+    if kind in ("list_type", "tuple_type", "set_type", "frozen_set_type"):  # tuple: a list setting read as a tuple
         return loc, _("{value!r} is not a list").format(value=value)
     if kind == "too_short":
         return loc, _("must not be empty")

@@ -86,15 +86,17 @@ class RetentionSettings(SettingsModel):
     def _patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for index, pattern in enumerate(value):
             if "$" in pattern.replace("\\$", "")[:-1]:
-                raise KeyedError((index,), f"{pattern!r}: a $ may only end the expression (an anchor), "
-                                 "or be escaped as \\$")
+                raise KeyedError((index,), _("{pattern!r}: a $ may only end the expression (an anchor), "
+                                             "or be escaped as \\$").format(pattern=pattern))
             if "(?" in pattern:
-                raise KeyedError((index,), f"{pattern!r}: groups with (? are not allowed (the host matches with "
-                                 "jq's Oniguruma engine); use plain ( ) groups, [ ], ^ $ . * + ? {n,m} |")
+                raise KeyedError((index,), _("{pattern!r}: groups with (? are not allowed (the host matches with "
+                                             "jq's Oniguruma engine); use plain ( ) groups, [ ], ^ $ . * + ? "
+                                             "{{n,m}} |").format(pattern=pattern))
             try:
                 re.compile(pattern)
             except re.error as error:
-                raise KeyedError((index,), f"{pattern!r} is not a regular expression: {error}") from None
+                raise KeyedError((index,), _("{pattern!r} is not a regular expression: {error}").format(
+                    pattern=pattern, error=error)) from None
         return value
 
 
@@ -123,27 +125,28 @@ class NexusSettings(SettingsModel):
     def _pinned(cls, value: str) -> str:
         if not NexusVersion.is_image_tag(value):
             forms = ", ".join(f"'3.x.y{variant}'" for variant in IMAGE_TAG_VARIANTS)
-            raise ValueError(
-                f"{value!r} is not a sonatype/nexus3 release tag; use one of {forms} "
-                f"(e.g. {DEFAULT_NEXUS_VERSION!r}; never 'latest', no build suffix like '-01')"
-            )
+            raise ValueError(_(
+                "{value!r} is not a sonatype/nexus3 release tag; use one of {forms} "
+                "(e.g. {default!r}; never 'latest', no build suffix like '-01')"
+            ).format(value=value, forms=forms, default=DEFAULT_NEXUS_VERSION))
         return value
 
     @field_validator("docker_hub_username")
     @classmethod
     def _docker_id(cls, value: str | None) -> str | None:
         if value is not None and not DOCKER_HUB_USERNAME.fullmatch(value):
-            raise ValueError(f"{value!r} is not a Docker Hub user name (4-30 of a-z, 0-9, '-', '_')")
+            raise ValueError(_("{value!r} is not a Docker Hub user name (4-30 of a-z, 0-9, '-', '_')").format(
+                value=value))
         return value
 
     @field_validator("image_digest")
     @classmethod
     def _digest(cls, value: str | None) -> str | None:
         if value is not None and not DIGEST.fullmatch(value):
-            raise ValueError(
-                f"{value!r} is not an image digest (sha256: and 64 lowercase hex digits, as `docker buildx imagetools "
+            raise ValueError(_(
+                "{value!r} is not an image digest (sha256: and 64 lowercase hex digits, as `docker buildx imagetools "
                 "inspect sonatype/nexus3:<version>` prints)"
-            )
+            ).format(value=value))
         return value
 
     @property
@@ -170,15 +173,16 @@ class NexusSettings(SettingsModel):
         if self.heap_mb is not None and self.heap_mb < MIN_HEAP_MB and not self.allow_below_minimum_memory:
             raise KeyedError(
                 ("heapMb",),
-                f"{self.heap_mb} is below Sonatype's minimum heap of {MIN_HEAP_MB} MB; raise it, or set "
-                "nexus.allowBelowMinimumMemory: true to accept an unsupported size",
+                _("{heap} is below Sonatype's minimum heap of {minimum} MB; raise it, or set "
+                  "nexus.allowBelowMinimumMemory: true to accept an unsupported size").format(
+                    heap=self.heap_mb, minimum=MIN_HEAP_MB),
             )
         return self
 
     @model_validator(mode="after")
     def _anonymous(self) -> NexusSettings:
         if self.anonymous_team_images and not self.anonymous_pull:
-            raise KeyedError(("anonymousTeamImages",), "needs nexus.anonymousPull: true")
+            raise KeyedError(("anonymousTeamImages",), _("needs nexus.anonymousPull: true"))
         return self
 
 
@@ -202,15 +206,15 @@ class AlertSettings(SettingsModel):
     def _ids(cls, value: tuple[int, ...]) -> tuple[int, ...]:
         for index, item in enumerate(value):
             if item < 1:
-                raise KeyedError((index,), f"{item} is not a CAM id (a positive number: the sub-user's UIN or "
-                                 "the user group's id, in the CAM console)")
+                raise KeyedError((index,), _("{item} is not a CAM id (a positive number: the sub-user's UIN or "
+                                             "the user group's id, in the CAM console)").format(item=item))
         return value
 
     @field_validator("notify_ways")
     @classmethod
     def _ways(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if not value:
-            raise ValueError("must not be empty: at least one of EMAIL, SMS, CALL, WECHAT, RTX")
+            raise ValueError(_("must not be empty: at least one of EMAIL, SMS, CALL, WECHAT, RTX"))
         return value
 
     @property
@@ -232,9 +236,11 @@ class UserSettings(SettingsModel):
     @classmethod
     def _name(cls, value: str) -> str:
         if not NEXUS_USER.fullmatch(value):
-            raise ValueError(f"{value!r} is not a user name (1-64 of a-z, 0-9, '.', '_', '-', starting with a letter)")
+            raise ValueError(_(
+                "{value!r} is not a user name (1-64 of a-z, 0-9, '.', '_', '-', starting with a letter)").format(
+                value=value))
         if value in RESERVED_USERS:
-            raise ValueError(f"{value!r} is Nexus's own user; pick another name")
+            raise ValueError(_("{value!r} is Nexus's own user; pick another name").format(value=value))
         return value
 
 
@@ -283,7 +289,9 @@ class SslConsoleSettings(SettingsModel):
     @classmethod
     def _certificate_id(cls, value: str | None) -> str | None:
         if value is not None and not SSL_CERTIFICATE_ID.match(value):
-            raise ValueError(f"{value!r} is not an SSL console certificate id (e.g. a1B2c3D4, from the console's list)")
+            raise ValueError(_(
+                "{value!r} is not an SSL console certificate id (e.g. a1B2c3D4, from the console's list)").format(
+                value=value))
         return value
 
     @property
@@ -331,7 +339,8 @@ class DatabaseSettings(SettingsModel):
     @classmethod
     def _version(cls, value: str) -> str:
         if value not in POSTGRESQL_MAJOR_VERSIONS:
-            raise ValueError(f"{value!r} is not allowed; expected one of {', '.join(POSTGRESQL_MAJOR_VERSIONS)}")
+            raise ValueError(_("{value!r} is not allowed; expected one of {allowed}").format(
+                value=value, allowed=", ".join(POSTGRESQL_MAJOR_VERSIONS)))
         return value
 
     @field_validator("migrator_version")
@@ -340,22 +349,24 @@ class DatabaseSettings(SettingsModel):
         # Sonatype names the jar nexus-db-migrator-<version>-<build>.jar; its build can differ from
         # the image's (nexus-public #451: Nexus 3.70.1-02, migrator 3.70.1-03).
         if value is not None and not MIGRATOR_VERSION.fullmatch(value):
-            raise ValueError(f"{value!r} is not a migrator version-build such as '3.93.2-03' "
-                             "(the <version>-<build> of Sonatype's nexus-db-migrator-<version>-<build>.jar)")
+            raise ValueError(_("{value!r} is not a migrator version-build such as '3.93.2-03' "
+                               "(the <version>-<build> of Sonatype's nexus-db-migrator-<version>-<build>.jar)").format(
+                value=value))
         return value
 
     @field_validator("migrator_sha256")
     @classmethod
     def _migrator_sha256(cls, value: str | None) -> str | None:
         if value is not None and not SHA256_HEX.fullmatch(value):
-            raise ValueError(f"{value!r} is not a SHA-256 (64 lowercase hex digits, as sha256sum prints)")
+            raise ValueError(_("{value!r} is not a SHA-256 (64 lowercase hex digits, as sha256sum prints)").format(
+                value=value))
         return value
 
     @field_validator("storage_gb")
     @classmethod
     def _storage(cls, value: int) -> int:
         if value % 10:
-            raise ValueError(f"{value!r} is not a multiple of 10 (TencentDB's storage step)")
+            raise ValueError(_("{value!r} is not a multiple of 10 (TencentDB's storage step)").format(value=value))
         return value
 
     @field_validator("host")
@@ -368,7 +379,7 @@ class DatabaseSettings(SettingsModel):
     def _user_name(cls, value: str) -> str:
         # TencentDB refuses "postgres" and names starting with pg_ or tencentdb_ for its accounts.
         if value == "postgres" or value.startswith(("pg_", "tencentdb_")):
-            raise ValueError(f"{value!r} is reserved; choose another database user")
+            raise ValueError(_("{value!r} is reserved; choose another database user").format(value=value))
         return value
 
     @property
@@ -417,5 +428,7 @@ class PrivateDnsSettings(SettingsModel):
     @classmethod
     def _zone_id(cls, value: str | None) -> str | None:
         if value is not None and not PRIVATE_ZONE_ID.fullmatch(value):
-            raise ValueError(f"{value!r} is not a Private DNS zone id (zone- and 6-16 of a-z, 0-9, e.g. zone-6xg5xgky)")
+            raise ValueError(_(
+                "{value!r} is not a Private DNS zone id (zone- and 6-16 of a-z, 0-9, e.g. zone-6xg5xgky)").format(
+                value=value))
         return value

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from components.i18n import _
+
 # The rules read a whole ``settings.stack.Settings``; stack imports ``CROSS_CHECKS`` from here, so
 # importing it back (even for type checking) would be a cycle: the rules are typed by its base model.
 from components.settings.base import SettingsModel as Settings
@@ -23,7 +25,7 @@ from components.settings.version import FIRST_POSTGRESQL_RELEASE
 def hostnames_differ(settings: Settings) -> None:
     """The web UI and the registry are told apart by hostname alone."""
     if settings.web_host == settings.registry_host:
-        raise KeyedError(("registryHost",), f"{settings.registry_host!r} must differ from webHost")
+        raise KeyedError(("registryHost",), _("{host!r} must differ from webHost").format(host=settings.registry_host))
 
 
 def existing_server_needs_ssh_key(settings: Settings) -> None:
@@ -31,39 +33,41 @@ def existing_server_needs_ssh_key(settings: Settings) -> None:
     if settings.server.is_existing and settings.ssh_private_key is None:
         raise KeyedError(
             ("sshPrivateKey",),
-            "required when server.mode is existing (pulumi config set --secret sshPrivateKey < key)",
+            _("required when server.mode is existing (pulumi config set --secret sshPrivateKey < key)"),
         )
 
 
 def ssl_console_only_with_its_certificate(settings: Settings) -> None:
     """``sslConsole`` names certificates that no other certificate source would read."""
     if settings.certificate != "ssl-console" and settings.ssl_console.names_certificates:
-        raise KeyedError(("sslConsole",), "applies only with certificate: ssl-console; remove it or set that")
+        raise KeyedError(("sslConsole",), _("applies only with certificate: ssl-console; remove it or set that"))
 
 
 def acme_needs_email(settings: Settings) -> None:
     """ACME accounts are registered with a contact address."""
     if settings.certificate == "acme" and settings.acme.email is None:
-        raise KeyedError(("acme", "email"), "required when certificate is acme")
+        raise KeyedError(("acme", "email"), _("required when certificate is acme"))
 
 
 def renewal_within_tencent_lifetime(settings: Settings) -> None:
     """Renewing 90 or more days ahead of a 90-day certificate would renew on every run."""
     if settings.certificate == "tencent" and settings.renew_before_days >= 90:
-        raise KeyedError(("renewBeforeDays",), "must be below 90 (Tencent free certificates last 90 days)")
+        raise KeyedError(("renewBeforeDays",), _("must be below 90 (Tencent free certificates last 90 days)"))
 
 
 def docker_hub_credentials_together(settings: Settings) -> None:
     """A Docker Hub user name without its token (or the reverse) is a half-set credential."""
     if (settings.nexus.docker_hub_username is None) != (settings.docker_hub_token is None):
-        raise KeyedError(("nexus", "dockerHubUsername"), "set together with the dockerHubToken secret, or neither")
+        raise KeyedError(("nexus", "dockerHubUsername"),
+                         _("set together with the dockerHubToken secret, or neither"))
 
 
 def dnspod_needs_an_ip_address(settings: Settings) -> None:
     """DNSPod A records point at an address, never at a host name."""
     server = settings.server
     if settings.dns == "dnspod" and server.is_existing and not is_ip(server.address):
-        raise KeyedError(("server", "address"), "must be an IP address when dns is dnspod (A records need one)")
+        raise KeyedError(("server", "address"),
+                         _("must be an IP address when dns is dnspod (A records need one)"))
 
 
 # --- disk and backups ---------------------------------------------------------------
@@ -76,8 +80,8 @@ def quota_below_data_disk(settings: Settings) -> None:
     if quota and server.is_cvm and quota >= server.data_disk_gb:
         raise KeyedError(
             ("nexus", "blobStoreQuotaGb"),
-            f"{quota} must be below server.dataDiskGb ({server.data_disk_gb}): "
-            "the quota is there to warn before the disk is full",
+            _("{quota} must be below server.dataDiskGb ({disk}): the quota is there to warn before the disk "
+              "is full").format(quota=quota, disk=server.data_disk_gb),
         )
 
 
@@ -85,7 +89,7 @@ def snapshots_need_cvm(settings: Settings) -> None:
     """Backups are CBS snapshots, which only a cvm stack's own data disk has."""
     backup = settings.backup
     if backup is not None and backup.enabled and settings.server.is_existing:
-        raise KeyedError(("backup", "retainDays"), "snapshots need server.mode cvm; set 0 and see README: Backups")
+        raise KeyedError(("backup", "retainDays"), _("snapshots need server.mode cvm; set 0 and see README: Backups"))
 
 
 # --- database ---------------------------------------------------------------------------
@@ -96,14 +100,15 @@ def postgresql_needs_nexus_3_77(settings: Settings) -> None:
     if settings.database.postgresql and settings.nexus.version_info < FIRST_POSTGRESQL_RELEASE:
         raise KeyedError(
             ("database", "engine"),
-            f"postgresql needs nexus.version 3.77 or later in Community Edition (not {settings.nexus.version})",
+            _("postgresql needs nexus.version 3.77 or later in Community Edition (not {version})").format(
+                version=settings.nexus.version),
         )
 
 
 def existing_postgresql_needs_host(settings: Settings) -> None:
     """An existing server names the database it already has."""
     if settings.database.postgresql and settings.server.is_existing and settings.database.host is None:
-        raise KeyedError(("database", "host"), "required with database.engine postgresql on an existing server")
+        raise KeyedError(("database", "host"), _("required with database.engine postgresql on an existing server"))
 
 
 def existing_postgresql_needs_password(settings: Settings) -> None:
@@ -111,21 +116,21 @@ def existing_postgresql_needs_password(settings: Settings) -> None:
     if settings.database.postgresql and settings.server.is_existing and settings.database_password is None:
         raise KeyedError(
             ("databasePassword",),
-            "required with database.engine postgresql on an existing server "
-            "(pulumi config set --secret databasePassword)",
+            _("required with database.engine postgresql on an existing server "
+              "(pulumi config set --secret databasePassword)"),
         )
 
 
 def cvm_database_has_no_host(settings: Settings) -> None:
     """A cvm stack creates its own TencentDB; a host would name some other database."""
     if settings.database.postgresql and settings.server.is_cvm and settings.database.host is not None:
-        raise KeyedError(("database", "host"), "only for existing servers; cvm stacks create their own TencentDB")
+        raise KeyedError(("database", "host"), _("only for existing servers; cvm stacks create their own TencentDB"))
 
 
 def tencentdb_stays_encrypted(settings: Settings) -> None:
     """The connection to TencentDB stays TLS-encrypted."""
     if settings.database.postgresql and settings.server.is_cvm and settings.database.ssl_mode == "disable":
-        raise KeyedError(("database", "sslMode"), "TencentDB connections stay encrypted; use require")
+        raise KeyedError(("database", "sslMode"), _("TencentDB connections stay encrypted; use require"))
 
 
 def migration_names_its_migrator(settings: Settings) -> None:
@@ -137,15 +142,16 @@ def migration_names_its_migrator(settings: Settings) -> None:
     if version is None:
         raise KeyedError(
             ("database", "migratorVersion"),
-            f"required with database.migrateFromH2: the <version>-<build> of Sonatype's migrator for nexus.version "
-            f"{settings.nexus.version} (nexus-db-migrator-{wanted}-<build>.jar, e.g. {wanted}-01; the build can differ "
-            "from the image's, README: Moving to PostgreSQL)",
+            _("required with database.migrateFromH2: the <version>-<build> of Sonatype's migrator for nexus.version "
+              "{version} (nexus-db-migrator-{wanted}-<build>.jar, e.g. {wanted}-01; the build can differ "
+              "from the image's, README: Moving to PostgreSQL)").format(version=settings.nexus.version, wanted=wanted),
         )
     if version.rsplit("-", 1)[0] != wanted:
         raise KeyedError(
             ("database", "migratorVersion"),
-            f"{version!r} is the migrator of Nexus {version.rsplit('-', 1)[0]}, not of nexus.version "
-            f"{settings.nexus.version}; use nexus-db-migrator-{wanted}-<build>.jar (it checks the schema)",
+            _("{migrator!r} is the migrator of Nexus {release}, not of nexus.version {version}; use "
+              "nexus-db-migrator-{wanted}-<build>.jar (it checks the schema)").format(
+                migrator=version, release=version.rsplit("-", 1)[0], version=settings.nexus.version, wanted=wanted),
         )
 
 
@@ -155,9 +161,9 @@ def migration_needs_migrator_checksum(settings: Settings) -> None:
     if database.postgresql and database.migrate_from_h2 and database.migrator_sha256 is None:
         raise KeyedError(
             ("database", "migratorSha256"),
-            "required with database.migrateFromH2: the SHA-256 of Sonatype's nexus-db-migrator jar for "
-            f"nexus.version {settings.nexus.version} (sha256sum of a copy you checked), so the host runs only that "
-            "migrator (README: Moving to PostgreSQL)",
+            _("required with database.migrateFromH2: the SHA-256 of Sonatype's nexus-db-migrator jar for "
+              "nexus.version {version} (sha256sum of a copy you checked), so the host runs only that "
+              "migrator (README: Moving to PostgreSQL)").format(version=settings.nexus.version),
         )
 
 
@@ -169,13 +175,13 @@ def user_names_unique(settings: Settings) -> None:
     names = [user.name for user in settings.users]
     for index, name in enumerate(names):
         if name in names[:index]:
-            raise KeyedError(("users", index, "name"), f"{name!r} is listed twice")
+            raise KeyedError(("users", index, "name"), _("{name!r} is listed twice").format(name=name))
 
 
 def a_push_user_exists(settings: Settings) -> None:
     """CI needs a user that may push (its ``docker login`` line is a stack output)."""
     if not any(user.role == "push" for user in settings.users):
-        raise KeyedError(("users",), "needs at least one user with role push (the CI user that pushes images)")
+        raise KeyedError(("users",), _("needs at least one user with role push (the CI user that pushes images)"))
 
 
 def passwords_belong_to_users(settings: Settings) -> None:
@@ -183,7 +189,8 @@ def passwords_belong_to_users(settings: Settings) -> None:
     names = {user.name for user in settings.users}
     for name in settings.user_passwords:
         if name not in names:
-            raise KeyedError(("userPasswords", name), f"{name!r} is not in users; remove it or add the user")
+            raise KeyedError(("userPasswords", name),
+                             _("{name!r} is not in users; remove it or add the user").format(name=name))
 
 
 def every_user_has_a_good_password(settings: Settings) -> None:
@@ -195,7 +202,8 @@ def every_user_has_a_good_password(settings: Settings) -> None:
         if secret is None:
             raise KeyedError(
                 ("userPasswords", name),
-                f"is required for user {name!r}: pulumi config set --secret --path 'userPasswords.{name}'",
+                _("is required for user {name!r}: pulumi config set --secret --path 'userPasswords.{name}'").format(
+                    name=name),
             )
         if is_placeholder(secret):
             continue
@@ -205,7 +213,7 @@ def every_user_has_a_good_password(settings: Settings) -> None:
         except ValueError as error:
             raise KeyedError(("userPasswords", name), str(error)) from None
         if password == admin:
-            raise KeyedError(("userPasswords", name), "must differ from adminPassword")
+            raise KeyedError(("userPasswords", name), _("must differ from adminPassword"))
 
 
 # --- access ----------------------------------------------------------------------------------
@@ -221,7 +229,7 @@ def allow_lists_exclude_nobody(settings: Settings) -> None:
 def mirror_allow_list_needs_the_mirror(settings: Settings) -> None:
     """The mirror's allow-list applies to an endpoint that exists only with anonymous pulls."""
     if settings.registry_mirror_allowed_cidrs is not None and not settings.mirror_enabled:
-        raise KeyedError(("registryMirrorAllowedCidrs",), "the mirror exists only with nexus.anonymousPull: true")
+        raise KeyedError(("registryMirrorAllowedCidrs",), _("the mirror exists only with nexus.anonymousPull: true"))
 
 
 # --- the private path ---------------------------------------------------------------------------
@@ -232,14 +240,14 @@ def private_dns_needs_cvm(settings: Settings) -> None:
     if settings.private_dns.enabled and not settings.server.is_cvm:
         raise KeyedError(
             ("privateDns", "enabled"),
-            "needs server.mode cvm (the zone is bound to the stack's own VPC); remove it for an existing server",
+            _("needs server.mode cvm (the zone is bound to the stack's own VPC); remove it for an existing server"),
         )
 
 
 def private_zone_needs_the_private_path(settings: Settings) -> None:
     """A zone to adopt means nothing with the private path off."""
     if settings.private_dns.zone_id is not None and not settings.private_dns_enabled:
-        raise KeyedError(("privateDns", "zoneId"), "applies only with the private path on (privateDns.enabled)")
+        raise KeyedError(("privateDns", "zoneId"), _("applies only with the private path on (privateDns.enabled)"))
 
 
 # --- memory (Sonatype's sizing rules, where the host's memory is known before deploy) -----------
@@ -259,9 +267,9 @@ def host_meets_minimum_memory(settings: Settings) -> None:
     key = "memoryGb" if settings.server.memory_gb is not None else "instanceType"
     raise KeyedError(
         ("server", key),
-        f"{memory_gb} GB is below Sonatype's minimum of {MIN_HOST_MEMORY_GB} GB for Nexus; use "
-        f"{MIN_HOST_MEMORY_GB} or more, or set nexus.allowBelowMinimumMemory: true to accept "
-        "an unsupported host",
+        _("{memory} GB is below Sonatype's minimum of {minimum} GB for Nexus; use {minimum} or more, or set "
+          "nexus.allowBelowMinimumMemory: true to accept an unsupported host").format(
+            memory=memory_gb, minimum=MIN_HOST_MEMORY_GB),
     )
 
 
@@ -276,9 +284,9 @@ def heap_fits_the_host(settings: Settings) -> None:
     if nexus.heap_mb + direct > budget:
         raise KeyedError(
             ("nexus", "heapMb"),
-            f"{nexus.heap_mb} MB heap + {direct} MB direct memory exceeds two thirds of "
-            f"the server's {memory_gb} GB ({budget} MB, Sonatype's limit); lower nexus.heapMb "
-            "or leave it unset to derive it",
+            _("{heap} MB heap + {direct} MB direct memory exceeds two thirds of the server's {memory} GB "
+              "({budget} MB, Sonatype's limit); lower nexus.heapMb or leave it unset to derive it").format(
+                heap=nexus.heap_mb, direct=direct, memory=memory_gb, budget=budget),
         )
 
 

@@ -67,7 +67,7 @@ class CvmServer(_ServerModel):
     @classmethod
     def _instance_type(cls, value: str | None) -> str | None:
         if value is not None and not INSTANCE_TYPE.fullmatch(value):
-            raise ValueError(f"{value!r} is not a CVM instance type (e.g. S5.MEDIUM4)")
+            raise ValueError(_("{value!r} is not a CVM instance type (e.g. S5.MEDIUM4)").format(value=value))
         return value
 
     @field_validator("image")
@@ -75,7 +75,8 @@ class CvmServer(_ServerModel):
     def _image(cls, value: str) -> str:
         if value not in IMAGE_FAMILIES and not IMAGE_ID.fullmatch(value):
             allowed = ", ".join(IMAGE_FAMILIES)
-            raise ValueError(f"{value!r} is not a supported image; use one of {allowed} or an image id img-xxxxxxxx")
+            raise ValueError(_("{value!r} is not a supported image; use one of {allowed} or an image id "
+                               "img-xxxxxxxx").format(value=value, allowed=allowed))
         return value
 
     @field_validator("ssh_user")
@@ -87,7 +88,7 @@ class CvmServer(_ServerModel):
     @classmethod
     def _zone(cls, value: str | None) -> str | None:
         if value is not None and not ZONE.fullmatch(value):
-            raise ValueError(f"{value!r} is not an availability zone (e.g. ap-guangzhou-3)")
+            raise ValueError(_("{value!r} is not an availability zone (e.g. ap-guangzhou-3)").format(value=value))
         return value
 
     @property
@@ -101,15 +102,15 @@ class CvmServer(_ServerModel):
     @model_validator(mode="after")
     def _size_and_ssh(self) -> CvmServer:
         if self.instance_type is None and (self.cpu is None or self.memory_gb is None):
-            raise ValueError("set instanceType, or both cpu and memoryGb")
+            raise ValueError(_("set instanceType, or both cpu and memoryGb"))
         if self.instance_type is not None and (self.cpu is not None or self.memory_gb is not None):
-            raise ValueError("set instanceType or cpu/memoryGb, not both")
+            raise ValueError(_("set instanceType or cpu/memoryGb, not both"))
         for index, cidr in enumerate(self.ssh_allowed_cidrs):
             if ipaddress.ip_network(cidr).prefixlen == 0 and not self.allow_ssh_from_anywhere:
                 raise KeyedError(
                     ("sshAllowedCidrs", index),
-                    f"{cidr!r} opens SSH to the whole internet; list your admin networks, "
-                    "or set server.allowSshFromAnywhere: true to accept that",
+                    _("{cidr!r} opens SSH to the whole internet; list your admin networks, "
+                      "or set server.allowSshFromAnywhere: true to accept that").format(cidr=cidr),
                 )
         return self
 
@@ -130,7 +131,7 @@ class ExistingServer(_ServerModel):
     @model_validator(mode="after")
     def _format_needs_a_device(self) -> ExistingServer:
         if self.format_data_device and not self.data_device:
-            raise KeyedError(("formatDataDevice",), "needs server.dataDevice (the disk to format)")
+            raise KeyedError(("formatDataDevice",), _("needs server.dataDevice (the disk to format)"))
         return self
 
     @field_validator("address")
@@ -147,9 +148,9 @@ class ExistingServer(_ServerModel):
     @classmethod
     def _data_device(cls, value: str | None) -> str | None:
         if value is not None and not DATA_DEVICE.fullmatch(value):
-            raise ValueError(
-                f"{value!r} is not a stable device path; use /dev/disk/by-id/..., by-uuid/... or by-label/..."
-            )
+            raise ValueError(_(
+                "{value!r} is not a stable device path; use /dev/disk/by-id/..., by-uuid/... or by-label/..."
+            ).format(value=value))
         return value
 
 
