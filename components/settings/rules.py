@@ -49,12 +49,6 @@ def acme_needs_email(settings: Settings) -> None:
         raise KeyedError(("acme", "email"), _("required when certificate is acme"))
 
 
-def renewal_within_tencent_lifetime(settings: Settings) -> None:
-    """Renewing 90 or more days ahead of a 90-day certificate would renew on every run."""
-    if settings.certificate == "tencent" and settings.renew_before_days >= 90:
-        raise KeyedError(("renewBeforeDays",), _("must be below 90 (Tencent free certificates last 90 days)"))
-
-
 def docker_hub_credentials_together(settings: Settings) -> None:
     """A Docker Hub user name without its token (or the reverse) is a half-set credential."""
     if (settings.nexus.docker_hub_username is None) != (settings.docker_hub_token is None):
@@ -298,7 +292,6 @@ CROSS_CHECKS: tuple[Rule, ...] = (
     existing_server_needs_ssh_key,
     ssl_console_only_with_its_certificate,
     acme_needs_email,
-    renewal_within_tencent_lifetime,
     docker_hub_credentials_together,
     dnspod_needs_an_ip_address,
     quota_below_data_disk,

@@ -24,7 +24,6 @@ from pydantic import BaseModel
 from components import i18n
 from components import settings as stack_settings
 from components.settings import rules
-from components.settings.errors import KeyedError
 from components.settings.server import SERVER_MODES
 from tests.harness import LAB_HOST_KEY, ROOT, stack_config, stack_file_config, write_stack_file
 
@@ -244,9 +243,6 @@ CROSS_CHECK_FAILURES = [
     ("heap_fits_the_host", "dev", {"nexus": {"heapMb": 6144}}, {}, "nexus.heapMb",
      "exceeds two thirds of the server's 8 GB"),
 ]
-# renewal_within_tencent_lifetime cannot fail through a stack file today (renewBeforeDays allows 1..60): it is
-# called directly below, with a settings copy that holds 90.
-UNREACHABLE_RULES = {"renewal_within_tencent_lifetime"}
 
 
 def settings_problems(stack: str, overrides: dict, secrets: dict) -> list[str]:
@@ -262,7 +258,7 @@ def in_language(monkeypatch, locale_name: str) -> None:
 
 
 def test_the_cross_check_table_walks_every_rule():
-    walked = {row[0] for row in CROSS_CHECK_FAILURES} | UNREACHABLE_RULES
+    walked = {row[0] for row in CROSS_CHECK_FAILURES}
     assert walked == {rule.__name__ for rule in rules.CROSS_CHECKS}
 
 
@@ -276,15 +272,6 @@ def test_every_cross_check_speaks_chinese_naming_its_key(monkeypatch, rule, stac
     [chinese_line] = settings_problems(stack, overrides, secrets)
     assert chinese_line.startswith(f"{NS}:{key}: "), chinese_line
     assert HAN.search(chinese_line.split(": ", 1)[1]), chinese_line
-
-
-def test_a_cross_check_no_stack_file_reaches_speaks_chinese_too(monkeypatch):
-    in_language(monkeypatch, "zh_CN.UTF-8")
-    settings = stack_settings.from_mapping("dev", stack_config("dev"))
-    with pytest.raises(KeyedError) as caught:
-        rules.renewal_within_tencent_lifetime(settings.model_copy(update={"renew_before_days": 90}))
-    assert caught.value.loc == ("renewBeforeDays",)
-    assert HAN.search(caught.value.message) and "90" in caught.value.message
 
 
 def _setting_paths(model, prefix=()):
