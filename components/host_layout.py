@@ -62,6 +62,8 @@ RETENTION_SCRIPT = f"{BIN_DIR}/nexus-retention.sh"
 RETENTION_FILE_NAME = "retention.json"
 # The health notifier (``render.nexus_alerts``), every few minutes on every Nexus host.
 HEALTH_SCRIPT = f"{BIN_DIR}/nexus-health-notify.sh"
+# The watchdog (``render.nexus_watchdog``): every minute, starts Nexus again when it is exited or missing.
+WATCHDOG_SCRIPT = f"{BIN_DIR}/nexus-watchdog.sh"
 NGINX_DEPLOY_SCRIPT = f"{BIN_DIR}/deploy-nginx.sh"
 NGINX_SMOKE_SCRIPT = f"{BIN_DIR}/smoke-check-nginx.sh"
 
@@ -137,6 +139,8 @@ PRUNE_UNIT = "nexus-registry-db-backup-prune"
 RETENTION_UNIT = "nexus-registry-retention"
 # The health notifier's timer (every few minutes) and service.
 HEALTH_UNIT = "nexus-registry-health"
+# The watchdog's timer (every minute) and service.
+WATCHDOG_UNIT = "nexus-registry-watchdog"
 
 # --- nginx ---------------------------------------------------------------------------------------
 
@@ -158,3 +162,5 @@ NGINX_DEPLOYED_DIGEST = f"{NGINX_STATE_DIR}/deployed-bundle.sha256"
 # watchdog leaves the container alone.  It holds "<pid> <command>" of its owner; a flag whose owner
 # process is gone is stale and the watchdog takes it back (a killed command must not disable healing).
 MAINTENANCE_FLAG = f"{STATE_DIR}/maintenance"
+# What the watchdog did last and when it last looked ("key=value" lines); nexus-status.sh shows it.
+WATCHDOG_STATE = f"{STATE_DIR}/watchdog.state"
