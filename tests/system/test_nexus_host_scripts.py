@@ -727,6 +727,8 @@ args = sys.argv[1:]
 with open(log_file, "a") as log:
     log.write(json.dumps(args) + "\n")
 command, name = args[0], args[-1]
+if command == "info":  # dockerd answers unless FAKE_DOCKERD_DOWN names an existing file
+    sys.exit(1 if os.path.exists(os.environ.get("FAKE_DOCKERD_DOWN", "/nonexistent")) else 0)
 def missing():
     print(f"Error: No such container: {name}", file=sys.stderr); sys.exit(1)
 if command == "inspect":
