@@ -1028,7 +1028,8 @@ def test_an_interrupted_replace_is_put_back_in_order_by_the_next_run(tmp_path, n
 def test_a_new_container_that_does_not_start_gives_way_to_the_previous_one(tmp_path, nexus):
     container = Container(tmp_path, nexus)
     ok(container.run())
-    result = container.run(make_settings("dev", {"version": "3.95.2"}), FAKE_DOCKER_START_FAILS="sonatype/nexus3:3.95.2")
+    result = container.run(make_settings("dev", {"version": "3.95.2"}),
+                           FAKE_DOCKER_START_FAILS="sonatype/nexus3:3.95.2")
     assert result.returncode != 0 and "the previous one was started again" in result.stderr
     assert container.containers()["nexus"]["image"] == "sonatype/nexus3:3.98.0"
     assert list(container.containers()) == ["nexus"] and container.containers()["nexus"]["status"] == "running"
