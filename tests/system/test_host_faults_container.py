@@ -61,7 +61,8 @@ FAULT_DOCKER = r"""#!/bin/bash
 # Fault tests only (test_host_faults_container.py): a shorter docker stop, and a pause point.
 args=("$@")
 if [[ ${args[0]-} == stop && ${args[1]-} == --time ]]; then
-  echo "docker stop --time ${args[2]} ${args[3]-}: 3 s here (the stand-in ignores SIGTERM)" >>/var/log/nexus-test-docker-stop.log
+  echo "docker stop --time ${args[2]} ${args[3]-}: 3 s here (the stand-in ignores SIGTERM)" \
+    >>/var/log/nexus-test-docker-stop.log
   args[2]=3
 fi
 if [[ -f /run/nexus-test-pause-at ]]; then
