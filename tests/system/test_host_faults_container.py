@@ -310,7 +310,8 @@ def test_watchdog_leaves_a_killed_nexus_alone_in_maintenance_then_starts_it(faul
 
 
 def test_watchdog_starts_dockerd_and_nexus_after_dockerd_is_killed(faults):
-    pid = faults.host.read("/var/run/docker.pid").strip()
+    pid = faults.host.read("/run/docker.pid").strip()  # /var/run links to /run, outside the host's root
+    assert pid
     faults.host.sh(f"kill -KILL {pid}")
     _wait(lambda: faults.host.sh(f"test -d /proc/{pid}", check=False).returncode != 0, "dockerd to die")
     healed = faults.watchdog()
