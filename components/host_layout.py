@@ -62,6 +62,8 @@ RETENTION_SCRIPT = f"{BIN_DIR}/nexus-retention.sh"
 RETENTION_FILE_NAME = "retention.json"
 # The health notifier (``render.nexus_alerts``), every few minutes on every Nexus host.
 HEALTH_SCRIPT = f"{BIN_DIR}/nexus-health-notify.sh"
+# The watchdog (``render.nexus_watchdog``): every minute, starts Nexus again when it is exited or missing.
+WATCHDOG_SCRIPT = f"{BIN_DIR}/nexus-watchdog.sh"
 NGINX_DEPLOY_SCRIPT = f"{BIN_DIR}/deploy-nginx.sh"
 NGINX_SMOKE_SCRIPT = f"{BIN_DIR}/smoke-check-nginx.sh"
 
@@ -141,6 +143,8 @@ HEALTH_UNIT = "nexus-registry-health"
 # an nginx deploy that a kill or a reboot interrupted, so nginx never boots on files it has not accepted.
 NGINX_RECOVER_UNIT = "nexus-registry-nginx-recover"
 NGINX_DROP_IN = f"{SYSTEMD_DIR}/nginx.service.d/nexus-registry.conf"
+# The watchdog's timer (every minute) and service.
+WATCHDOG_UNIT = "nexus-registry-watchdog"
 
 # --- nginx ---------------------------------------------------------------------------------------
 
@@ -162,3 +166,5 @@ NGINX_DEPLOYED_DIGEST = f"{NGINX_STATE_DIR}/deployed-bundle.sha256"
 # watchdog leaves the container alone.  It holds "<pid> <command>" of its owner; a flag whose owner
 # process is gone is stale and the watchdog takes it back (a killed command must not disable healing).
 MAINTENANCE_FLAG = f"{STATE_DIR}/maintenance"
+# What the watchdog did last and when it last looked ("key=value" lines); nexus-status.sh shows it.
+WATCHDOG_STATE = f"{STATE_DIR}/watchdog.state"

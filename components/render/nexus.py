@@ -52,6 +52,7 @@ from components.host_layout import (
     LEGACY_DATASTORE_ENV_PATH,
     LIFECYCLE_DIR,
     LIFECYCLE_DIR_NAME,
+    MAINTENANCE_FLAG,
     MOUNT_POINT,
     NEXUS_IMAGE_REPOSITORY,
     NEXUS_PAYLOAD_DIR,
@@ -66,6 +67,8 @@ from components.host_layout import (
     STATE_DIR,
     SYSTEMD_DIR,
     USER_PASSWORD_DIR_NAME,
+    WATCHDOG_SCRIPT,
+    WATCHDOG_UNIT,
     WEB_PORT,
 )
 from components.render import (
@@ -74,6 +77,7 @@ from components.render import (
     nexus_operator_tools,
     nexus_retention,
     nexus_security,
+    nexus_watchdog,
 )
 from components.render.bundle import HostFile, unique
 from components.render.nexus_repositories import (
@@ -96,6 +100,10 @@ CONTAINER_READY_TIMEOUT_SECONDS = 900  # first start of a fresh Nexus takes minu
 BOOTSTRAP_READY_TIMEOUT_SECONDS = 300
 UPSTREAM_TIMEOUT_SECONDS = 15  # per upstream probe from the host; a slow mirror is worth a warning
 SPEC_LABEL = "nexus-registry.spec"
+# The container step warns when the data disk is this full (a full disk fails every push).
+DISK_WARN_PERCENT = 90
+# The container step keeps the output of its newest runs (it works detached, see the script).
+CONTAINER_RUN_LOGS_KEPT = 5
 
 # Tencent's public mirror of download.docker.com, used on EL-family hosts whose own
 # repositories have no Docker Engine; reachable from mainland China without Docker Hub.
@@ -318,6 +326,14 @@ def container_files(settings: Settings) -> list[HostFile]:
         run_options=container_run_options(settings),
         datastore_properties=DATASTORE_PROPERTIES_PATH if settings.database.postgresql else "",
         legacy_datastore_env=LEGACY_DATASTORE_ENV_PATH,
+        state_dir=STATE_DIR,
+        log_dir=f"{STATE_DIR}/container",
+        kept_logs=CONTAINER_RUN_LOGS_KEPT,
+        # Long enough for a previous run of this step (a stop, then the wait for readiness) to end.
+        maintenance_wait=STOP_TIMEOUT_SECONDS + CONTAINER_READY_TIMEOUT_SECONDS,
+        maintenance_flag=MAINTENANCE_FLAG,
+        disk_warn_percent=DISK_WARN_PERCENT,
+        watchdog_script=WATCHDOG_SCRIPT,
     )
     return [HostFile(CONTAINER_SCRIPT, script, "0755")]
 
@@ -348,6 +364,7 @@ def bootstrap_files(settings: Settings) -> list[HostFile]:
         prune_unit=PRUNE_UNIT,
         retention_unit=RETENTION_UNIT,
         health_unit=HEALTH_UNIT,
+        watchdog_unit=WATCHDOG_UNIT,
         systemd_dir=SYSTEMD_DIR,
         upstream_timeout=UPSTREAM_TIMEOUT_SECONDS,
     )
@@ -365,7 +382,8 @@ def bootstrap_files(settings: Settings) -> list[HostFile]:
     files += [HostFile(f"{REPOSITORY_DIR}/{repo.name}.json", _json(repo.payload()), "0600") for repo in repos]
     files += lifecycle_files(settings)
     return unique([*files, jq_library_file(), *nexus_operator_tools.host_files(settings),
-                   *nexus_retention.host_files(settings), *nexus_alerts.host_files(settings)])
+                   *nexus_retention.host_files(settings), *nexus_alerts.host_files(settings),
+                   *nexus_watchdog.host_files(settings)])
 
 
 def bootstrap_secret_files(settings: Settings) -> list[tuple[str, str]]:

@@ -6,7 +6,8 @@
 - the daily systemd timer (``host_layout.PRUNE_UNIT``) that runs it with ``--prune`` to
   delete database backups older than ``backup.databaseKeepDays``;
 - ``nexus-status.sh``: usage against the Community Edition caps and the H2 limit,
-  blob store and disk, certificate expiry, Nexus health (``make status STACK=...``).
+  blob store and disk (in bytes), certificate expiry, Nexus health, what the watchdog did
+  and the maintenance flag (``make status STACK=...``).
 
 Both are installed with the bootstrap step (they read the same root-only admin
 password file) and are rendered like every other host script.
@@ -23,6 +24,7 @@ from components.host_layout import (
     DATABASE_BACKUP_HOST_DIR,
     DATASTORE_PROPERTIES,
     DB_BACKUP_SCRIPT,
+    MAINTENANCE_FLAG,
     MOUNT_POINT,
     NEXUS_IMAGE_REPOSITORY,
     NEXUS_URL,
@@ -32,6 +34,8 @@ from components.host_layout import (
     SECRETS_DIR,
     STATUS_SCRIPT,
     SYSTEMD_DIR,
+    WATCHDOG_STATE,
+    WATCHDOG_UNIT,
 )
 from components.render import nexus_lifecycle
 from components.render.bundle import HostFile, unique
@@ -44,6 +48,8 @@ WARN_PERCENT = 80
 CERT_WARN_DAYS = 30
 # Sonatype supports embedded H2 up to about this many requests a day; above it, PostgreSQL.
 H2_SUPPORTED_REQUESTS_PER_DAY = 20000
+# The watchdog checks every minute; its last check this old means its timer is not running.
+WATCHDOG_STALE_SECONDS = 600
 
 
 def database_backup_files(settings: Settings) -> list[HostFile]:
@@ -91,6 +97,10 @@ def status_files(settings: Settings) -> list[HostFile]:
         warn_percent=WARN_PERCENT,
         cert_warn_days=CERT_WARN_DAYS,
         h2_supported_requests=H2_SUPPORTED_REQUESTS_PER_DAY,
+        watchdog_state=WATCHDOG_STATE,
+        watchdog_unit=WATCHDOG_UNIT,
+        watchdog_stale_seconds=WATCHDOG_STALE_SECONDS,
+        maintenance_flag=MAINTENANCE_FLAG,
     )
     return [HostFile(STATUS_SCRIPT, script, "0755"), jq_library_file()]
 

@@ -722,36 +722,52 @@ def test_the_data_directory_belongs_to_the_nexus_uid(prepare_disk, tmp_path):
 FAKE_DOCKER = r'''
 import json, os, sys
 state_file, log_file = os.environ["FAKE_DOCKER_STATE"], os.environ["FAKE_DOCKER_LOG"]
-state = json.load(open(state_file)) if os.path.exists(state_file) else {"exists": False}
+state = json.load(open(state_file)) if os.path.exists(state_file) else {}  # name -> container
 args = sys.argv[1:]
 with open(log_file, "a") as log:
     log.write(json.dumps(args) + "\n")
-command = args[0]
+command, name = args[0], args[-1]
+if command == "info":  # dockerd answers unless FAKE_DOCKERD_DOWN names an existing file
+    sys.exit(1 if os.path.exists(os.environ.get("FAKE_DOCKERD_DOWN", "/nonexistent")) else 0)
+def missing():
+    print(f"Error: No such container: {name}", file=sys.stderr); sys.exit(1)
 if command == "inspect":
-    if not state["exists"]:
-        print("Error: No such object", file=sys.stderr); sys.exit(1)
+    if name not in state:
+        missing()
     template = args[2]
     if ".State.Status" in template:
-        print(state["status"])
+        print(state[name]["status"])
     elif ".RestartCount" in template:
-        print(state.get("restarts", 0))
+        print(state[name].get("restarts", 0))
     else:
         label = template.split('"')[1]
-        print(state["labels"].get(label, "<no value>"))
+        print(state[name]["labels"].get(label, "<no value>"))
 elif command == "image":  # image inspect --format '{{ index .Config.Labels "release" }}' IMAGE
     print(os.environ.get("FAKE_DOCKER_IMAGE_RELEASE") or args[-1].split(":")[1].split("-")[0].split("@")[0])
 elif command == "pull":
     sys.exit(1 if os.environ.get("FAKE_DOCKER_PULL_FAILS") else 0)
-elif command == "run":
+elif command == "create":
+    created = args[args.index("--name") + 1]
+    if created in state:
+        print(f"Error: the name {created} is already in use", file=sys.stderr); sys.exit(1)
     labels = dict(a.split("=", 1) for o, a in zip(args, args[1:]) if o == "--label")
-    state = {"exists": True, "status": os.environ.get("FAKE_DOCKER_RUN_STATUS", "running"), "labels": labels,
-             "image": args[-1], "restarts": int(os.environ.get("FAKE_DOCKER_RESTARTS", "0"))}
+    state[created] = {"status": "created", "labels": labels, "image": args[-1],
+                      "restarts": int(os.environ.get("FAKE_DOCKER_RESTARTS", "0"))}
+elif command == "rename":
+    if args[1] not in state or args[2] in state:
+        print("Error: cannot rename", file=sys.stderr); sys.exit(1)
+    state[args[2]] = state.pop(args[1])
+elif command in ("stop", "start", "rm", "logs") and name not in state:
+    missing()
 elif command == "stop":
-    state["status"] = "exited"
+    state[name]["status"] = "exited"
 elif command == "start":
-    state["status"] = "running"
+    if state[name]["image"] == os.environ.get("FAKE_DOCKER_START_FAILS"):
+        print("Error: port is already allocated", file=sys.stderr); sys.exit(1)
+    state[name]["status"] = os.environ.get("FAKE_DOCKER_RUN_STATUS", "running") \
+        if state[name]["status"] == "created" else "running"
 elif command == "rm":
-    state = {"exists": False}
+    del state[name]
 elif command == "logs":
     print("fake nexus log: line 1\nfake nexus log: line 2")
 json.dump(state, open(state_file, "w"))
@@ -774,14 +790,30 @@ class Container:
         self.docker.chmod(0o755)
         self.state = tmp_path / "docker-state.json"
         self.log = tmp_path / "docker.log"
+        self.state_dir = tmp_path / "state"
+        self.flag = self.state_dir / "maintenance"
+
+    def env(self, **env: str) -> dict[str, str]:
+        return {"DOCKER": str(self.docker), "FAKE_DOCKER_STATE": str(self.state),
+                "FAKE_DOCKER_LOG": str(self.log), "NEXUS_DATA_DIR": str(self.data),
+                "NEXUS_UID": str(os.getuid()), "MEMINFO_FILE": str(self.meminfo),
+                "NEXUS_URL": self.nexus.url, "NEXUS_READY_TIMEOUT": "3",
+                "NEXUS_READY_INTERVAL": "0.1", "NEXUS_STATE_DIR": str(self.state_dir),
+                "MAINTENANCE_FLAG": str(self.flag), **env}
+
+    def script(self, settings=None) -> Path:
+        return write_script(self.tmp_path, render.container_files(settings or make_settings("dev"))[0])
 
     def run(self, settings=None, **env: str):
-        script = write_script(self.tmp_path, render.container_files(settings or make_settings("dev"))[0])
-        return run(script, {"DOCKER": str(self.docker), "FAKE_DOCKER_STATE": str(self.state),
-                            "FAKE_DOCKER_LOG": str(self.log), "NEXUS_DATA_DIR": str(self.data),
-                            "NEXUS_UID": str(os.getuid()), "MEMINFO_FILE": str(self.meminfo),
-                            "NEXUS_URL": self.nexus.url, "NEXUS_READY_TIMEOUT": "3",
-                            "NEXUS_READY_INTERVAL": "0.1", **env})
+        return run(self.script(settings), self.env(**env))
+
+    def containers(self) -> dict:
+        return json.loads(self.state.read_text()) if self.state.exists() else {}
+
+    def set_status(self, name: str, status: str) -> None:
+        state = self.containers()
+        state[name]["status"] = status
+        self.state.write_text(json.dumps(state))
 
     def calls(self, command: str | None = None) -> list[list[str]]:
         calls = [json.loads(line) for line in self.log.read_text().splitlines()] if self.log.exists() else []
@@ -799,12 +831,14 @@ def test_the_first_run_starts_the_pinned_image_locked_down_and_waits_for_readine
     container = Container(tmp_path, nexus)
     out = ok(container.run())
     assert container.calls("pull") == [["pull", "sonatype/nexus3:3.98.0"]]
-    (run_call,) = container.calls("run")
-    assert run_call[-1] == "sonatype/nexus3:3.98.0"
-    options = run_call[1:-1]
-    assert options[0] == "--detach"
-    assert options[1:1 + len(render.container_run_args(make_settings("dev")))] == \
-        render.container_run_args(make_settings("dev"))
+    (create_call,) = container.calls("create")
+    assert create_call[-1] == "sonatype/nexus3:3.98.0"
+    options = create_call[1:-1]
+    # The rendered run options, the name first (taken out of the list: a replacement gets another name).
+    run_args = render.container_run_args(make_settings("dev"))
+    assert run_args[:2] == ["--name", "nexus"] and options[:2] == ["--name", "nexus"]
+    assert options[2:len(run_args)] == run_args[2:]
+    assert container.calls("start") == [["start", "nexus"]]
     label = options[options.index("--label") + 1]
     assert re.fullmatch(r"nexus-registry\.spec=[0-9a-f]{64}", label)
     env = options[options.index("--env") + 1]
@@ -827,23 +861,27 @@ def test_an_unchanged_spec_leaves_the_container_alone(tmp_path, nexus):
 def test_a_stopped_container_with_the_same_spec_is_started_not_recreated(tmp_path, nexus):
     container = Container(tmp_path, nexus)
     ok(container.run())
-    state = json.loads(container.state.read_text())
-    state["status"] = "exited"
-    container.state.write_text(json.dumps(state))
+    container.set_status("nexus", "exited")
     ok(container.run())
-    assert len(container.calls("run")) == 1 and container.calls("start") == [["start", "nexus"]]
+    assert len(container.calls("create")) == 1 and container.calls("start") == [["start", "nexus"]] * 2
 
 
 def test_a_new_version_recreates_the_container_with_a_long_stop_timeout(tmp_path, nexus):
     container = Container(tmp_path, nexus)
     ok(container.run())
-    first_label = json.loads(container.state.read_text())["labels"]
+    first_label = container.containers()["nexus"]["labels"]
+    calls = len(container.calls())
     ok(container.run(make_settings("dev", {"version": "3.95.2"})))
     assert container.calls("pull")[-1] == ["pull", "sonatype/nexus3:3.95.2"]
-    assert container.calls("stop") == [["stop", "--time", "120", "nexus"]]
-    assert container.calls("rm") == [["rm", "nexus"]]
-    assert container.calls("run")[-1][-1] == "sonatype/nexus3:3.95.2"
-    assert json.loads(container.state.read_text())["labels"] != first_label
+    # The new container exists before the old one stops; then the names are swapped and the new one started.
+    replace = [c[:2] if c[0] == "create" else c for c in container.calls()[calls:] if c[0] != "inspect"]
+    assert replace == [["pull", "sonatype/nexus3:3.95.2"], ["create", "--name"], ["stop", "--time", "120", "nexus"],
+                       ["rename", "nexus", "nexus-old"], ["rename", "nexus-new", "nexus"], ["start", "nexus"],
+                       ["rm", "nexus-old"]]
+    assert container.calls("create")[-1][2] == "nexus-new"
+    assert container.calls("create")[-1][-1] == "sonatype/nexus3:3.95.2"
+    assert list(container.containers()) == ["nexus"]
+    assert container.containers()["nexus"]["labels"] != first_label
 
 
 def test_a_failed_pull_keeps_the_running_container(tmp_path, nexus):
@@ -851,7 +889,7 @@ def test_a_failed_pull_keeps_the_running_container(tmp_path, nexus):
     ok(container.run())
     result = container.run(make_settings("dev", {"version": "3.95.2"}), FAKE_DOCKER_PULL_FAILS="1")
     assert result.returncode != 0
-    assert container.calls("stop") == [] and container.calls("rm") == []
+    assert container.calls("stop") == [] and container.calls("rm") == [] and len(container.calls("create")) == 1
 
 
 def test_a_container_that_never_becomes_writable_fails_with_its_logs(tmp_path, nexus):
@@ -920,7 +958,7 @@ def test_memory_below_sonatypes_rules_is_refused_before_anything_runs(tmp_path, 
     assert result.returncode != 0 and message in result.stderr
     assert "nexus.allowBelowMinimumMemory" in result.stderr or "nexus.heapMb" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, "one line naming the setting"
-    assert container.calls("run") == []
+    assert container.calls("create") == []
 
 
 def test_an_acknowledged_small_host_runs_with_a_loud_warning(tmp_path, nexus):
@@ -947,7 +985,7 @@ def test_a_pinned_digest_is_pulled_and_run_by_digest(tmp_path, nexus):
     ok(container.run(make_settings("dev", {"imageDigest": digest})))
     assert container.calls("pull") == [["pull", f"sonatype/nexus3:3.98.0@{digest}"]]
     assert container.calls("image")[-1][-1] == f"sonatype/nexus3:3.98.0@{digest}"
-    assert container.calls("run")[-1][-1] == f"sonatype/nexus3:3.98.0@{digest}"
+    assert container.calls("create")[-1][-1] == f"sonatype/nexus3:3.98.0@{digest}"
 
 
 def test_a_digest_of_another_release_is_refused_and_the_running_container_kept(tmp_path, nexus):
@@ -959,9 +997,86 @@ def test_a_digest_of_another_release_is_refused_and_the_running_container_kept(t
                            FAKE_DOCKER_IMAGE_RELEASE="3.86.2")
     assert result.returncode != 0
     assert "nexus.imageDigest names Nexus 3.86.2, not nexus.version 3.87.0" in result.stderr
-    assert container.calls("stop") == [] and len(container.calls("run")) == 1
+    assert container.calls("stop") == [] and len(container.calls("create")) == 1
     # Without a digest the tag decides and no label is consulted.
     (tmp_path / "plain").mkdir()
     plain = Container(tmp_path / "plain", nexus)
     ok(plain.run())
     assert plain.calls("image") == []
+
+
+# --- interrupted replaces, the maintenance flag, the detached run (issue 21) ---------------------------
+
+
+@pytest.mark.parametrize("left", [
+    {"nexus-old": "exited", "nexus-new": "created"},  # killed between the two renames: no "nexus"
+    {"nexus": "created", "nexus-old": "exited"},  # killed before the new one was started
+    {"nexus": "exited", "nexus-new": "created"},  # killed after the old one stopped
+])
+def test_an_interrupted_replace_is_put_back_in_order_by_the_next_run(tmp_path, nexus, left):
+    container = Container(tmp_path, nexus)
+    ok(container.run())
+    template = container.containers()["nexus"]
+    container.state.write_text(json.dumps({name: {**template, "status": status, "labels": {}}
+                                           for name, status in left.items()}))
+    out = ok(container.run())
+    assert "interrupted replace" in out
+    assert list(container.containers()) == ["nexus"] and container.containers()["nexus"]["status"] == "running"
+    assert container.containers()["nexus"]["labels"] == template["labels"]
+
+
+def test_a_new_container_that_does_not_start_gives_way_to_the_previous_one(tmp_path, nexus):
+    container = Container(tmp_path, nexus)
+    ok(container.run())
+    result = container.run(make_settings("dev", {"version": "3.95.2"}),
+                           FAKE_DOCKER_START_FAILS="sonatype/nexus3:3.95.2")
+    assert result.returncode != 0 and "the previous one was started again" in result.stderr
+    assert container.containers()["nexus"]["image"] == "sonatype/nexus3:3.98.0"
+    assert list(container.containers()) == ["nexus"] and container.containers()["nexus"]["status"] == "running"
+
+
+def test_a_live_maintenance_owner_is_waited_for_then_named_and_nothing_changes(tmp_path, nexus):
+    container = Container(tmp_path, nexus)
+    ok(container.run())
+    container.set_status("nexus", "exited")
+    owner = subprocess.Popen(["sleep", "60"])
+    try:
+        container.flag.write_text(f"{owner.pid} nexus-restore.sh\n")
+        calls = len(container.calls())
+        result = container.run(NEXUS_MAINTENANCE_WAIT="1")
+    finally:
+        owner.kill()
+        owner.wait()
+    assert result.returncode != 0
+    assert f"the host is still in maintenance after 1s ({owner.pid} nexus-restore.sh holds" in result.stderr
+    assert container.calls()[calls:] == [] and container.containers()["nexus"]["status"] == "exited"
+    assert container.flag.read_text() == f"{owner.pid} nexus-restore.sh\n"  # not ours to remove
+
+
+def test_a_stale_maintenance_flag_is_taken_back_and_the_run_releases_its_own(tmp_path, nexus):
+    container = Container(tmp_path, nexus)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    container.state_dir.mkdir()
+    container.flag.write_text(f"{dead.pid} nexus-restore.sh\n")
+    out = ok(container.run())
+    assert f"took back a stale maintenance flag (its command is gone: {dead.pid} nexus-restore.sh)" in out
+    assert not container.flag.exists()
+
+
+def test_the_work_runs_detached_with_its_output_and_status_kept_on_the_host(tmp_path, nexus):
+    container = Container(tmp_path, nexus)
+    out = ok(container.run())
+    match = re.search(r"working in the background \(pid (\d+);.*its output: (\S+)\.out, ", out)
+    assert match, out
+    base = Path(match.group(2))
+    assert base.parent == container.state_dir / "container"
+    assert "Nexus is ready" in base.with_suffix(".out").read_text() and base.with_suffix(".rc").read_text() == "0\n"
+    nexus.writable = False
+    failed = container.run(NEXUS_READY_TIMEOUT="1")
+    nexus.writable = True
+    # The work's status and its stderr, relayed: a failed run fails the step with the host's words.
+    assert failed.returncode == 1 and "did not become writable within 1s" in failed.stderr
+    for _ in range(6):
+        ok(container.run())
+    assert len(list((container.state_dir / "container").glob("*.out"))) == 5  # the newest runs only

@@ -19,7 +19,7 @@ from components.render import nexus as render
 from components.render import nexus_lifecycle as lifecycle
 from components.render import nexus_operator_tools
 from tests.system.fake_nexus import ADMIN_PASSWORD, FakeNexus, make_settings
-from tests.system.test_nexus_host_scripts import run, write_script
+from tests.system.test_nexus_host_scripts import run, stub, write_script
 
 GIB = 1024**3
 
@@ -53,7 +53,10 @@ class StatusHost:
     def run(self, **env: str):
         return run(self.script, {"NEXUS_URL": self.fake.url, "NEXUS_SECRETS_DIR": str(self.secrets),
                                  "NEXUS_DATA_DIR": str(self.data), "NEXUS_DISK": str(self.tmp_path),
-                                 "NGINX_SITE_CONF": str(self.site), "DOCKER": "false", "LC_ALL": "C", **env})
+                                 "NGINX_SITE_CONF": str(self.site), "DOCKER": "false", "LC_ALL": "C",
+                                 "WATCHDOG_STATE": str(self.tmp_path / "watchdog.state"),
+                                 "MAINTENANCE_FLAG": str(self.tmp_path / "maintenance"), **env},
+                   bin_dir=self.tmp_path / "bin" if (self.tmp_path / "bin").exists() else None)
 
 
 @pytest.fixture
@@ -171,3 +174,45 @@ def test_a_nexus_that_does_not_answer_is_an_error_not_a_report(tmp_path, fake):
     assert "Nexus does not answer" in result.stderr and "docker logs" in result.stderr
     assert time.monotonic() - started < 30
     fake.start()  # the fixture stops it again
+
+
+def test_a_data_disk_under_one_gib_is_reported_in_bytes(tmp_path, fake):
+    # Whole-GiB arithmetic divided by zero here (issue 21): a 500 MiB disk, 90 % used.
+    stub(tmp_path / "bin", "df", 'echo "Filesystem 1B-blocks Used Available Capacity Mounted on"\n'
+                                 'echo "/dev/loop0 524288000 471859200 52428800 90% /srv/nexus"\n')
+    host = StatusHost(tmp_path, fake)
+    result = host.run()
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert re.search(r"450MiB used of 500MiB \(90 %\), 50MiB free\s+WARNING$", line(result.stdout, f"disk {tmp_path}"))
+    stub(tmp_path / "bin", "df", 'echo "Filesystem 1B-blocks Used Available Capacity Mounted on"\n'
+                                 'echo "none 0 0 0 - /srv/nexus"\n')
+    result = host.run()
+    assert result.returncode == 0 and re.search(r"0B used of 0B \(0 %\), 0B free\s+ok$",
+                                                line(result.stdout, f"disk {tmp_path}"))
+
+
+def test_the_watchdog_and_the_maintenance_flag_are_shown(tmp_path, fake):
+    host = StatusHost(tmp_path, fake)
+    out = host.run().stdout
+    assert re.search(r"no run recorded .*nexus-registry-watchdog\.timer active\?\s+unknown$", line(out, "watchdog"))
+    now = int(time.time())
+    (tmp_path / "watchdog.state").write_text(
+        f"checked={now - 30}\nresult=ok\nmessage=container nexus is running\naction_at={now - 3600}\n"
+        "action=started container nexus (it was exited)\n")
+    owner = subprocess.Popen(["sleep", "60"])
+    try:
+        (tmp_path / "maintenance").write_text(f"{owner.pid} nexus-restore.sh\n")
+        result = host.run()
+    finally:
+        owner.kill()
+        owner.wait()
+    assert result.returncode == 0, result.stdout
+    assert re.search(r"ok \(container nexus is running\)\s+ok$", line(result.stdout, "watchdog "))
+    assert re.search(r": started container nexus \(it was exited\)\s+ok$", line(result.stdout, "watchdog last action"))
+    assert re.search(rf"held by {owner.pid} nexus-restore.sh: the watchdog leaves Nexus alone\s+ok$",
+                     line(result.stdout, "maintenance"))
+    # A last check 20 minutes old: the timer is not running.
+    (tmp_path / "watchdog.state").write_text(f"checked={now - 1200}\nresult=ok\nmessage=m\naction_at=\naction=\n")
+    result = host.run()
+    assert result.returncode == 3 and line(result.stdout, "watchdog").endswith("WARNING")
+    assert "stale flag" in line(result.stdout, "maintenance")
