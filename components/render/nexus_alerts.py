@@ -26,9 +26,9 @@ from components.host_layout import (
     SECRETS_DIR,
     STATE_DIR,
     STATUS_SCRIPT,
-    SYSTEMD_DIR,
 )
 from components.render.bundle import HostFile
+from components.render.systemd_units import interval_timer, timer_unit_files
 from components.render.templating import render_template
 from components.settings import Settings
 from components.settings.fields import webhook_kind
@@ -57,11 +57,8 @@ def host_files(settings: Settings) -> list[HostFile]:
         webhooks_name=ALERT_WEBHOOKS_NAME,
     )
     service = render_template("systemd/nexus-registry-health.service.j2", script=HEALTH_SCRIPT)
-    timer = render_template("systemd/nexus-registry-health.timer.j2", unit=HEALTH_UNIT,
-                            interval_minutes=INTERVAL_MINUTES)
-    unit_path = f"{SYSTEMD_DIR}/{HEALTH_UNIT}"
-    return [HostFile(HEALTH_SCRIPT, script, "0755"), HostFile(f"{unit_path}.service", service),
-            HostFile(f"{unit_path}.timer", timer)]
+    timer = interval_timer(HEALTH_UNIT, "health checks", INTERVAL_MINUTES, accuracy_seconds=30)
+    return [HostFile(HEALTH_SCRIPT, script, "0755"), *timer_unit_files(HEALTH_UNIT, service, timer)]
 
 
 def webhooks_file(settings: Settings) -> tuple[str, str]:

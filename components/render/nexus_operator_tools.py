@@ -33,12 +33,12 @@ from components.host_layout import (
     PRUNE_UNIT,
     SECRETS_DIR,
     STATUS_SCRIPT,
-    SYSTEMD_DIR,
     WATCHDOG_STATE,
     WATCHDOG_UNIT,
 )
 from components.render import nexus_lifecycle
 from components.render.bundle import HostFile, unique
+from components.render.systemd_units import timer_unit_files
 from components.render.templating import jq_library_file, render_template
 from components.settings import Settings
 
@@ -76,8 +76,7 @@ def database_backup_pruning_files(settings: Settings) -> list[HostFile]:
     keep = settings.effective_backup.database_keep_days
     service = render_template("systemd/nexus-db-backup-prune.service.j2", keep=keep, backup_script=DB_BACKUP_SCRIPT)
     timer = render_template("systemd/nexus-db-backup-prune.timer.j2", unit=PRUNE_UNIT)
-    unit_path = f"{SYSTEMD_DIR}/{PRUNE_UNIT}"
-    return [HostFile(f"{unit_path}.service", service), HostFile(f"{unit_path}.timer", timer)]
+    return timer_unit_files(PRUNE_UNIT, service, timer)
 
 
 def status_files(settings: Settings) -> list[HostFile]:

@@ -30,11 +30,11 @@ from components.host_layout import (
     RETENTION_UNIT,
     SECRETS_DIR,
     STATE_DIR,
-    SYSTEMD_DIR,
 )
 from components.render import nexus_lifecycle
 from components.render.bundle import HostFile
 from components.render.nexus_repositories import DOCKER_HOSTED, repositories
+from components.render.systemd_units import timer_unit_files
 from components.render.templating import jq_library_file, render_template
 from components.settings import Settings
 
@@ -83,11 +83,9 @@ def host_files(settings: Settings) -> list[HostFile]:
     timer = render_template("systemd/nexus-registry-retention.timer.j2", unit=RETENTION_UNIT, hour=hour,
                             minute=minute, time_zone="UTC", lead_minutes=LEAD_MINUTES,
                             utc_offset=nexus_lifecycle.SCHEDULE_UTC_OFFSET)
-    unit_path = f"{SYSTEMD_DIR}/{RETENTION_UNIT}"
     return [
         HostFile(RETENTION_SCRIPT, script, "0755"),
         HostFile(f"{CONFIG_DIR}/{RETENTION_FILE_NAME}", json.dumps(retention_config(settings), indent=2) + "\n"),
-        HostFile(f"{unit_path}.service", service),
-        HostFile(f"{unit_path}.timer", timer),
+        *timer_unit_files(RETENTION_UNIT, service, timer),
         jq_library_file(),  # its decision is in nexus-registry.jq (jqr)
     ]

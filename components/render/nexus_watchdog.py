@@ -18,12 +18,12 @@ from components.host_layout import (
     CONTAINER_SCRIPT,
     MAINTENANCE_FLAG,
     STATE_DIR,
-    SYSTEMD_DIR,
     WATCHDOG_SCRIPT,
     WATCHDOG_STATE,
     WATCHDOG_UNIT,
 )
 from components.render.bundle import HostFile
+from components.render.systemd_units import interval_timer, timer_unit_files
 from components.render.templating import render_template
 from components.settings import Settings
 
@@ -43,8 +43,5 @@ def host_files(settings: Settings) -> list[HostFile]:
         maintenance_flag=MAINTENANCE_FLAG,
     )
     service = render_template("systemd/nexus-registry-watchdog.service.j2", script=WATCHDOG_SCRIPT)
-    timer = render_template("systemd/nexus-registry-watchdog.timer.j2", unit=WATCHDOG_UNIT,
-                            interval_minutes=INTERVAL_MINUTES)
-    unit_path = f"{SYSTEMD_DIR}/{WATCHDOG_UNIT}"
-    return [HostFile(WATCHDOG_SCRIPT, script, "0755"), HostFile(f"{unit_path}.service", service),
-            HostFile(f"{unit_path}.timer", timer)]
+    timer = interval_timer(WATCHDOG_UNIT, "the watchdog", INTERVAL_MINUTES, accuracy_seconds=10)
+    return [HostFile(WATCHDOG_SCRIPT, script, "0755"), *timer_unit_files(WATCHDOG_UNIT, service, timer)]
