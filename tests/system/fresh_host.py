@@ -301,7 +301,7 @@ def busybox_tar(image_rootfs: Path, destination: Path) -> Path:
 
 def python_packages_of_fake_nexus() -> list[Path]:
     """Top-level site-packages entries the fake Nexus imports (run in a clean interpreter)."""
-    code = ("import sys, json; import tests.system.fake_nexus; "
+    code = ("import sys, json; import tests.fakes.nexus; "
             "print(json.dumps(sorted({getattr(m, '__file__', None) or '' for m in list(sys.modules.values())})))")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPOSITORY, capture_output=True, text=True,
                             check=True)
@@ -551,7 +551,7 @@ class FreshHost:
     def _start_apt_proxy(self) -> None:
         self.apt_proxy_log = self.workdir / "apt-proxy.log"
         proxy = subprocess.Popen(
-            [sys.executable, str(HERE / "netns_apt_proxy.py"), "--netns-pid", str(self.pid),
+            [sys.executable, str(REPOSITORY / "tests/support/netns_apt_proxy.py"), "--netns-pid", str(self.pid),
              "--port", str(APT_PROXY_PORT), "--allow", ",".join(mirror_hosts(self.sources)),
              "--log", str(self.apt_proxy_log), "--offline-flag", str(self.mirror_offline_flag)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -654,7 +654,7 @@ def secret_files(settings: Settings) -> list[HostFile]:
 
 def step_bundles(settings: Settings, certificates: dict[str, tuple[str, str]]) -> dict[str, str]:
     """name -> stdin of every host step, in ``pulumi up`` order, from the functions the components use."""
-    from tests.system.registry_env import deploy_bundle_with
+    from tests.support.registry_env import deploy_bundle_with
 
     if settings.database.engine != "h2":
         raise ValueError("step_bundles builds the H2 pipeline; database.engine postgresql adds a database step")
@@ -706,7 +706,7 @@ class NexusImage:
         self.reference = reference  # e.g. sonatype/nexus3:3.98.0
 
     def _registry(self, name: str, port: int, storage: Path) -> subprocess.Popen:
-        from tests.system.registry_env import registry_config
+        from tests.support.registry_env import registry_config
 
         storage.mkdir(parents=True, exist_ok=True)
         config = self.workdir / f"{name}.yml"
@@ -742,9 +742,8 @@ class NexusImage:
             for package in python_packages_of_fake_nexus():
                 _add_tree(archive, package, f"/opt/standin/site-packages/{package.name}")
             _add_tree(archive, REPOSITORY / "components", "/opt/standin/app/components")
-            for name in ("tests/__init__.py", "tests/system/__init__.py", "tests/system/fake_nexus.py",
-                         "tests/system/fake_nexus_components.py",
-                         "tests/system/standin_nexus.py"):
+            for name in ("tests/__init__.py", "tests/fakes/__init__.py", "tests/fakes/nexus",
+                         "tests/system/__init__.py", "tests/system/standin_nexus.py"):
                 _add_tree(archive, REPOSITORY / name, f"/opt/standin/app/{name}")
             _add_tree(archive, hub_storage, "/var/lib/standin/dockerhub", uid=200)
         return gzip_layer(tar_path, self.workdir / "app-blobs")

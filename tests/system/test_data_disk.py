@@ -23,7 +23,7 @@ import pytest
 
 from components.render import nexus as render
 from tests.harness import LAB_HOST_KEY
-from tests.system.fake_nexus import make_settings
+from tests.support.settings import make_settings
 
 TOOLS = ("losetup", "blkid", "wipefs", "mkfs.ext4", "sfdisk", "unshare", "mount", "findmnt", "lsblk")
 DATA = "kept across deploys\n"

@@ -40,7 +40,8 @@ from components import client_setup, host_layout
 from components.render import nexus as render_nexus
 from components.render import nginx as render_nginx
 from components.render.bundle import HostFile, bundle_script
-from tests.system.fake_nexus import ADMIN_PASSWORD, make_settings
+from tests.support.registry_env import CertAuthority, deploy_bundle_with, make_ca
+from tests.support.settings import ADMIN_PASSWORD, make_settings
 from tests.system.fresh_host import (
     MIRROR_PORT,
     PACKAGE_MANAGER_LOG,
@@ -53,7 +54,6 @@ from tests.system.fresh_host import (
     root_host_key,
     step_bundles,
 )
-from tests.system.registry_env import CertAuthority, deploy_bundle_with, make_ca
 
 USER = "deploy"  # non-root: every step runs as "sudo -n bash -s"
 CLIENT_SOCKET = "unix:///run/docker-client.sock"

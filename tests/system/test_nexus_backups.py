@@ -13,7 +13,9 @@ import pytest
 
 from components.render import nexus as render
 from components.render import nexus_operator_tools
-from tests.system.fake_nexus import ADMIN_PASSWORD, BootstrapHost, FakeNexus, make_settings
+from tests.fakes.nexus import FakeNexus
+from tests.support.nexus_host import BootstrapHost
+from tests.support.settings import ADMIN_PASSWORD, make_settings
 from tests.system.test_nexus_host_scripts import Container, ok, run, write_script
 
 # --- OrientDB data directories -----------------------------------------------------------------

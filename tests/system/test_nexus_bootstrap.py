@@ -15,14 +15,9 @@ import pytest
 
 from components.render import nexus as render
 from components.render.nexus_repositories import repositories
-from tests.system.fake_nexus import (
-    ADMIN_PASSWORD,
-    DISCLAIMER,
-    DOCKER_HUB_TOKEN,
-    BootstrapHost,
-    FakeNexus,
-    make_settings,
-)
+from tests.fakes.nexus import DISCLAIMER, FakeNexus
+from tests.support.nexus_host import BootstrapHost
+from tests.support.settings import ADMIN_PASSWORD, DOCKER_HUB_TOKEN, make_settings
 
 GENERATED = "generated-0f3c"
 

@@ -446,7 +446,7 @@ def test_a_disk_smaller_than_the_setting_is_reported(loop_disk, tmp_path):
 
 
 def test_the_container_gets_its_datastore_from_a_file_nexus_owns_and_never_from_its_environment():
-    from tests.system.fake_nexus import FakeNexus
+    from tests.fakes.nexus import FakeNexus
     from tests.system.test_nexus_host_scripts import Container
 
     settings = database_settings()

@@ -18,7 +18,9 @@ import pytest
 
 from components.render import nexus_alerts
 from components.render import nexus_lifecycle as lifecycle
-from tests.system.fake_nexus import ADMIN_PASSWORD, FakeNexus, make_settings, wrap_tools
+from tests.fakes.nexus import FakeNexus
+from tests.support.nexus_host import wrap_tools
+from tests.support.settings import ADMIN_PASSWORD, make_settings
 from tests.system.test_nexus_host_scripts import run, write_script
 from tests.system.test_nexus_status import StatusHost
 

@@ -29,8 +29,9 @@ import pytest
 
 from components.render import nexus as render
 from components.render.templating import JQ_LIBRARY_SOURCE
+from tests.fakes.nexus import FakeNexus
 from tests.harness import LAB_HOST_KEY
-from tests.system.fake_nexus import FakeNexus, make_settings
+from tests.support.settings import make_settings
 
 # --- helpers ---------------------------------------------------------------------------
 

@@ -15,7 +15,9 @@ import pytest
 
 from components.render import nexus_lifecycle as lifecycle
 from components.render.nexus_repositories import repositories
-from tests.system.fake_nexus import ADMIN_PASSWORD, BootstrapHost, FakeNexus, make_settings
+from tests.fakes.nexus import FakeNexus
+from tests.support.nexus_host import BootstrapHost
+from tests.support.settings import ADMIN_PASSWORD, make_settings
 
 GIB = 1024**3
 

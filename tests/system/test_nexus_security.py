@@ -17,7 +17,9 @@ import pytest
 
 from components.render import nexus as render
 from components.render import nexus_security as security
-from tests.system.fake_nexus import ADMIN_PASSWORD, USER_PASSWORDS, BootstrapHost, FakeNexus, make_settings
+from tests.fakes.nexus import FakeNexus
+from tests.support.nexus_host import BootstrapHost
+from tests.support.settings import ADMIN_PASSWORD, USER_PASSWORDS, make_settings
 
 TEAM_IMAGE = "team/secret-service"
 HUB_IMAGE = "library/alpine"

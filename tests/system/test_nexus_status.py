@@ -18,7 +18,8 @@ import pytest
 from components.render import nexus as render
 from components.render import nexus_lifecycle as lifecycle
 from components.render import nexus_operator_tools
-from tests.system.fake_nexus import ADMIN_PASSWORD, FakeNexus, make_settings
+from tests.fakes.nexus import FakeNexus
+from tests.support.settings import ADMIN_PASSWORD, make_settings
 from tests.system.test_nexus_host_scripts import run, write_script
 
 GIB = 1024**3

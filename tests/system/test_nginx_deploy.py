@@ -21,7 +21,7 @@ import pytest
 from components import host_layout
 from components.render import nginx
 from tests.harness import stack_settings
-from tests.system.registry_env import CertAuthority, Sandbox, deploy_bundle, make_ca, require_tools
+from tests.support.registry_env import CertAuthority, Sandbox, deploy_bundle, make_ca, require_tools
 
 STACKS = ["dev", "prod", "lab"]
 
