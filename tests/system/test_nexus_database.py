@@ -445,8 +445,7 @@ def test_a_disk_smaller_than_the_setting_is_reported(loop_disk, tmp_path):
 # --- the container step: the datastore file in the data directory, nothing in the environment -----
 
 
-def test_the_container_gets_its_datastore_from_a_file_nexus_owns_and_never_from_its_environment():
-    from tests.fakes.nexus import FakeNexus
+def test_the_container_gets_its_datastore_from_a_file_nexus_owns_and_never_from_its_environment(start_nexus):
     from tests.system.test_nexus_host_scripts import Container
 
     settings = database_settings()
@@ -454,7 +453,7 @@ def test_the_container_gets_its_datastore_from_a_file_nexus_owns_and_never_from_
     # Not under pytest's root-only directories: the file is written as Nexus's uid, which must get there.
     base = Path(tempfile.mkdtemp(prefix="nexus-registry-datastore-"))
     os.chmod(base, 0o755)
-    nexus = FakeNexus().start()
+    nexus = start_nexus()
     try:
         container = Container(base, nexus)
         os.chown(container.data, nexus_uid, nexus_uid)  # as the prepare-disk step leaves it
@@ -498,5 +497,4 @@ def test_the_container_gets_its_datastore_from_a_file_nexus_owns_and_never_from_
         assert not store.is_symlink() and "password=New_pass-1\n" in store.read_text()
         assert len(container.calls("run")) == 2
     finally:
-        nexus.stop()
         shutil.rmtree(base, ignore_errors=True)

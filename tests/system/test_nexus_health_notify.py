@@ -105,11 +105,10 @@ class NotifierHost:
 
 
 @pytest.fixture
-def fake():
-    nexus = FakeNexus(admin_password=ADMIN_PASSWORD).start()
+def fake(start_nexus):
+    nexus = start_nexus(admin_password=ADMIN_PASSWORD)
     nexus.blob_stores["default"]["softQuota"] = lifecycle.blob_store_quota(make_settings("dev"))
-    yield nexus
-    nexus.stop()
+    return nexus
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ from components.render import nexus as render
 from components.render.templating import JQ_LIBRARY_SOURCE
 from tests.fakes.nexus import FakeNexus
 from tests.harness import LAB_HOST_KEY
+from tests.support.commands import ok
 from tests.support.settings import make_settings
 
 # --- helpers ---------------------------------------------------------------------------
@@ -56,11 +57,6 @@ def run(script: Path, env: dict[str, str], bin_dir: Path | None = None, timeout:
     if bin_dir is not None:
         environment["PATH"] = f"{bin_dir}:{os.environ['PATH']}"
     return subprocess.run(["bash", str(script)], env=environment, capture_output=True, text=True, timeout=timeout)
-
-
-def ok(result) -> str:
-    assert result.returncode == 0, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-    return result.stdout
 
 
 # --- the container's run command ------------------------------------------------------------
@@ -787,13 +783,6 @@ class Container:
     def calls(self, command: str | None = None) -> list[list[str]]:
         calls = [json.loads(line) for line in self.log.read_text().splitlines()] if self.log.exists() else []
         return [c for c in calls if command is None or c[0] == command]
-
-
-@pytest.fixture
-def nexus():
-    fake = FakeNexus().start()
-    yield fake
-    fake.stop()
 
 
 def test_the_first_run_starts_the_pinned_image_locked_down_and_waits_for_readiness(tmp_path, nexus):

@@ -33,12 +33,8 @@ NOW = str(int(EPOCH.timestamp()))
 
 
 @pytest.fixture
-def fake():
-    nexus = FakeNexus(admin_password=ADMIN_PASSWORD)
-    nexus.repositories[REPO] = ("docker", "hosted", {})
-    nexus.start()
-    yield nexus
-    nexus.stop()
+def fake(start_nexus):
+    return start_nexus(admin_password=ADMIN_PASSWORD, repositories={REPO: ("docker", "hosted", {})})
 
 
 def run(root: Path, fake: FakeNexus, *args: str, **retention) -> subprocess.CompletedProcess:
@@ -166,12 +162,9 @@ esac
 """
 
 
-def test_the_bootstrap_enables_the_retention_timer_once(tmp_path):
-    fake = FakeNexus(admin_password=ADMIN_PASSWORD).start()  # a fresh Nexus: the bootstrap creates docker-hosted
-    try:
-        bootstrap_twice(tmp_path, fake)
-    finally:
-        fake.stop()
+def test_the_bootstrap_enables_the_retention_timer_once(tmp_path, start_nexus):
+    fake = start_nexus(admin_password=ADMIN_PASSWORD)  # a fresh Nexus: the bootstrap creates docker-hosted
+    bootstrap_twice(tmp_path, fake)
 
 
 def bootstrap_twice(tmp_path: Path, fake: FakeNexus) -> None:

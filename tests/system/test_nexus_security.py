@@ -18,6 +18,7 @@ import pytest
 from components.render import nexus as render
 from components.render import nexus_security as security
 from tests.fakes.nexus import FakeNexus
+from tests.support.commands import ok
 from tests.support.nexus_host import BootstrapHost
 from tests.support.settings import ADMIN_PASSWORD, USER_PASSWORDS, make_settings
 
@@ -28,16 +29,9 @@ TWO_USERS = {"users": [{"name": "ci", "role": "push"}, {"name": "bob", "role": "
 
 
 @pytest.fixture
-def nexus():
-    fake = FakeNexus(admin_password=ADMIN_PASSWORD, anonymous={
-        "enabled": True, "userId": "anonymous", "realmName": "NexusAuthorizingRealm"}).start()
-    yield fake
-    fake.stop()
-
-
-def ok(result) -> str:
-    assert result.returncode == 0, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-    return result.stdout
+def nexus(start_nexus):
+    return start_nexus(admin_password=ADMIN_PASSWORD, anonymous={
+        "enabled": True, "userId": "anonymous", "realmName": "NexusAuthorizingRealm"})
 
 
 def search(nexus: FakeNexus, repository: str, credentials: tuple[str, str] | None = None) -> tuple[int, list[str]]:

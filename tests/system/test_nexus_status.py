@@ -58,12 +58,11 @@ class StatusHost:
 
 
 @pytest.fixture
-def fake():
-    nexus = FakeNexus(admin_password=ADMIN_PASSWORD).start()
+def fake(start_nexus):
+    nexus = start_nexus(admin_password=ADMIN_PASSWORD)
     # What the bootstrap sets for dev (a 50 GiB data disk): tests/system/test_nexus_lifecycle.py shows it.
     nexus.blob_stores["default"]["softQuota"] = lifecycle.blob_store_quota(make_settings("dev"))
-    yield nexus
-    nexus.stop()
+    return nexus
 
 
 def line(out: str, label: str) -> str:
