@@ -4,7 +4,9 @@
 - ``make_settings(stack, nexus, token=, **top)``: real (test) secrets (``ADMIN_PASSWORD``,
   ``USER_PASSWORDS``, ``DOCKER_HUB_TOKEN`` with ``token=True``), the ``nexus`` map merged key by key,
   any other top-level key replaced, validated like the program does;
-- ``settings_with(stack, **changes)``: placeholder secrets, each changed map merged key by key.
+- ``settings_with(stack, **changes)``: placeholder secrets, each changed map merged key by key;
+- ``database_settings(**database)``: a small stack on ``database.engine: postgresql`` (a CVM, or with
+  ``host`` an existing server), its password ``DATABASE_PASSWORD``.
 """
 
 from __future__ import annotations
@@ -13,11 +15,17 @@ import json
 from typing import Any
 
 from components import settings as stack_settings
-from tests.harness import stack_file_config
+from tests.harness import LAB_HOST_KEY, TEST_SECRETS, stack_file_config
 
 ADMIN_PASSWORD = "Configured-Admin-Pass-42"
 DOCKER_HUB_TOKEN = "dckr_pat_Secret-Token-77"
 USER_PASSWORDS = {"ci": "Ci-Push-Password-17"}
+DATABASE_PASSWORD = "Nx_pass-(word)+42^"  # every symbol the generated passwords may hold
+DATABASE_STACK = {
+    "stack": "dbtest", "domain": "registry.internal", "adminPassword": TEST_SECRETS["nexus-registry:adminPassword"],
+    "userPasswords": TEST_SECRETS["nexus-registry:userPasswords"],
+    "nexus": {"version": "3.86.2"},
+}
 
 
 def make_settings(stack: str = "lab", nexus: dict[str, Any] | None = None, *, token: bool = False,
@@ -46,3 +54,16 @@ def settings_with(stack: str = "dev", **changes: dict[str, Any]) -> stack_settin
         config[f"{stack_settings.NAMESPACE}:{key}"] = {**(config.get(f"{stack_settings.NAMESPACE}:{key}") or {}),
                                                        **value}
     return stack_settings.from_mapping(stack, config, secret_placeholders=True)
+
+
+def database_settings(**database: Any) -> stack_settings.Settings:
+    """A small stack on PostgreSQL: a CVM, or with ``host`` an existing server (its own SSH key, no DNS)."""
+    if database.get("host"):
+        server = {"mode": "existing", "address": "10.1.2.3", "hostKey": LAB_HOST_KEY}
+        extra = {"sshPrivateKey": TEST_SECRETS["nexus-registry:sshPrivateKey"], "databasePassword": DATABASE_PASSWORD,
+                 "dns": "none", "certificate": "self-signed"}
+    else:
+        server = {"mode": "cvm", "cpu": 4, "memoryGb": 8, "sshAllowedCidrs": ["10.0.0.0/8"]}
+        extra = {}
+    database = {"engine": "postgresql", **database}
+    return stack_settings.validate({**DATABASE_STACK, **extra, "server": server, "database": database})

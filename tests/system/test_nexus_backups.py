@@ -13,9 +13,11 @@ import pytest
 
 from components.render import nexus as render
 from components.render import nexus_operator_tools
+from tests.support.commands import ok
+from tests.support.host_scripts import run, write_script
+from tests.support.nexus_container import Container
 from tests.support.nexus_host import BootstrapHost
 from tests.support.settings import ADMIN_PASSWORD, make_settings
-from tests.system.test_nexus_host_scripts import Container, ok, run, write_script
 
 # --- OrientDB data directories -----------------------------------------------------------------
 

@@ -37,18 +37,13 @@ from pathlib import Path
 
 import pytest
 
-from components import settings as stack_settings
 from components.render import nexus as render_nexus
 from components.render import nexus_database as render_database
 from components.render.bundle import HostFile
-from tests.harness import LAB_HOST_KEY, TEST_SECRETS
+from tests.support.nexus_container import Container
+from tests.support.settings import DATABASE_PASSWORD as PASSWORD
+from tests.support.settings import DATABASE_STACK, database_settings
 
-PASSWORD = "Nx_pass-(word)+42^"  # every symbol the generated passwords may hold
-BASE = {
-    "stack": "dbtest", "domain": "registry.internal", "adminPassword": TEST_SECRETS["nexus-registry:adminPassword"],
-    "userPasswords": TEST_SECRETS["nexus-registry:userPasswords"],
-    "nexus": {"version": "3.86.2"},
-}
 PGJDBC = "/usr/share/java/postgresql.jar"
 
 JDBC_PROBE = """
@@ -152,18 +147,6 @@ def postgres():
         server.terminate()
         server.wait(timeout=30)
         shutil.rmtree(base, ignore_errors=True)
-
-
-def database_settings(**database) -> stack_settings.Settings:
-    if database.get("host"):
-        server = {"mode": "existing", "address": "10.1.2.3", "hostKey": LAB_HOST_KEY}
-        extra = {"sshPrivateKey": TEST_SECRETS["nexus-registry:sshPrivateKey"], "databasePassword": PASSWORD,
-                 "dns": "none", "certificate": "self-signed"}
-    else:
-        server = {"mode": "cvm", "cpu": 4, "memoryGb": 8, "sshAllowedCidrs": ["10.0.0.0/8"]}
-        extra = {}
-    database = {"engine": "postgresql", **database}
-    return stack_settings.validate({**BASE, **extra, "server": server, "database": database})
 
 
 def install(tmp_path: Path, files: list[HostFile]) -> dict[str, Path]:
@@ -299,7 +282,7 @@ def test_an_h2_data_directory_is_refused_without_the_migration_setting(postgres,
 
 
 MIGRATOR_JAR = b"PK stand-in for nexus-db-migrator.jar\n"
-MIGRATOR = {"migrateFromH2": True, "migratorVersion": f"{BASE['nexus']['version']}-05"}
+MIGRATOR = {"migrateFromH2": True, "migratorVersion": f"{DATABASE_STACK['nexus']['version']}-05"}
 
 
 @dataclass
@@ -372,16 +355,6 @@ def test_the_migration_stops_nexus_keeps_a_copy_and_never_puts_the_password_on_a
     assert again.returncode == 0 and "migrating" not in again.stdout
 
 
-def test_the_database_scripts_pass_shellcheck(tmp_path):
-    scripts = [
-        *render_database.database_files(database_settings(), "10.0.0.5", 5432, create_database=True),
-        *render_nexus.container_files(database_settings()),
-    ]
-    paths = [str(path) for path in install(tmp_path, scripts).values()]
-    result = subprocess.run([tool("shellcheck"), "--severity=style", *paths], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout
-
-
 @pytest.fixture
 def loop_disk(tmp_path):
     image = tmp_path / "disk.img"
@@ -446,8 +419,6 @@ def test_a_disk_smaller_than_the_setting_is_reported(loop_disk, tmp_path):
 
 
 def test_the_container_gets_its_datastore_from_a_file_nexus_owns_and_never_from_its_environment(start_nexus):
-    from tests.system.test_nexus_host_scripts import Container
-
     settings = database_settings()
     nexus_uid = render_nexus.NEXUS_UID
     # Not under pytest's root-only directories: the file is written as Nexus's uid, which must get there.

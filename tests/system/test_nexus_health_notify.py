@@ -19,9 +19,9 @@ import pytest
 from components.render import nexus_alerts
 from components.render import nexus_lifecycle as lifecycle
 from tests.fakes.nexus import FakeNexus
+from tests.support.host_scripts import run, write_script
 from tests.support.nexus_host import wrap_tools
 from tests.support.settings import ADMIN_PASSWORD, make_settings
-from tests.system.test_nexus_host_scripts import run, write_script
 from tests.system.test_nexus_status import StatusHost
 
 TOKENS = ("Wecom-Key-5f1c9", "Generic-Token-93ab")

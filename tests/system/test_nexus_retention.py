@@ -24,7 +24,7 @@ from components.host_layout import (
 from components.render import nexus_retention
 from components.render.bundle import HostFile
 from tests.fakes.nexus import FakeNexus
-from tests.fakes.nexus.components import EPOCH, image_manifest
+from tests.fakes.nexus.components import EPOCH, digest_of, image_manifest
 from tests.support.nexus_host import BootstrapHost, install, wrap_tools
 from tests.support.settings import ADMIN_PASSWORD, make_settings
 
@@ -104,7 +104,6 @@ def test_a_tag_sharing_a_kept_digest_is_kept(tmp_path, fake):
 def test_platform_manifests_of_a_kept_index_are_never_deleted(tmp_path, fake):
     content = fake.docker_content
     amd64, arm64 = image_manifest("amd64"), image_manifest("arm64")
-    from tests.fakes.nexus.components import digest_of
     content.push(REPO, "multi", "arm64-only", arm64, days_ago=30)  # an old tag of one platform manifest
     content.push(REPO, "multi", "stale", image_manifest("stale"), days_ago=20)
     content.push_index(REPO, "multi", "main", [amd64, arm64], days_ago=1)

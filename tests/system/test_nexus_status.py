@@ -19,8 +19,8 @@ from components.render import nexus as render
 from components.render import nexus_lifecycle as lifecycle
 from components.render import nexus_operator_tools
 from tests.fakes.nexus import FakeNexus
+from tests.support.host_scripts import run, write_script
 from tests.support.settings import ADMIN_PASSWORD, make_settings
-from tests.system.test_nexus_host_scripts import run, write_script
 
 GIB = 1024**3
 
