@@ -67,3 +67,17 @@ def database_settings(**database: Any) -> stack_settings.Settings:
         extra = {}
     database = {"engine": "postgresql", **database}
     return stack_settings.validate({**DATABASE_STACK, **extra, "server": server, "database": database})
+
+
+def setting_keys(model, prefix: str = ""):
+    """Every setting's key (``server.sshAllowedCidrs``), nested models included."""
+    for name, field in model.model_fields.items():
+        if name == "stack":
+            continue
+        key = prefix + (field.alias or name)
+        yield key
+        annotation = field.annotation
+        for candidate in (annotation, *getattr(annotation, "__args__", ())):
+            for inner in (candidate, *getattr(candidate, "__args__", ())):
+                if isinstance(inner, type) and issubclass(inner, stack_settings.BaseModel):
+                    yield from setting_keys(inner, key + ".")

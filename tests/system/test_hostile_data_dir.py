@@ -38,9 +38,8 @@ from tests.fakes.nexus import FakeNexus
 from tests.support.host_scripts import run, write_script
 from tests.support.nexus_container import Container
 from tests.support.nexus_host import BootstrapHost
-from tests.support.settings import ADMIN_PASSWORD, make_settings
-from tests.system.test_nexus_database import MIGRATOR_JAR, database_settings, migration_host, run_database_step
-from tests.system.test_nexus_database import postgres as postgres  # the module's PostgreSQL fixture, reused
+from tests.support.postgres import MIGRATOR_JAR, migration_host, run_database_step
+from tests.support.settings import ADMIN_PASSWORD, database_settings, make_settings
 
 GENERATED = "6c1b1a8e-2b1f-4f0c-9d0e-3f6a1c2b7d11"  # what Nexus itself writes: a UUID
 SECRET = "host-only-secret-7f3a"  # stands for a root-only host file (a key, a database password)

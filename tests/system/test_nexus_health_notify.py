@@ -21,8 +21,8 @@ from components.render import nexus_lifecycle as lifecycle
 from tests.fakes.nexus import FakeNexus
 from tests.support.host_scripts import run, write_script
 from tests.support.nexus_host import wrap_tools
+from tests.support.nexus_status_host import StatusHost
 from tests.support.settings import ADMIN_PASSWORD, make_settings
-from tests.system.test_nexus_status import StatusHost
 
 TOKENS = ("Wecom-Key-5f1c9", "Generic-Token-93ab")
 GIB = 1024**3
