@@ -75,7 +75,6 @@ MIRROR_PORT = 5000  # the host Docker's registry mirror (serves the stand-in Nex
 SYSTEMCTL_STANDIN = "/usr/local/sbin/nexus-test-systemctl"
 PACKAGE_MANAGER_LOG = "/var/log/nexus-test-package-manager.log"
 ULIMIT_LOG = "/var/log/nexus-test-docker-ulimit.log"
-HERE = Path(__file__).resolve().parent
 
 
 def require_tools() -> None:
