@@ -2,7 +2,7 @@
 
 Not a test: it prints numbers (CI runs it once with a small layer as a smoke test,
 tests/system/test_benchmark_smoke.py, so it cannot rot).  Inside a private network
-namespace (see tests/system/registry_env.py) it starts the CNCF distribution registries
+namespace (see tests/support/registry_env.py) it starts the CNCF distribution registries
 that stand in for Nexus (hosted 8002 writable, group 8003 read-only, one storage; proxy
 8001 for Docker Hub content), deploys the dev stack's nginx with the real deploy script
 (its mirror on ``registryMirrorPort``), starts the tutorial's nginx
@@ -54,8 +54,8 @@ import jinja2  # noqa: E402
 from components import client_setup  # noqa: E402
 from components.render.nginx import default_cert_paths  # noqa: E402
 from components.settings import RESERVED_PORTS, Settings  # noqa: E402
-from tests.system.client_tools import Containerd  # noqa: E402
-from tests.system.registry_env import PROXY_PORT, Environment, start_environment, write_oci_image  # noqa: E402
+from tests.support.client_tools import Containerd  # noqa: E402
+from tests.support.registry_env import PROXY_PORT, Environment, start_environment, write_oci_image  # noqa: E402
 
 TUTORIAL_CONF = Path(__file__).with_name("tutorial-nginx.conf.j2")
 CONFIGS = ("direct", "ours", "tutorial")

@@ -60,6 +60,8 @@ from components import host_layout
 from components.render import nexus as render_nexus
 from components.render.bundle import HostFile, bundle_script
 from components.settings import Settings
+from tests.support.registry_env import CertAuthority
+from tests.support.settings import make_settings
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("NEXUS_REGISTRY_CI_CACHE", "/var/cache/nexus-registry-ci"))
@@ -75,7 +77,6 @@ MIRROR_PORT = 5000  # the host Docker's registry mirror (serves the stand-in Nex
 SYSTEMCTL_STANDIN = "/usr/local/sbin/nexus-test-systemctl"
 PACKAGE_MANAGER_LOG = "/var/log/nexus-test-package-manager.log"
 ULIMIT_LOG = "/var/log/nexus-test-docker-ulimit.log"
-HERE = Path(__file__).resolve().parent
 
 
 def require_tools() -> None:
@@ -301,7 +302,7 @@ def busybox_tar(image_rootfs: Path, destination: Path) -> Path:
 
 def python_packages_of_fake_nexus() -> list[Path]:
     """Top-level site-packages entries the fake Nexus imports (run in a clean interpreter)."""
-    code = ("import sys, json; import tests.system.fake_nexus; "
+    code = ("import sys, json; import tests.fakes.nexus; "
             "print(json.dumps(sorted({getattr(m, '__file__', None) or '' for m in list(sys.modules.values())})))")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPOSITORY, capture_output=True, text=True,
                             check=True)
@@ -551,7 +552,7 @@ class FreshHost:
     def _start_apt_proxy(self) -> None:
         self.apt_proxy_log = self.workdir / "apt-proxy.log"
         proxy = subprocess.Popen(
-            [sys.executable, str(HERE / "netns_apt_proxy.py"), "--netns-pid", str(self.pid),
+            [sys.executable, str(REPOSITORY / "tests/support/netns_apt_proxy.py"), "--netns-pid", str(self.pid),
              "--port", str(APT_PROXY_PORT), "--allow", ",".join(mirror_hosts(self.sources)),
              "--log", str(self.apt_proxy_log), "--offline-flag", str(self.mirror_offline_flag)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -654,7 +655,7 @@ def secret_files(settings: Settings) -> list[HostFile]:
 
 def step_bundles(settings: Settings, certificates: dict[str, tuple[str, str]]) -> dict[str, str]:
     """name -> stdin of every host step, in ``pulumi up`` order, from the functions the components use."""
-    from tests.system.registry_env import deploy_bundle_with
+    from tests.support.registry_env import deploy_bundle_with
 
     if settings.database.engine != "h2":
         raise ValueError("step_bundles builds the H2 pipeline; database.engine postgresql adds a database step")
@@ -706,7 +707,7 @@ class NexusImage:
         self.reference = reference  # e.g. sonatype/nexus3:3.98.0
 
     def _registry(self, name: str, port: int, storage: Path) -> subprocess.Popen:
-        from tests.system.registry_env import registry_config
+        from tests.support.registry_env import registry_config
 
         storage.mkdir(parents=True, exist_ok=True)
         config = self.workdir / f"{name}.yml"
@@ -742,9 +743,8 @@ class NexusImage:
             for package in python_packages_of_fake_nexus():
                 _add_tree(archive, package, f"/opt/standin/site-packages/{package.name}")
             _add_tree(archive, REPOSITORY / "components", "/opt/standin/app/components")
-            for name in ("tests/__init__.py", "tests/system/__init__.py", "tests/system/fake_nexus.py",
-                         "tests/system/fake_nexus_components.py",
-                         "tests/system/standin_nexus.py"):
+            for name in ("tests/__init__.py", "tests/fakes/__init__.py", "tests/fakes/nexus",
+                         "tests/system/__init__.py", "tests/system/standin_nexus.py"):
                 _add_tree(archive, REPOSITORY / name, f"/opt/standin/app/{name}")
             _add_tree(archive, hub_storage, "/var/lib/standin/dockerhub", uid=200)
         return gzip_layer(tar_path, self.workdir / "app-blobs")
@@ -762,3 +762,19 @@ class NexusImage:
             "ExposedPorts": {f"{port}/tcp": {} for port in (8081, 8001, 8002, 8003)},
         }, tag)
         self._skopeo_copy(layout, tag, f"127.0.0.1:{MIRROR_PORT}/{self.reference}")
+
+
+# --- the lab stack as the fresh-host modules deploy it ------------------------------------------------
+
+USER = "deploy"  # non-root: every step runs as "sudo -n bash -s"
+
+
+def lab_settings(**top):
+    """The lab stack on this fresh host: an existing server at 127.0.0.1, Docker Hub through the mirror."""
+    return make_settings("lab", server={"mode": "existing", "address": "127.0.0.1", "user": USER,
+                                        "hostKey": root_host_key(),
+                                        "dockerMirror": f"http://127.0.0.1:{MIRROR_PORT}"}, **top)
+
+
+def certificates_of(ca: CertAuthority, settings) -> dict[str, tuple[str, str]]:
+    return {fqdn: ca.leaves[fqdn] for fqdn in (settings.registry_fqdn, settings.web_fqdn)}

@@ -3,7 +3,7 @@
 The real image is 700 MB and needs Docker Hub; the fresh-host test builds this
 one offline instead and serves, on the ports Nexus publishes:
 
-- 8081: the project's fake Nexus REST API (``fake_nexus.FakeNexus``), which
+- 8081: the project's fake Nexus REST API (``tests.fakes.nexus.FakeNexus``), which
   validates every bootstrap request with the models of ``nexus-api-client``;
   like Nexus it writes a generated admin password to ``/nexus-data/admin.password``
   on its first start;
@@ -70,7 +70,7 @@ def wait(url: str, timeout: float = 30) -> None:
 
 
 def main() -> None:
-    from tests.system.fake_nexus import FakeNexus
+    from tests.fakes.nexus import FakeNexus
 
     hosted = str(DATA / "blobs" / "docker")
     Path(hosted).mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness import ROOT, stack_settings
-from tests.system.registry_env import TOOLS, require_tools
+from tests.support.registry_env import TOOLS, require_tools
 
 BENCHMARK = ROOT / "benchmarks" / "registry_proxy.py"
 

@@ -29,9 +29,9 @@ import pytest
 
 from components import client_setup
 from tests.harness import TEST_SECRETS
-from tests.system.client_tools import Containerd, containers_command
-from tests.system.oci_index import write_oci_index
-from tests.system.registry_env import (
+from tests.support.client_tools import Containerd, containers_command
+from tests.support.oci_index import write_oci_index
+from tests.support.registry_env import (
     PROXY_PORT,
     dev_settings,
     make_ca,

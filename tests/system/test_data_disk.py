@@ -23,7 +23,8 @@ import pytest
 
 from components.render import nexus as render
 from tests.harness import LAB_HOST_KEY
-from tests.system.fake_nexus import make_settings
+from tests.support.commands import ok
+from tests.support.settings import make_settings
 
 TOOLS = ("losetup", "blkid", "wipefs", "mkfs.ext4", "sfdisk", "unshare", "mount", "findmnt", "lsblk")
 DATA = "kept across deploys\n"
@@ -97,11 +98,6 @@ def disk(tmp_path):
     loop = LoopDisk(tmp_path)
     yield loop
     loop.close()
-
-
-def ok(result: subprocess.CompletedProcess) -> str:
-    assert result.returncode == 0, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-    return result.stdout
 
 
 def test_an_empty_disk_is_formatted_once_mounted_by_uuid_and_kept_afterwards(disk):

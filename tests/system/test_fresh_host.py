@@ -40,35 +40,26 @@ from components import client_setup, host_layout
 from components.render import nexus as render_nexus
 from components.render import nginx as render_nginx
 from components.render.bundle import HostFile, bundle_script
-from tests.system.fake_nexus import ADMIN_PASSWORD, make_settings
+from tests.support.registry_env import CertAuthority, deploy_bundle_with, make_ca
+from tests.support.settings import ADMIN_PASSWORD
 from tests.system.fresh_host import (
     MIRROR_PORT,
     PACKAGE_MANAGER_LOG,
     ULIMIT_LOG,
+    USER,
     FreshHost,
     NexusImage,
     StepResult,
     busybox_tar,
     cached_image_rootfs,
-    root_host_key,
+    certificates_of,
+    lab_settings,
     step_bundles,
 )
-from tests.system.registry_env import CertAuthority, deploy_bundle_with, make_ca
 
-USER = "deploy"  # non-root: every step runs as "sudo -n bash -s"
 CLIENT_SOCKET = "unix:///run/docker-client.sock"
 CLIENT_BRIDGE = "nrclient0"
 IMAGE = "team/app/api"
-
-
-def lab_settings(**top):
-    return make_settings("lab", server={"mode": "existing", "address": "127.0.0.1", "user": USER,
-                                        "hostKey": root_host_key(),
-                                        "dockerMirror": f"http://127.0.0.1:{MIRROR_PORT}"}, **top)
-
-
-def certificates_of(ca: CertAuthority, settings) -> dict[str, tuple[str, str]]:
-    return {fqdn: ca.leaves[fqdn] for fqdn in (settings.registry_fqdn, settings.web_fqdn)}
 
 
 @dataclass

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from components.render import nginx as render_nginx
-from tests.system.front_door import (
+from tests.support.front_door import (
     HOSTED,
     PROXY,
     STACKS,

@@ -15,7 +15,7 @@ import pytest
 
 from components import client_setup, host_layout
 from components.render import nginx as render_nginx
-from tests.system.front_door import (
+from tests.support.front_door import (
     GROUP,
     HOSTED,
     OUTSIDE,
@@ -27,7 +27,7 @@ from tests.system.front_door import (
     start_front_door,
     wait_for,
 )
-from tests.system.registry_env import require_tools, write_oci_image
+from tests.support.registry_env import require_tools, write_oci_image
 
 DIGEST = "sha256:" + "ab" * 32
 # Requests that reached a Nexus connector through the registry name in issue 20, and the path

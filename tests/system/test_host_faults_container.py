@@ -38,20 +38,22 @@ import pytest
 from components import host_layout
 from components.render import nexus as render_nexus
 from components.render.bundle import bundle_script
-from tests.system.fake_nexus import ADMIN_PASSWORD
+from tests.support.registry_env import CertAuthority, make_ca
+from tests.support.settings import ADMIN_PASSWORD
 from tests.system.fresh_host import (
     APT_ARCHIVES,
+    USER,
     FreshHost,
     Layer,
     NexusImage,
     busybox_tar,
     cached_image_rootfs,
+    certificates_of,
     gzip_layer,
+    lab_settings,
     step_bundles,
     write_oci,
 )
-from tests.system.registry_env import CertAuthority, make_ca
-from tests.system.test_fresh_host import USER, certificates_of, lab_settings
 
 IMAGE = "team/app/faults"
 DISK_MIB = 1024

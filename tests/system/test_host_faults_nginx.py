@@ -38,9 +38,7 @@ import pytest
 
 from components import host_layout
 from components.render import nginx as render_nginx
-from tests.system.fake_nexus import make_settings
-from tests.system.fresh_host import MIRROR_PORT, FreshHost, StepResult, root_host_key
-from tests.system.registry_env import (
+from tests.support.registry_env import (
     GROUP_PORT,
     HOSTED_PORT,
     STUB,
@@ -50,8 +48,8 @@ from tests.system.registry_env import (
     make_ca,
     registry_config,
 )
+from tests.system.fresh_host import USER, FreshHost, StepResult, lab_settings
 
-USER = "deploy"
 BLOCK_FLAG = "/run/nexus-test-nginx-block"
 BLOCKED = "/run/nexus-test-nginx-blocked"
 WRAPPER = f"""#!/bin/bash
@@ -75,12 +73,6 @@ if [[ $block == "$call" ]]; then
 fi
 exec /usr/sbin/nginx "$@"
 """
-
-
-def lab_settings():
-    return make_settings("lab", server={"mode": "existing", "address": "127.0.0.1", "user": USER,
-                                        "hostKey": root_host_key(),
-                                        "dockerMirror": f"http://127.0.0.1:{MIRROR_PORT}"})
 
 
 @dataclass

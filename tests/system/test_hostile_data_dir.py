@@ -34,10 +34,12 @@ import pytest
 
 from components.render import nexus as render
 from components.render import nexus_operator_tools
-from tests.system.fake_nexus import ADMIN_PASSWORD, BootstrapHost, FakeNexus, make_settings
-from tests.system.test_nexus_database import MIGRATOR_JAR, database_settings, migration_host, run_database_step
-from tests.system.test_nexus_database import postgres as postgres  # the module's PostgreSQL fixture, reused
-from tests.system.test_nexus_host_scripts import Container, run, write_script
+from tests.fakes.nexus import FakeNexus
+from tests.support.host_scripts import run, write_script
+from tests.support.nexus_container import Container
+from tests.support.nexus_host import BootstrapHost
+from tests.support.postgres import MIGRATOR_JAR, migration_host, run_database_step
+from tests.support.settings import ADMIN_PASSWORD, database_settings, make_settings
 
 GENERATED = "6c1b1a8e-2b1f-4f0c-9d0e-3f6a1c2b7d11"  # what Nexus itself writes: a UUID
 SECRET = "host-only-secret-7f3a"  # stands for a root-only host file (a key, a database password)
@@ -50,9 +52,9 @@ def root_only() -> None:
 
 
 @pytest.fixture
-def recorded():
+def recorded(start_nexus):
     """A fake Nexus whose admin password nobody configured, recording every request that reaches it."""
-    fake = FakeNexus(admin_password=GENERATED).start()
+    fake = start_nexus(admin_password=GENERATED)
     seen: list[tuple[str, str, dict[str, str], bytes]] = []
     handle = fake.handle
 
@@ -62,8 +64,7 @@ def recorded():
 
     fake.handle = record
     fake.seen = seen
-    yield fake
-    fake.stop()
+    return fake
 
 
 def hostile_passwords(url: str, tmp_path: Path) -> dict[str, str | bytes]:
@@ -145,13 +146,6 @@ def container_with_data_owned_by_the_container(tmp_path: Path, nexus: FakeNexus)
     container = Container(tmp_path, nexus)
     os.chown(container.data, NEXUS_UID, NEXUS_UID)
     return container
-
-
-@pytest.fixture
-def nexus():
-    fake = FakeNexus().start()
-    yield fake
-    fake.stop()
 
 
 def test_a_link_in_place_of_the_etc_directory_makes_root_chown_or_write_nothing(tmp_path, nexus):
@@ -244,22 +238,19 @@ def test_links_left_in_the_h2_directory_make_the_migration_write_nothing_elsewhe
 # --- the status report ---------------------------------------------------------------------------
 
 
-def test_a_fifo_in_place_of_the_request_log_does_not_hang_the_status_report(tmp_path):
-    fake = FakeNexus(admin_password=ADMIN_PASSWORD, usage_api=False).start()
+def test_a_fifo_in_place_of_the_request_log_does_not_hang_the_status_report(tmp_path, start_nexus):
+    fake = start_nexus(admin_password=ADMIN_PASSWORD, usage_api=False)
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / render.ADMIN_PASSWORD_NAME).write_text(ADMIN_PASSWORD)
+    data = tmp_path / "nexus-data"
+    (data / "log").mkdir(parents=True)
+    os.mkfifo(data / "log" / "request.log")
+    script = write_script(tmp_path, nexus_operator_tools.status_files(make_settings("dev"))[0])
     try:
-        secrets = tmp_path / "secrets"
-        secrets.mkdir()
-        (secrets / render.ADMIN_PASSWORD_NAME).write_text(ADMIN_PASSWORD)
-        data = tmp_path / "nexus-data"
-        (data / "log").mkdir(parents=True)
-        os.mkfifo(data / "log" / "request.log")
-        script = write_script(tmp_path, nexus_operator_tools.status_files(make_settings("dev"))[0])
-        try:
-            result = run(script, {"NEXUS_URL": fake.url, "NEXUS_SECRETS_DIR": str(secrets),
-                                  "NEXUS_DATA_DIR": str(data), "NEXUS_DISK": str(tmp_path),
-                                  "NGINX_SITE_CONF": str(tmp_path / "absent.conf"), "DOCKER": "false"}, timeout=30)
-        except subprocess.TimeoutExpired:
-            pytest.fail("nexus-status.sh hung on a FIFO in the container's log directory")
-        assert "requests per day" in result.stdout
-    finally:
-        fake.stop()
+        result = run(script, {"NEXUS_URL": fake.url, "NEXUS_SECRETS_DIR": str(secrets),
+                              "NEXUS_DATA_DIR": str(data), "NEXUS_DISK": str(tmp_path),
+                              "NGINX_SITE_CONF": str(tmp_path / "absent.conf"), "DOCKER": "false"}, timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail("nexus-status.sh hung on a FIFO in the container's log directory")
+    assert "requests per day" in result.stdout

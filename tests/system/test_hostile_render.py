@@ -18,7 +18,7 @@ import pytest
 from components.render import nexus as render_nexus
 from components.render import nginx as render_nginx
 from components.settings import Settings
-from tests.system.fake_nexus import make_settings
+from tests.support.settings import make_settings
 
 
 def payloads(canary: Path) -> list[str]:

@@ -13,17 +13,13 @@ import pytest
 
 from components.render import nexus as render
 from components.render import nexus_operator_tools
-from tests.system.fake_nexus import ADMIN_PASSWORD, BootstrapHost, FakeNexus, make_settings
-from tests.system.test_nexus_host_scripts import Container, ok, run, write_script
+from tests.support.commands import ok
+from tests.support.host_scripts import run, write_script
+from tests.support.nexus_container import Container
+from tests.support.nexus_host import BootstrapHost
+from tests.support.settings import ADMIN_PASSWORD, make_settings
 
 # --- OrientDB data directories -----------------------------------------------------------------
-
-
-@pytest.fixture
-def nexus():
-    fake = FakeNexus().start()
-    yield fake
-    fake.stop()
 
 
 def test_an_orientdb_data_directory_is_refused_before_anything_starts(tmp_path, nexus):
@@ -100,13 +96,12 @@ class BackupHost:
 
 
 @pytest.fixture
-def configured(tmp_path):
+def configured(tmp_path, start_nexus):
     """A fake Nexus the bootstrap has configured (so its H2 backup task exists), writing into tmp/nexus-data."""
-    fake = FakeNexus(admin_password=ADMIN_PASSWORD, data_dir=tmp_path / "nexus-data").start()
+    fake = start_nexus(admin_password=ADMIN_PASSWORD, data_dir=tmp_path / "nexus-data")
     result = BootstrapHost(tmp_path / "bootstrap", make_settings("prod"), fake.url).run()
     assert result.returncode == 0, result.stderr
-    yield fake
-    fake.stop()
+    return fake
 
 
 def test_the_backup_runs_nexus_own_task_and_waits_for_the_file(tmp_path, configured):
@@ -186,34 +181,31 @@ esac
 """
 
 
-def test_the_bootstrap_enables_the_pruning_timer_once_and_reloads_only_on_change(tmp_path):
-    fake = FakeNexus(admin_password=ADMIN_PASSWORD).start()
-    try:
-        host = BootstrapHost(tmp_path / "root", make_settings("prod"), fake.url)
-        systemctl = tmp_path / "systemctl"
-        systemctl.write_text(SYSTEMCTL)
-        systemctl.chmod(0o755)
-        calls = tmp_path / "systemctl.calls"
-        runtime = tmp_path / "run-systemd"
-        runtime.mkdir()
-        env = {"SYSTEMCTL": str(systemctl), "SYSTEMCTL_CALLS": str(calls), "SYSTEMCTL_STATE": str(tmp_path / "on"),
-               "SYSTEMD_RUNTIME_DIR": str(runtime)}
-        assert host.run(**env).returncode == 0
-        unit = "nexus-registry-db-backup-prune"
-        # (the retention timer follows: tests/system/test_nexus_retention.py)
-        assert calls.read_text().splitlines()[:3] == ["daemon-reload", f"is-enabled --quiet {unit}.timer",
-                                                  f"enable --now {unit}.timer"]
-        service = host.path(f"/etc/systemd/system/{unit}.service").read_text()
-        assert f"ExecStart={nexus_operator_tools.DB_BACKUP_SCRIPT} --prune 3" in service
-        before = calls.read_text()
-        out = host.run(**env).stdout
-        assert calls.read_text()[len(before):].split("\n")[:2] == [f"is-enabled --quiet {unit}.timer",
-                                                                   f"is-active --quiet {unit}.timer"]
-        assert "done: 0 change(s)" in out
-        host.apply(make_settings("prod", backup={"retainDays": 14, "databaseKeepDays": 7}))
-        before = calls.read_text()
-        assert host.run(**env).returncode == 0
-        assert calls.read_text()[len(before):].startswith("daemon-reload\n")
-        assert "--prune 7" in host.path(f"/etc/systemd/system/{unit}.service").read_text()
-    finally:
-        fake.stop()
+def test_the_bootstrap_enables_the_pruning_timer_once_and_reloads_only_on_change(tmp_path, start_nexus):
+    fake = start_nexus(admin_password=ADMIN_PASSWORD)
+    host = BootstrapHost(tmp_path / "root", make_settings("prod"), fake.url)
+    systemctl = tmp_path / "systemctl"
+    systemctl.write_text(SYSTEMCTL)
+    systemctl.chmod(0o755)
+    calls = tmp_path / "systemctl.calls"
+    runtime = tmp_path / "run-systemd"
+    runtime.mkdir()
+    env = {"SYSTEMCTL": str(systemctl), "SYSTEMCTL_CALLS": str(calls), "SYSTEMCTL_STATE": str(tmp_path / "on"),
+           "SYSTEMD_RUNTIME_DIR": str(runtime)}
+    assert host.run(**env).returncode == 0
+    unit = "nexus-registry-db-backup-prune"
+    # (the retention timer follows: tests/system/test_nexus_retention.py)
+    assert calls.read_text().splitlines()[:3] == ["daemon-reload", f"is-enabled --quiet {unit}.timer",
+                                              f"enable --now {unit}.timer"]
+    service = host.path(f"/etc/systemd/system/{unit}.service").read_text()
+    assert f"ExecStart={nexus_operator_tools.DB_BACKUP_SCRIPT} --prune 3" in service
+    before = calls.read_text()
+    out = host.run(**env).stdout
+    assert calls.read_text()[len(before):].split("\n")[:2] == [f"is-enabled --quiet {unit}.timer",
+                                                               f"is-active --quiet {unit}.timer"]
+    assert "done: 0 change(s)" in out
+    host.apply(make_settings("prod", backup={"retainDays": 14, "databaseKeepDays": 7}))
+    before = calls.read_text()
+    assert host.run(**env).returncode == 0
+    assert calls.read_text()[len(before):].startswith("daemon-reload\n")
+    assert "--prune 7" in host.path(f"/etc/systemd/system/{unit}.service").read_text()

@@ -15,34 +15,23 @@ import pytest
 
 from components.render import nexus as render
 from components.render.nexus_repositories import repositories
-from tests.system.fake_nexus import (
-    ADMIN_PASSWORD,
-    DISCLAIMER,
-    DOCKER_HUB_TOKEN,
-    BootstrapHost,
-    FakeNexus,
-    make_settings,
-)
+from tests.fakes.nexus import DISCLAIMER
+from tests.support.commands import ok
+from tests.support.nexus_host import BootstrapHost
+from tests.support.settings import ADMIN_PASSWORD, DOCKER_HUB_TOKEN, make_settings
 
 GENERATED = "generated-0f3c"
 
 
 @pytest.fixture
-def nexus():
-    fake = FakeNexus(admin_password=GENERATED).start()
-    yield fake
-    fake.stop()
+def nexus(start_nexus):
+    return start_nexus(admin_password=GENERATED)
 
 
 def fresh_host(tmp_path, nexus, settings=None) -> BootstrapHost:
     host = BootstrapHost(tmp_path, settings or make_settings(), nexus.url)
     host.generated_password_file.write_text(GENERATED + "\n")
     return host
-
-
-def ok(result) -> str:
-    assert result.returncode == 0, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-    return result.stdout
 
 
 def test_first_run_takes_the_generated_password_and_creates_everything(tmp_path, nexus):
@@ -111,15 +100,12 @@ def test_a_second_run_writes_nothing(tmp_path, nexus):
     assert "up to date" in out
 
 
-def test_the_configured_password_is_used_when_already_in_effect(tmp_path):
-    fake = FakeNexus(admin_password=ADMIN_PASSWORD).start()
-    try:
-        host = BootstrapHost(tmp_path, make_settings(), fake.url)  # no admin.password file at all
-        out = ok(host.run())
-        assert ("PUT", "/v1/security/users/admin/change-password") not in fake.writes
-        assert "the configured one is in effect" in out
-    finally:
-        fake.stop()
+def test_the_configured_password_is_used_when_already_in_effect(tmp_path, start_nexus):
+    fake = start_nexus(admin_password=ADMIN_PASSWORD)
+    host = BootstrapHost(tmp_path, make_settings(), fake.url)  # no admin.password file at all
+    out = ok(host.run())
+    assert ("PUT", "/v1/security/users/admin/change-password") not in fake.writes
+    assert "the configured one is in effect" in out
 
 
 def test_a_changed_admin_password_is_rotated_from_the_previously_applied_one(tmp_path, nexus):
@@ -132,18 +118,15 @@ def test_a_changed_admin_password_is_rotated_from_the_previously_applied_one(tmp
     assert nexus.writes[-1] == ("PUT", "/v1/security/users/admin/change-password")
 
 
-def test_wrong_everything_fails_clearly_and_writes_nothing(tmp_path):
-    fake = FakeNexus(admin_password="someone-changed-it-by-hand").start()
-    try:
-        host = BootstrapHost(tmp_path, make_settings(), fake.url)
-        host.generated_password_file.write_text("stale-generated\n")
-        result = host.run()
-        assert result.returncode != 0
-        assert "rejected the configured adminPassword" in result.stderr
-        assert "pulumi config set --secret adminPassword" in result.stderr
-        assert fake.writes == []
-    finally:
-        fake.stop()
+def test_wrong_everything_fails_clearly_and_writes_nothing(tmp_path, start_nexus):
+    fake = start_nexus(admin_password="someone-changed-it-by-hand")
+    host = BootstrapHost(tmp_path, make_settings(), fake.url)
+    host.generated_password_file.write_text("stale-generated\n")
+    result = host.run()
+    assert result.returncode != 0
+    assert "rejected the configured adminPassword" in result.stderr
+    assert "pulumi config set --secret adminPassword" in result.stderr
+    assert fake.writes == []
 
 
 def test_an_unreachable_nexus_fails_with_a_bounded_wait(tmp_path, nexus):
@@ -183,15 +166,12 @@ def test_changed_settings_update_the_repositories(tmp_path, nexus):
     assert proxy["dockerProxy"]["indexType"] == "REGISTRY"
 
 
-def test_an_older_nexus_without_the_eula_api_is_fine(tmp_path):
-    fake = FakeNexus(admin_password=GENERATED, eula_api=False).start()
-    try:
-        host = fresh_host(tmp_path, fake)
-        out = ok(host.run())
-        assert "no EULA API" in out
-        assert len(fake.repositories) == 5
-    finally:
-        fake.stop()
+def test_an_older_nexus_without_the_eula_api_is_fine(tmp_path, start_nexus):
+    fake = start_nexus(admin_password=GENERATED, eula_api=False)
+    host = fresh_host(tmp_path, fake)
+    out = ok(host.run())
+    assert "no EULA API" in out
+    assert len(fake.repositories) == 5
 
 
 def test_the_eula_is_accepted_with_nexus_own_disclaimer(tmp_path, nexus):
@@ -287,16 +267,13 @@ def test_ssrf_protection_is_turned_on_and_repaired_when_someone_turns_it_off(tmp
     assert nexus.ssrf_protection["enabled"] is True
 
 
-def test_a_nexus_without_ssrf_protection_gets_a_warning_not_a_failure(tmp_path):
-    fake = FakeNexus(admin_password=GENERATED, ssrf_api=False).start()
-    try:
-        result = fresh_host(tmp_path, fake).run()
-        assert result.returncode == 0, result.stderr
-        assert "WARNING: SSRF protection: this Nexus has no SSRF protection API" in result.stderr
-        assert "nexus-registry:nexus.version" in result.stderr
-        assert len(fake.repositories) == 5
-    finally:
-        fake.stop()
+def test_a_nexus_without_ssrf_protection_gets_a_warning_not_a_failure(tmp_path, start_nexus):
+    fake = start_nexus(admin_password=GENERATED, ssrf_api=False)
+    result = fresh_host(tmp_path, fake).run()
+    assert result.returncode == 0, result.stderr
+    assert "WARNING: SSRF protection: this Nexus has no SSRF protection API" in result.stderr
+    assert "nexus-registry:nexus.version" in result.stderr
+    assert len(fake.repositories) == 5
 
 
 def test_a_same_named_repository_of_another_format_stops_the_run_naming_it(tmp_path, nexus):
@@ -329,21 +306,18 @@ def test_a_repository_in_another_blob_store_stops_the_run_naming_it(tmp_path, ne
     assert nexus.writes[before:] == []
 
 
-def test_403_is_reported_as_missing_privileges_not_as_a_wrong_password(tmp_path):
-    fake = FakeNexus(admin_password=ADMIN_PASSWORD, admin_forbidden=True).start()
-    try:
-        host = BootstrapHost(tmp_path, make_settings(), fake.url)
-        host.generated_password_file.write_text("stale-generated\n")
-        result = host.run()
-        assert result.returncode != 0
-        assert "403 Forbidden" in result.stderr and "not a wrong adminPassword" in result.stderr
-        assert "rejected the configured adminPassword" not in result.stderr
-        assert fake.writes == []
-        # It stopped at the first 403: no other password was tried.
-        tried = [line for line in host.argv_text().splitlines() if "security/users" in line]
-        assert len(tried) == 1
-    finally:
-        fake.stop()
+def test_403_is_reported_as_missing_privileges_not_as_a_wrong_password(tmp_path, start_nexus):
+    fake = start_nexus(admin_password=ADMIN_PASSWORD, admin_forbidden=True)
+    host = BootstrapHost(tmp_path, make_settings(), fake.url)
+    host.generated_password_file.write_text("stale-generated\n")
+    result = host.run()
+    assert result.returncode != 0
+    assert "403 Forbidden" in result.stderr and "not a wrong adminPassword" in result.stderr
+    assert "rejected the configured adminPassword" not in result.stderr
+    assert fake.writes == []
+    # It stopped at the first 403: no other password was tried.
+    tried = [line for line in host.argv_text().splitlines() if "security/users" in line]
+    assert len(tried) == 1
 
 
 def test_an_upstream_that_does_not_answer_is_a_warning_naming_the_setting(tmp_path, nexus):

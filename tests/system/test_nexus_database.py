@@ -23,32 +23,22 @@ script's device lookup, size check and call are real, the online part is not.
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import os
-import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from components import settings as stack_settings
 from components.render import nexus as render_nexus
 from components.render import nexus_database as render_database
-from components.render.bundle import HostFile
-from tests.harness import LAB_HOST_KEY, TEST_SECRETS
+from tests.support.nexus_container import Container
+from tests.support.postgres import MIGRATOR, MIGRATOR_JAR, install, migration_host, run_database_step, tool
+from tests.support.settings import DATABASE_PASSWORD as PASSWORD
+from tests.support.settings import database_settings
 
-PASSWORD = "Nx_pass-(word)+42^"  # every symbol the generated passwords may hold
-BASE = {
-    "stack": "dbtest", "domain": "registry.internal", "adminPassword": TEST_SECRETS["nexus-registry:adminPassword"],
-    "userPasswords": TEST_SECRETS["nexus-registry:userPasswords"],
-    "nexus": {"version": "3.86.2"},
-}
 PGJDBC = "/usr/share/java/postgresql.jar"
 
 JDBC_PROBE = """
@@ -83,114 +73,6 @@ public class Probe {
     }
 }
 """
-
-
-def tool(path_or_name: str) -> str:
-    found = path_or_name if os.path.exists(path_or_name) else shutil.which(path_or_name)
-    assert found, f"{path_or_name} is missing (.ci/run installs it); this test never skips"
-    return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    """A PostgreSQL on 127.0.0.1 with TLS; ``nexus`` must use TLS, ``plain`` may not."""
-    binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
-    assert binaries, "PostgreSQL server is missing (apt-get install postgresql); this test never skips"
-    bindir = Path(binaries[-1]).parent
-    assert os.geteuid() == 0, "the test starts PostgreSQL as the postgres user, so it runs as root"
-    owner = pwd.getpwnam("postgres")
-    # pytest's own temporary directories are root-only; the server runs as postgres.
-    base = Path(tempfile.mkdtemp(prefix="nexus-registry-pg-"))
-    os.chmod(base, 0o755)
-    data, sockets = base / "data", base / "sockets"
-    for directory in (data, sockets):
-        directory.mkdir()
-        os.chown(directory, owner.pw_uid, owner.pw_gid)
-
-    def as_postgres(*command, **kwargs):
-        return subprocess.run(["runuser", "-u", "postgres", "--", *command], check=True, capture_output=True,
-                              text=True, cwd=base, **kwargs)
-
-    as_postgres(str(bindir / "initdb"), "-D", str(data), "--auth=trust", "--username=postgres")
-    subprocess.run([tool("openssl"), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=127.0.0.1", "-keyout", str(data / "server.key"), "-out", str(data / "server.crt")],
-                   check=True, capture_output=True)
-    for name in ("server.key", "server.crt"):
-        os.chown(data / name, owner.pw_uid, owner.pw_gid)
-    os.chmod(data / "server.key", 0o600)
-    (data / "pg_hba.conf").write_text(
-        "local all postgres trust\n"
-        "hostssl all nexus 127.0.0.1/32 scram-sha-256\n"
-        "hostnossl all nexus 127.0.0.1/32 reject\n"
-        "host all plain 127.0.0.1/32 scram-sha-256\n"
-    )
-    port = free_port()
-    server = subprocess.Popen(
-        ["runuser", "-u", "postgres", "--", str(bindir / "postgres"), "-D", str(data), "-p", str(port),
-         "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={sockets}", "-c", "ssl=on",
-         "-c", "password_encryption=scram-sha-256"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=base,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while subprocess.run([str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
-                             capture_output=True).returncode != 0:
-            assert time.monotonic() < deadline and server.poll() is None, "PostgreSQL did not start"
-            time.sleep(0.2)
-        as_postgres(tool("psql"), "-h", str(sockets), "-p", str(port), "-v", "ON_ERROR_STOP=1",
-                    "-c", f"CREATE ROLE nexus LOGIN CREATEDB PASSWORD '{PASSWORD}'",
-                    "-c", f"CREATE ROLE plain LOGIN PASSWORD '{PASSWORD}'",
-                    "-c", "CREATE DATABASE plaindb OWNER plain")
-        yield {"port": port, "sockets": sockets, "as_postgres": as_postgres}
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        shutil.rmtree(base, ignore_errors=True)
-
-
-def database_settings(**database) -> stack_settings.Settings:
-    if database.get("host"):
-        server = {"mode": "existing", "address": "10.1.2.3", "hostKey": LAB_HOST_KEY}
-        extra = {"sshPrivateKey": TEST_SECRETS["nexus-registry:sshPrivateKey"], "databasePassword": PASSWORD,
-                 "dns": "none", "certificate": "self-signed"}
-    else:
-        server = {"mode": "cvm", "cpu": 4, "memoryGb": 8, "sshAllowedCidrs": ["10.0.0.0/8"]}
-        extra = {}
-    database = {"engine": "postgresql", **database}
-    return stack_settings.validate({**BASE, **extra, "server": server, "database": database})
-
-
-def install(tmp_path: Path, files: list[HostFile]) -> dict[str, Path]:
-    placed = {}
-    for item in files:
-        target = tmp_path / "root" / item.path.lstrip("/")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(item.content)
-        target.chmod(int(item.mode, 8))
-        placed[item.path] = target
-    return placed
-
-
-def run_database_step(tmp_path, settings, port, create, user=None, extra_env=None):
-    """The rendered -database script with its secret password file, as the host step runs it."""
-    user = user or settings.database.user
-    files = render_database.database_files(settings, "127.0.0.1", port, create_database=create)
-    placed = install(tmp_path, files)
-    pgpass = tmp_path / "pgpass"
-    pgpass.write_text(render_database.pgpass("127.0.0.1", port, user, PASSWORD))
-    pgpass.chmod(0o600)
-    data_dir = tmp_path / "nexus-data"
-    data_dir.mkdir(exist_ok=True)
-    env = {**os.environ, "PGPASS_FILE": str(pgpass), "NEXUS_DATA_DIR": str(data_dir), "DB_READY_TIMEOUT": "20",
-           "DB_READY_INTERVAL": "1", "NEXUS_STATE_DIR": str(tmp_path / "state"), **(extra_env or {})}
-    return subprocess.run(["bash", str(placed[render_database.DATABASE_SCRIPT])], env=env, capture_output=True,
-                          text=True)
 
 
 def jdbc_probe(tmp_path: Path, properties_text: str, *extra: str) -> subprocess.CompletedProcess:
@@ -282,12 +164,6 @@ def test_a_wrong_password_fails_the_step_with_the_servers_message(postgres, tmp_
     assert "Wrong-password-1" not in result.stdout + result.stderr
 
 
-def stub(directory: Path, name: str, body: str) -> None:
-    path = directory / name
-    path.write_text("#!/usr/bin/env bash\n" + body)
-    path.chmod(0o755)
-
-
 def test_an_h2_data_directory_is_refused_without_the_migration_setting(postgres, tmp_path):
     settings = database_settings()
     (tmp_path / "nexus-data" / "db").mkdir(parents=True)
@@ -296,44 +172,6 @@ def test_an_h2_data_directory_is_refused_without_the_migration_setting(postgres,
     assert result.returncode != 0
     assert "holds this Nexus's data in H2" in result.stderr and "database.migrateFromH2" in result.stderr
     assert (tmp_path / "nexus-data" / "db" / "nexus.mv.db").exists()
-
-
-MIGRATOR_JAR = b"PK stand-in for nexus-db-migrator.jar\n"
-MIGRATOR = {"migrateFromH2": True, "migratorVersion": f"{BASE['nexus']['version']}-05"}
-
-
-@dataclass
-class Migration:
-    """An H2 data directory, docker and curl stand-ins and the migrator's @argfile, as the step finds them."""
-
-    db_dir: Path
-    calls: Path
-    args_file: Path
-    env: dict[str, str]
-
-
-def migration_host(tmp_path: Path, port: int) -> Migration:
-    """docker records its calls (and the migrator's @argfile it mounts); curl serves MIGRATOR_JAR."""
-    db_dir = tmp_path / "nexus-data" / "db"
-    db_dir.mkdir(parents=True)
-    (db_dir / "nexus.mv.db").write_text("h2 data")
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    calls = tmp_path / "calls"
-    stub(bin_dir, "docker", f'printf "%s\\n" "$*" >>{calls}\n'
-                            'if [[ $1 == ps ]]; then echo abc123; fi\n'
-                            'if [[ $1 == run ]]; then for a; do'
-                            ' [[ $a == type=bind,source=*,target=/migrator,readonly ]]'
-                            ' && src=${a#type=bind,source=} && src=${src%%,*}; done;'
-                            f' cp "$src/args" {tmp_path}/seen-args; fi\n')
-    (tmp_path / "served.jar").write_bytes(MIGRATOR_JAR)
-    stub(bin_dir, "curl", f'printf "curl %s\\n" "$*" >>{calls}\n'
-                          f'while (($#)); do [[ $1 == -o ]] && out=$2; shift; done\ncp {tmp_path}/served.jar "$out"\n')
-    args_file = tmp_path / "migrator.args"
-    args_file.write_text(render_database.migrator_args("127.0.0.1", port, "nexus", "nexus", PASSWORD, "require"))
-    args_file.chmod(0o600)
-    return Migration(db_dir, calls, args_file,
-                     {"PATH": f"{bin_dir}:{os.environ['PATH']}", "MIGRATOR_ARGS_FILE": str(args_file)})
 
 
 def test_a_migrator_other_than_the_one_the_stack_names_is_never_run_and_nexus_keeps_running(postgres, tmp_path):
@@ -370,16 +208,6 @@ def test_the_migration_stops_nexus_keeps_a_copy_and_never_puts_the_password_on_a
     # Once migrated, later runs leave it alone.
     again = run_database_step(tmp_path, settings, postgres["port"], create=True, extra_env=host.env)
     assert again.returncode == 0 and "migrating" not in again.stdout
-
-
-def test_the_database_scripts_pass_shellcheck(tmp_path):
-    scripts = [
-        *render_database.database_files(database_settings(), "10.0.0.5", 5432, create_database=True),
-        *render_nexus.container_files(database_settings()),
-    ]
-    paths = [str(path) for path in install(tmp_path, scripts).values()]
-    result = subprocess.run([tool("shellcheck"), "--severity=style", *paths], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout
 
 
 @pytest.fixture
@@ -445,16 +273,13 @@ def test_a_disk_smaller_than_the_setting_is_reported(loop_disk, tmp_path):
 # --- the container step: the datastore file in the data directory, nothing in the environment -----
 
 
-def test_the_container_gets_its_datastore_from_a_file_nexus_owns_and_never_from_its_environment():
-    from tests.system.fake_nexus import FakeNexus
-    from tests.system.test_nexus_host_scripts import Container
-
+def test_the_container_gets_its_datastore_from_a_file_nexus_owns_and_never_from_its_environment(start_nexus):
     settings = database_settings()
     nexus_uid = render_nexus.NEXUS_UID
     # Not under pytest's root-only directories: the file is written as Nexus's uid, which must get there.
     base = Path(tempfile.mkdtemp(prefix="nexus-registry-datastore-"))
     os.chmod(base, 0o755)
-    nexus = FakeNexus().start()
+    nexus = start_nexus()
     try:
         container = Container(base, nexus)
         os.chown(container.data, nexus_uid, nexus_uid)  # as the prepare-disk step leaves it
@@ -498,5 +323,4 @@ def test_the_container_gets_its_datastore_from_a_file_nexus_owns_and_never_from_
         assert not store.is_symlink() and "password=New_pass-1\n" in store.read_text()
         assert len(container.calls("run")) == 2
     finally:
-        nexus.stop()
         shutil.rmtree(base, ignore_errors=True)

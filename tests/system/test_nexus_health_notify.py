@@ -18,9 +18,11 @@ import pytest
 
 from components.render import nexus_alerts
 from components.render import nexus_lifecycle as lifecycle
-from tests.system.fake_nexus import ADMIN_PASSWORD, FakeNexus, make_settings, wrap_tools
-from tests.system.test_nexus_host_scripts import run, write_script
-from tests.system.test_nexus_status import StatusHost
+from tests.fakes.nexus import FakeNexus
+from tests.support.host_scripts import run, write_script
+from tests.support.nexus_host import wrap_tools
+from tests.support.nexus_status_host import StatusHost
+from tests.support.settings import ADMIN_PASSWORD, make_settings
 
 TOKENS = ("Wecom-Key-5f1c9", "Generic-Token-93ab")
 GIB = 1024**3
@@ -103,11 +105,10 @@ class NotifierHost:
 
 
 @pytest.fixture
-def fake():
-    nexus = FakeNexus(admin_password=ADMIN_PASSWORD).start()
+def fake(start_nexus):
+    nexus = start_nexus(admin_password=ADMIN_PASSWORD)
     nexus.blob_stores["default"]["softQuota"] = lifecycle.blob_store_quota(make_settings("dev"))
-    yield nexus
-    nexus.stop()
+    return nexus
 
 
 @pytest.fixture

@@ -15,31 +15,25 @@ import pytest
 
 from components.render import nexus_lifecycle as lifecycle
 from components.render.nexus_repositories import repositories
-from tests.system.fake_nexus import ADMIN_PASSWORD, BootstrapHost, FakeNexus, make_settings
+from tests.fakes.nexus import FakeNexus
+from tests.support.nexus_host import run_ok
+from tests.support.settings import ADMIN_PASSWORD, make_settings
 
 GIB = 1024**3
 
 
 @pytest.fixture
-def nexus():
-    fake = FakeNexus(admin_password=ADMIN_PASSWORD).start()
-    yield fake
-    fake.stop()
-
-
-def run_ok(host: BootstrapHost) -> str:
-    result = host.run()
-    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
-    return result.stdout
+def nexus(start_nexus):
+    return start_nexus(admin_password=ADMIN_PASSWORD)
 
 
 def our_tasks(fake: FakeNexus) -> dict[str, dict]:
     return {task["name"]: task for task in fake.tasks.values()}
 
 
-def test_a_fresh_nexus_gets_policies_tasks_and_quota_and_a_second_run_writes_nothing(tmp_path, nexus):
+def test_a_fresh_nexus_gets_policies_tasks_and_quota_and_a_second_run_writes_nothing(bootstrap_host, nexus):
     settings = make_settings("dev")  # a CBS data disk of 50 GiB: quota 40 GiB
-    host = BootstrapHost(tmp_path, settings, nexus.url)
+    host = bootstrap_host(nexus, settings)
     out = run_ok(host)
     assert nexus.errors == []
     assert "using the API of the Community Edition UI" in out
@@ -79,36 +73,30 @@ def test_a_fresh_nexus_gets_policies_tasks_and_quota_and_a_second_run_writes_not
     assert "done: 0 change(s)" in out
 
 
-def test_a_pro_licence_uses_the_public_cleanup_policy_api(tmp_path):
-    fake = FakeNexus(admin_password=ADMIN_PASSWORD, cleanup_public_api=True).start()
-    try:
-        host = BootstrapHost(tmp_path, make_settings("lab"), fake.url)
-        run_ok(host)
-        assert ("POST", "/v1/cleanup-policies") in fake.writes
-        assert not any("/internal/" in path for _, path in fake.writes)
-        before = len(fake.writes)
-        run_ok(host)
-        assert len(fake.writes) == before
-        assert fake.errors == []
-    finally:
-        fake.stop()
+def test_a_pro_licence_uses_the_public_cleanup_policy_api(bootstrap_host, start_nexus):
+    fake = start_nexus(admin_password=ADMIN_PASSWORD, cleanup_public_api=True)
+    host = bootstrap_host(fake, make_settings("lab"))
+    run_ok(host)
+    assert ("POST", "/v1/cleanup-policies") in fake.writes
+    assert not any("/internal/" in path for _, path in fake.writes)
+    before = len(fake.writes)
+    run_ok(host)
+    assert len(fake.writes) == before
+    assert fake.errors == []
 
 
-def test_a_public_api_that_lists_but_will_not_write_falls_back_to_the_ui_api(tmp_path):
-    fake = FakeNexus(admin_password=ADMIN_PASSWORD, cleanup_public_api=True, cleanup_public_writes=False).start()
-    try:
-        host = BootstrapHost(tmp_path, make_settings("lab"), fake.url)
-        out = run_ok(host)
-        assert "writing needs a Pro licence (HTTP 402)" in out
-        assert [path for method, path in fake.writes if "cleanup-policies" in path] == [
-            "/internal/cleanup-policies"] * 3
-        assert fake.errors == []
-    finally:
-        fake.stop()
+def test_a_public_api_that_lists_but_will_not_write_falls_back_to_the_ui_api(bootstrap_host, start_nexus):
+    fake = start_nexus(admin_password=ADMIN_PASSWORD, cleanup_public_api=True, cleanup_public_writes=False)
+    host = bootstrap_host(fake, make_settings("lab"))
+    out = run_ok(host)
+    assert "writing needs a Pro licence (HTTP 402)" in out
+    assert [path for method, path in fake.writes if "cleanup-policies" in path] == [
+        "/internal/cleanup-policies"] * 3
+    assert fake.errors == []
 
 
-def test_changed_settings_converge_and_what_is_no_longer_wanted_goes(tmp_path, nexus):
-    host = BootstrapHost(tmp_path, make_settings("dev"), nexus.url)
+def test_changed_settings_converge_and_what_is_no_longer_wanted_goes(bootstrap_host, nexus):
+    host = bootstrap_host(nexus, make_settings("dev"))
     run_ok(host)
     host.apply(make_settings("dev", {
         "cleanup": {"proxyUnusedDays": 0, "hostedUnusedDays": 60, "hostedAgeDays": 365, "hour": 22},
@@ -133,8 +121,8 @@ def test_changed_settings_converge_and_what_is_no_longer_wanted_goes(tmp_path, n
     assert nexus.writes == before
 
 
-def test_drift_made_in_the_ui_is_repaired_and_foreign_tasks_are_kept(tmp_path, nexus):
-    host = BootstrapHost(tmp_path, make_settings("dev"), nexus.url)
+def test_drift_made_in_the_ui_is_repaired_and_foreign_tasks_are_kept(bootstrap_host, nexus):
+    host = bootstrap_host(nexus, make_settings("dev"))
     run_ok(host)
     compact = next(task for task in nexus.tasks.values() if task["type"] == "blobstore.compact")
     compact["enabled"] = False
@@ -154,9 +142,9 @@ def test_drift_made_in_the_ui_is_repaired_and_foreign_tasks_are_kept(tmp_path, n
     assert "from an old deploy: deleted" in out
 
 
-def test_a_new_payload_is_applied_even_when_nexus_does_not_report_task_settings(tmp_path, nexus):
+def test_a_new_payload_is_applied_even_when_nexus_does_not_report_task_settings(bootstrap_host, nexus):
     """Older releases answer GET /v1/tasks without properties and schedule: the applied hash decides."""
-    host = BootstrapHost(tmp_path, make_settings("dev"), nexus.url)
+    host = bootstrap_host(nexus, make_settings("dev"))
     run_ok(host)
     original = nexus._task_as_returned
     nexus._task_as_returned = lambda task: {**original(task), "properties": None, "cronExpression": None}
@@ -171,22 +159,19 @@ def test_a_new_payload_is_applied_even_when_nexus_does_not_report_task_settings(
     assert len(nexus.writes) == before
 
 
-def test_a_nexus_that_refuses_to_reschedule_its_cleanup_task_is_a_warning_not_a_failure(tmp_path):
-    fake = FakeNexus(admin_password=ADMIN_PASSWORD, cleanup_task_updatable=False).start()
-    try:
-        host = BootstrapHost(tmp_path, make_settings("lab"), fake.url)
-        result = host.run()
-        assert result.returncode == 0, result.stderr
-        assert "WARNING: Nexus refused to reschedule its task Cleanup service (HTTP 400" in result.stderr
-        assert our_tasks(fake)["Cleanup service"]["cronExpression"] == "0 0 1 * * ?"
-        assert any(task["type"] == "h2.backup.task" for task in fake.tasks.values())
-    finally:
-        fake.stop()
+def test_a_nexus_that_refuses_to_reschedule_its_cleanup_task_is_a_warning_not_a_failure(bootstrap_host, start_nexus):
+    fake = start_nexus(admin_password=ADMIN_PASSWORD, cleanup_task_updatable=False)
+    host = bootstrap_host(fake, make_settings("lab"))
+    result = host.run()
+    assert result.returncode == 0, result.stderr
+    assert "WARNING: Nexus refused to reschedule its task Cleanup service (HTTP 400" in result.stderr
+    assert our_tasks(fake)["Cleanup service"]["cronExpression"] == "0 0 1 * * ?"
+    assert any(task["type"] == "h2.backup.task" for task in fake.tasks.values())
 
 
-def test_the_shipped_payloads_are_what_nexus_received(tmp_path, nexus):
+def test_the_shipped_payloads_are_what_nexus_received(bootstrap_host, nexus):
     settings = make_settings("prod")
-    host = BootstrapHost(tmp_path, settings, nexus.url)
+    host = bootstrap_host(nexus, settings)
     run_ok(host)
     sent = [json.loads(body) for method, path, body in nexus.bodies if method == "POST" and path == "/v1/tasks"]
     chain = lifecycle.tasks(settings, repositories(settings))

@@ -2,7 +2,7 @@
 
 The rendered script runs unmodified (real bash, curl, jq), with every location taken from the
 environment, against ``FakeNexus`` whose components API follows the deployed release's models
-(tests/system/fake_nexus_components.py).
+(tests/fakes/nexus/components.py).
 """
 
 from __future__ import annotations
@@ -23,20 +23,18 @@ from components.host_layout import (
 )
 from components.render import nexus_retention
 from components.render.bundle import HostFile
-from tests.system.fake_nexus import ADMIN_PASSWORD, BootstrapHost, FakeNexus, install, make_settings, wrap_tools
-from tests.system.fake_nexus_components import EPOCH, image_manifest
+from tests.fakes.nexus import FakeNexus
+from tests.fakes.nexus.components import EPOCH, digest_of, image_manifest
+from tests.support.nexus_host import BootstrapHost, install, wrap_tools
+from tests.support.settings import ADMIN_PASSWORD, make_settings
 
 REPO = "docker-hosted"
 NOW = str(int(EPOCH.timestamp()))
 
 
 @pytest.fixture
-def fake():
-    nexus = FakeNexus(admin_password=ADMIN_PASSWORD)
-    nexus.repositories[REPO] = ("docker", "hosted", {})
-    nexus.start()
-    yield nexus
-    nexus.stop()
+def fake(start_nexus):
+    return start_nexus(admin_password=ADMIN_PASSWORD, repositories={REPO: ("docker", "hosted", {})})
 
 
 def run(root: Path, fake: FakeNexus, *args: str, **retention) -> subprocess.CompletedProcess:
@@ -106,7 +104,6 @@ def test_a_tag_sharing_a_kept_digest_is_kept(tmp_path, fake):
 def test_platform_manifests_of_a_kept_index_are_never_deleted(tmp_path, fake):
     content = fake.docker_content
     amd64, arm64 = image_manifest("amd64"), image_manifest("arm64")
-    from tests.system.fake_nexus_components import digest_of
     content.push(REPO, "multi", "arm64-only", arm64, days_ago=30)  # an old tag of one platform manifest
     content.push(REPO, "multi", "stale", image_manifest("stale"), days_ago=20)
     content.push_index(REPO, "multi", "main", [amd64, arm64], days_ago=1)
@@ -164,12 +161,9 @@ esac
 """
 
 
-def test_the_bootstrap_enables_the_retention_timer_once(tmp_path):
-    fake = FakeNexus(admin_password=ADMIN_PASSWORD).start()  # a fresh Nexus: the bootstrap creates docker-hosted
-    try:
-        bootstrap_twice(tmp_path, fake)
-    finally:
-        fake.stop()
+def test_the_bootstrap_enables_the_retention_timer_once(tmp_path, start_nexus):
+    fake = start_nexus(admin_password=ADMIN_PASSWORD)  # a fresh Nexus: the bootstrap creates docker-hosted
+    bootstrap_twice(tmp_path, fake)
 
 
 def bootstrap_twice(tmp_path: Path, fake: FakeNexus) -> None:

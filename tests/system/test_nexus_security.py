@@ -17,7 +17,9 @@ import pytest
 
 from components.render import nexus as render
 from components.render import nexus_security as security
-from tests.system.fake_nexus import ADMIN_PASSWORD, USER_PASSWORDS, BootstrapHost, FakeNexus, make_settings
+from tests.fakes.nexus import FakeNexus
+from tests.support.commands import ok
+from tests.support.settings import ADMIN_PASSWORD, USER_PASSWORDS, make_settings
 
 TEAM_IMAGE = "team/secret-service"
 HUB_IMAGE = "library/alpine"
@@ -26,16 +28,9 @@ TWO_USERS = {"users": [{"name": "ci", "role": "push"}, {"name": "bob", "role": "
 
 
 @pytest.fixture
-def nexus():
-    fake = FakeNexus(admin_password=ADMIN_PASSWORD, anonymous={
-        "enabled": True, "userId": "anonymous", "realmName": "NexusAuthorizingRealm"}).start()
-    yield fake
-    fake.stop()
-
-
-def ok(result) -> str:
-    assert result.returncode == 0, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-    return result.stdout
+def nexus(start_nexus):
+    return start_nexus(admin_password=ADMIN_PASSWORD, anonymous={
+        "enabled": True, "userId": "anonymous", "realmName": "NexusAuthorizingRealm"})
 
 
 def search(nexus: FakeNexus, repository: str, credentials: tuple[str, str] | None = None) -> tuple[int, list[str]]:
@@ -55,16 +50,16 @@ def seed_content(nexus: FakeNexus) -> None:
     nexus.components = {"docker-hosted": [TEAM_IMAGE], "docker-proxy": [HUB_IMAGE]}
 
 
-def test_out_of_the_box_nexus_shows_team_images_to_anyone(tmp_path, nexus):
+def test_out_of_the_box_nexus_shows_team_images_to_anyone(bootstrap_host, nexus):
     # What this whole file guards against: Nexus's own anonymous role reads every repository.
-    ok(BootstrapHost(tmp_path, make_settings(), nexus.url).run())
+    ok(bootstrap_host(nexus, make_settings()).run())
     seed_content(nexus)
     nexus.users["anonymous"]["roles"] = ["nx-anonymous"]
     assert search(nexus, "docker-hosted") == (200, [TEAM_IMAGE])
 
 
-def test_anonymous_reads_docker_hub_content_only_and_roles_are_least_privilege(tmp_path, nexus):
-    ok(BootstrapHost(tmp_path, make_settings(), nexus.url).run())
+def test_anonymous_reads_docker_hub_content_only_and_roles_are_least_privilege(bootstrap_host, nexus):
+    ok(bootstrap_host(nexus, make_settings()).run())
     seed_content(nexus)
     assert nexus.anonymous["enabled"] is True
     assert nexus.users["anonymous"]["roles"] == [security.ROLE_ANONYMOUS]
@@ -93,8 +88,8 @@ def test_anonymous_reads_docker_hub_content_only_and_roles_are_least_privilege(t
     assert nexus.errors == []
 
 
-def test_team_images_become_anonymous_only_by_explicit_setting(tmp_path, nexus):
-    host = BootstrapHost(tmp_path, make_settings(nexus={"anonymousTeamImages": True}), nexus.url)
+def test_team_images_become_anonymous_only_by_explicit_setting(bootstrap_host, nexus):
+    host = bootstrap_host(nexus, make_settings(nexus={"anonymousTeamImages": True}))
     ok(host.run())
     seed_content(nexus)
     assert nexus.can("anonymous", "docker-group", "read")
@@ -105,9 +100,9 @@ def test_team_images_become_anonymous_only_by_explicit_setting(tmp_path, nexus):
     assert not nexus.can("anonymous", "docker-group", "read")
 
 
-def test_users_from_the_settings_are_created_with_their_roles_and_passwords(tmp_path, nexus):
+def test_users_from_the_settings_are_created_with_their_roles_and_passwords(bootstrap_host, nexus):
     settings = make_settings(**TWO_USERS)
-    host = BootstrapHost(tmp_path, settings, nexus.url)
+    host = bootstrap_host(nexus, settings)
     ok(host.run())
     seed_content(nexus)
     ci, bob = nexus.users["ci"], nexus.users["bob"]
@@ -134,8 +129,8 @@ def test_users_from_the_settings_are_created_with_their_roles_and_passwords(tmp_
         assert path.stat().st_mode & 0o077 == 0
 
 
-def test_a_changed_password_or_one_changed_in_the_ui_is_put_back(tmp_path, nexus):
-    host = BootstrapHost(tmp_path, make_settings(), nexus.url)
+def test_a_changed_password_or_one_changed_in_the_ui_is_put_back(bootstrap_host, nexus):
+    host = bootstrap_host(nexus, make_settings())
     ok(host.run())
     before = len(nexus.writes)
     host.apply(make_settings(userPasswords=json.dumps({"ci": "Rotated-Ci-Password-9"})))
@@ -147,8 +142,8 @@ def test_a_changed_password_or_one_changed_in_the_ui_is_put_back(tmp_path, nexus
     assert nexus.passwords["ci"] == "Rotated-Ci-Password-9"
 
 
-def test_drifted_roles_and_users_are_repaired(tmp_path, nexus):
-    host = BootstrapHost(tmp_path, make_settings(), nexus.url)
+def test_drifted_roles_and_users_are_repaired(bootstrap_host, nexus):
+    host = bootstrap_host(nexus, make_settings())
     ok(host.run())
     nexus.roles[security.ROLE_PUSH]["privileges"].append("nx-repository-view-docker-docker-hosted-delete")
     nexus.users["ci"]["roles"] = ["nx-admin"]
@@ -163,8 +158,8 @@ def test_drifted_roles_and_users_are_repaired(tmp_path, nexus):
     assert nexus.users["anonymous"]["roles"] == [security.ROLE_ANONYMOUS]
 
 
-def test_a_user_removed_from_the_settings_is_deleted_and_no_other(tmp_path, nexus):
-    host = BootstrapHost(tmp_path, make_settings(**TWO_USERS), nexus.url)
+def test_a_user_removed_from_the_settings_is_deleted_and_no_other(bootstrap_host, nexus):
+    host = bootstrap_host(nexus, make_settings(**TWO_USERS))
     ok(host.run())
     # A user someone made by hand, whose id even starts like ours: never touched.
     nexus.users["bobby"] = {"userId": "bobby", "firstName": "Bob", "lastName": "Builder", "source": "default",
@@ -181,19 +176,19 @@ def test_a_user_removed_from_the_settings_is_deleted_and_no_other(tmp_path, nexu
     assert ("DELETE", "/v1/security/users/bob") in nexus.writes
 
 
-def test_a_same_named_user_not_made_by_us_stops_the_run(tmp_path, nexus):
+def test_a_same_named_user_not_made_by_us_stops_the_run(bootstrap_host, nexus):
     nexus.users["ci"] = {"userId": "ci", "firstName": "Jenkins", "lastName": "Legacy", "source": "default",
                          "emailAddress": "ci@example.org", "status": "active", "readOnly": False,
                          "roles": ["nx-admin"], "externalRoles": []}
     nexus.passwords["ci"] = "legacy-password"
-    result = BootstrapHost(tmp_path, make_settings(), nexus.url).run()
+    result = bootstrap_host(nexus, make_settings()).run()
     assert result.returncode != 0
     assert "user ci exists in Nexus but was not created by nexus-registry" in result.stderr
     assert nexus.users["ci"]["roles"] == ["nx-admin"] and nexus.passwords["ci"] == "legacy-password"
 
 
-def test_anonymous_off_still_restricts_the_anonymous_user(tmp_path, nexus):
-    ok(BootstrapHost(tmp_path, make_settings(nexus={"anonymousPull": False}), nexus.url).run())
+def test_anonymous_off_still_restricts_the_anonymous_user(bootstrap_host, nexus):
+    ok(bootstrap_host(nexus, make_settings(nexus={"anonymousPull": False})).run())
     assert nexus.anonymous["enabled"] is False
     assert nexus.users["anonymous"]["roles"] == [security.ROLE_ANONYMOUS]
     assert search(nexus, "docker-proxy")[0] == 401

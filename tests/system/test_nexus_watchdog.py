@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from components.render import nexus_watchdog
-from tests.system.fake_nexus import make_settings
-from tests.system.test_nexus_host_scripts import FAKE_DOCKER, run, stub, write_script
+from tests.support.host_scripts import run, stub, write_script
+from tests.support.nexus_container import FAKE_DOCKER
+from tests.support.settings import make_settings
 
 
 class Watchdog:

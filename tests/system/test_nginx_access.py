@@ -25,7 +25,7 @@ from components import client_setup
 from components import settings as stack_settings
 from components.render import nginx
 from tests.harness import stack_file_config
-from tests.system.registry_env import PROXY_PORT, STUB, require_tools, start_environment, write_oci_image
+from tests.support.registry_env import PROXY_PORT, STUB, require_tools, start_environment, write_oci_image
 
 # Neither list holds 127.0.0.1, the address the host's own smoke check uses.
 WEB_ALLOWED = ["127.0.0.2/32", "127.0.0.4/30"]

@@ -21,7 +21,7 @@ import pytest
 from components import host_layout
 from components.render import nginx
 from tests.harness import stack_settings
-from tests.system.registry_env import CertAuthority, Sandbox, deploy_bundle, make_ca, require_tools
+from tests.support.registry_env import CertAuthority, Sandbox, deploy_bundle, make_ca, require_tools
 
 STACKS = ["dev", "prod", "lab"]
 
@@ -85,10 +85,6 @@ http {
 """
 
 
-def settings_of(stack: str):
-    return stack_settings(stack)
-
-
 @pytest.fixture
 def sandbox(tmp_path):
     require_tools()
@@ -99,7 +95,7 @@ def sandbox(tmp_path):
 
 @pytest.fixture(scope="module")
 def dev_ca(tmp_path_factory) -> CertAuthority:
-    settings = settings_of("dev")
+    settings = stack_settings("dev")
     return make_ca(tmp_path_factory.mktemp("pki"), [settings.registry_fqdn, settings.web_fqdn])
 
 
@@ -122,7 +118,7 @@ def served_certificate(sandbox: Sandbox, fqdn: str) -> str:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_stack_deploys_and_passes_nginx_t_under_the_stock_nginx_conf(sandbox, tmp_path, stack):
-    settings = settings_of(stack)
+    settings = stack_settings(stack)
     ca = make_ca(tmp_path / "pki", [settings.registry_fqdn, settings.web_fqdn])
     stock = Path("/etc/nginx/nginx.conf").read_text()
     assert (sandbox.path("/etc/nginx/sites-enabled/default")).exists()  # Debian's default site is there
@@ -149,7 +145,7 @@ def test_every_stack_deploys_and_passes_nginx_t_under_the_stock_nginx_conf(sandb
 
 
 def test_the_deploy_script_picks_the_snippet_this_nginx_needs_and_other_variants_fit_their_versions(sandbox, dev_ca):
-    settings = settings_of("dev")
+    settings = stack_settings("dev")
     deploy(sandbox, settings, dev_ca)
     version = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr
     assert "nginx/1.22." in version  # the expectations below are for Debian 12's nginx
@@ -182,7 +178,7 @@ def test_variant_choice_by_nginx_version(tmp_path, version, configure, expected)
                     f'[ "$1" = -V ] && echo "configure arguments: {configure}" >&2\nexit 0\n')
     fake.chmod(0o755)
     script = tmp_path / "deploy-nginx.sh"
-    script.write_text(nginx.render_deploy_script(settings_of("dev")))
+    script.write_text(nginx.render_deploy_script(stack_settings("dev")))
     result = subprocess.run(["bash", str(script), "--print-variant"], capture_output=True, text=True,
                             env={"PATH": f"{fake.parent}:/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
@@ -194,14 +190,14 @@ def test_nginx_older_than_1_18_is_refused_with_a_clear_message(tmp_path):
     fake.write_text('#!/bin/sh\necho "nginx version: nginx/1.14.1" >&2\n')
     fake.chmod(0o755)
     script = tmp_path / "deploy-nginx.sh"
-    script.write_text(nginx.render_deploy_script(settings_of("dev")))
+    script.write_text(nginx.render_deploy_script(stack_settings("dev")))
     result = subprocess.run(["bash", str(script), "--print-variant"], capture_output=True, text=True,
                             env={"PATH": f"{tmp_path}:/usr/bin:/bin"})
     assert result.returncode != 0 and "nginx 1.14.1 is too old" in result.stderr
 
 
 def test_a_second_identical_deploy_changes_nothing_and_does_not_reload(sandbox, dev_ca):
-    settings = settings_of("dev")
+    settings = stack_settings("dev")
     deploy(sandbox, settings, dev_ca)
     workers = worker_pids(sandbox)
     conf_before = sandbox.path("/etc/nginx/nginx.conf").read_bytes()
@@ -212,7 +208,7 @@ def test_a_second_identical_deploy_changes_nothing_and_does_not_reload(sandbox, 
 
 
 def test_a_new_certificate_is_reloaded_and_served(sandbox, dev_ca, tmp_path):
-    settings = settings_of("dev")
+    settings = stack_settings("dev")
     deploy(sandbox, settings, dev_ca)
     before = served_certificate(sandbox, settings.registry_fqdn)
     renewed = make_ca(tmp_path / "renewed", [settings.registry_fqdn, settings.web_fqdn])
@@ -226,7 +222,7 @@ def test_a_new_certificate_is_reloaded_and_served(sandbox, dev_ca, tmp_path):
 
 
 def test_a_configuration_nginx_rejects_is_rolled_back_and_fails_with_nginx_s_message(sandbox, dev_ca):
-    settings = settings_of("dev")
+    settings = stack_settings("dev")
     deploy(sandbox, settings, dev_ca)
     good = {path: sandbox.path(path).read_bytes() for path in
             ["/etc/nginx/conf.d/nexus-registry.conf", f"/etc/pki/nginx/{settings.registry_fqdn}.key"]}
@@ -247,7 +243,7 @@ def test_a_configuration_nginx_rejects_is_rolled_back_and_fails_with_nginx_s_mes
 
 
 def test_a_failed_first_deploy_leaves_the_host_as_it_was(sandbox, dev_ca):
-    settings = settings_of("dev")
+    settings = stack_settings("dev")
     swapped = CertAuthority(dev_ca.ca_crt, {
         settings.registry_fqdn: (dev_ca.leaves[settings.registry_fqdn][0], dev_ca.leaves[settings.web_fqdn][1]),
         settings.web_fqdn: dev_ca.leaves[settings.web_fqdn],
@@ -260,7 +256,7 @@ def test_a_failed_first_deploy_leaves_the_host_as_it_was(sandbox, dev_ca):
 
 
 def test_rhel_style_inline_default_server_is_commented_out_once(sandbox, dev_ca):
-    settings = settings_of("dev")
+    settings = stack_settings("dev")
     sandbox.run(["rm", "-f", "/etc/nginx/sites-enabled/default"])
     sandbox.path("/etc/nginx/nginx.conf").write_text(RHEL_NGINX_CONF)
     first = deploy(sandbox, settings, dev_ca)
@@ -282,7 +278,7 @@ def test_rhel_style_inline_default_server_is_commented_out_once(sandbox, dev_ca)
 
 
 def test_the_smoke_check_fails_with_what_it_saw(sandbox, dev_ca):
-    settings = settings_of("dev")
+    settings = stack_settings("dev")
     deploy(sandbox, settings, dev_ca)  # nothing listens on 8002/8003/8081: nginx answers 502
     result = sandbox.run([host_layout.NGINX_SMOKE_SCRIPT], check=False,
                          env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "SMOKE_ATTEMPTS": "2",

@@ -18,8 +18,8 @@ import time
 import pytest
 
 from components.render.nginx import default_cert_paths
-from tests.system import registry_env
-from tests.system.registry_env import make_ca, start_environment, write_oci_image
+from tests.support import registry_env
+from tests.support.registry_env import make_ca, start_environment, write_oci_image
 
 IMAGE = "team/app/api"
 

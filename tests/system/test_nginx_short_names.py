@@ -27,7 +27,7 @@ import pytest
 
 from components.render import nginx as render_nginx
 from tests.harness import stack_settings
-from tests.system.registry_env import (
+from tests.support.registry_env import (
     GROUP_PORT,
     HOSTED_PORT,
     Environment,

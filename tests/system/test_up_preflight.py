@@ -1,6 +1,6 @@
 """``make up``/``make preview``/``make preflight`` (scripts/up.sh) with the preflight: it runs first, before any
 question or pulumi command, can be skipped, answers in seconds without network, and a COS backend gets the S3
-client settings COS needs.  Uses the repository copy and stand-ins of tests/system/test_up_script.py."""
+client settings COS needs.  Uses the repository copy and stand-ins of tests/support/up_scripts.py."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from tests.system.test_up_script import PASSPHRASE, repo, run  # noqa: F401 (repo is a fixture)
+from tests.support.up_scripts import PASSPHRASE, run
 from tests.tencent_api_fake import SECRET_ID, SECRET_KEY
 
 CREDENTIALS = {"TENCENTCLOUD_SECRET_ID": SECRET_ID, "TENCENTCLOUD_SECRET_KEY": SECRET_KEY}

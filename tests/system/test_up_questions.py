@@ -1,11 +1,9 @@
 """``make up``'s questions enforce what they say: each answer is held to the stack check's own rules and asked
-again; a new stack's passphrase is asked twice.  Driven like tests/system/test_up_script.py, with its stand-ins."""
+again; a new stack's passphrase is asked twice.  Driven like tests/support/up_scripts.py, with its stand-ins."""
 
 from __future__ import annotations
 
-from tests.system.test_up_script import CI_PASSWORD, NEW_STACK, OPENSSH_KEY, PASSPHRASE, PASSWORD, repo, run
-
-__all__ = ["repo"]  # the fixture, used by name
+from tests.support.up_scripts import CI_PASSWORD, NEW_STACK, OPENSSH_KEY, PASSPHRASE, PASSWORD, run
 
 
 def test_a_short_admin_password_is_refused_and_asked_again(repo):

@@ -7,7 +7,7 @@ import pytest
 from components.host_layout import ALERT_WEBHOOKS_PATH, HEALTH_SCRIPT, HEALTH_UNIT, SYSTEMD_DIR
 from components.render import nexus as render
 from components.settings import SettingsError
-from tests.system.fake_nexus import make_settings
+from tests.support.settings import make_settings
 
 WECOM = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=Wecom-Token-1"
 FEISHU = "https://open.feishu.cn/open-apis/bot/v2/hook/Feishu-Token-2"

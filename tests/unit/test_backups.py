@@ -7,9 +7,9 @@ import pytest
 from components.render import nexus as render
 from components.render import nexus_operator_tools
 from tests.harness import run_stack
-from tests.system.fake_nexus import make_settings
-from tests.unit.test_day2 import SNAPSHOT, deployed
-from tests.unit.test_nexus_server import bundle_files, stdin
+from tests.support.bundles import bundle_files, stdin
+from tests.support.settings import make_settings
+from tests.support.stack_outputs import SNAPSHOT, deployed
 
 DB_STEP = "nexus-backups-pre-upgrade-db"
 

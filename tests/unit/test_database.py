@@ -19,7 +19,7 @@ from components.render import nexus as render
 from components.render import nexus_database as render_database
 from components.settings import POSTGRESQL_PASSWORD_SYMBOLS, database_password_problem
 from tests.harness import TEST_SECRETS, is_secret, run_stack, stack_file_config
-from tests.unit.test_nexus_server import bundle_files, stdin
+from tests.support.bundles import bundle_files, stdin
 
 PG = "tencentcloud:Postgresql/instance:Instance"
 PG_SSL = "tencentcloud:Postgresql/instanceSslConfig:InstanceSslConfig"

@@ -8,19 +8,10 @@ import pytest
 
 from components.upgrade import check_version_change, version_key
 from tests.harness import run_stack
+from tests.support.stack_outputs import SNAPSHOT, deployed
 
 POLICY = "tencentcloud:Cbs/snapshotPolicy:SnapshotPolicy"
 POLICY_ATTACHMENT = "tencentcloud:Cbs/snapshotPolicyAttachment:SnapshotPolicyAttachment"
-SNAPSHOT = "tencentcloud:Cbs/snapshot:Snapshot"
-
-
-def deployed(version):
-    """Mock the stack's own last update having exported ``nexusVersion``."""
-    def outputs(type_, _name, _inputs):
-        if type_ == "pulumi:pulumi:StackReference":
-            return {"outputs": {"nexusVersion": version}}
-        return {}
-    return outputs
 
 
 @pytest.fixture(scope="module")

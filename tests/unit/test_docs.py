@@ -7,6 +7,7 @@ import re
 import pytest
 
 from tests.harness import ROOT
+from tests.support.settings import setting_keys
 
 README = ROOT / "README.md"
 
@@ -97,7 +98,6 @@ def test_ci_set_up_names_every_secret_and_variable_the_workflows_read():
 def test_from_the_tutorial_maps_each_step_to_a_setting_or_output_that_exists():
     """The map from the tutorial names real settings and outputs, and covers the tutorial's steps."""
     from components import settings as stack_settings
-    from tests.unit.test_settings import _setting_keys
 
     text = README.read_text()
     section = text[text.index("## From the tutorial"):]
@@ -108,7 +108,7 @@ def test_from_the_tutorial_maps_each_step_to_a_setting_or_output_that_exists():
                  "DNSPod", "certificate", "nginx.conf", "rewrite", "daemon.json", "docker login", "docker push",
                  "docker pull"):
         assert step in steps, f"README: From the tutorial has no row for the tutorial's step {step!r}"
-    keys = set(_setting_keys(stack_settings.Settings))
+    keys = set(setting_keys(stack_settings.Settings))
     outputs = set(re.findall(r"^\| `(\w+)` \|", text[text.index("## Stack outputs"):], re.M))
     for row in rows:
         for token in re.findall(r"`([a-z][A-Za-z]*(?:\.[a-z][A-Za-z]*)*)(?::[^`]*)?`", row[2]):

@@ -16,11 +16,11 @@ import yaml
 
 from components.host import HOST_KEY_MARKER, host_key_user_data, pinned_host_key
 from tests.harness import FAKE_PUBLIC_IP, LAB_HOST_KEY, TEST_SECRETS, is_secret, resolve, run_stack, stack_file_config
+from tests.support.bundles import SECRET_SIG
 from tests.two_runs import PRECIOUS, run_twice
 
 INSTANCE = "tencentcloud:Instance/instance:Instance"
 COMMAND = "command:remote:Command"
-SECRET_SIG = "4dabf18193072939515e22adb298388d"
 GENERATED = "ssh-ed25519 AAAAnexus-host-host-key"  # what the harness's pulumi-tls mock answers
 
 

@@ -22,12 +22,8 @@ from components.preflight import backend, server
 from components.preflight.cli import run
 from tests import harness
 from tests.registry_stub import RegistryStub
+from tests.support.preflight import BUCKET, ENV, NEXUS, closed_port, facts, lab, stack_file, url
 from tests.tencent_api_fake import FakeAccount, FakeTencentCloud
-from tests.unit.test_preflight_backend import BUCKET, url
-from tests.unit.test_preflight_backend import cos as cos  # noqa: PLC0414 - the fixture, used by name
-from tests.unit.test_preflight_cli import closed_port
-from tests.unit.test_preflight_cloud import ENV, NEXUS, stack_file
-from tests.unit.test_preflight_server import facts, lab
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 WARNING = "警告："

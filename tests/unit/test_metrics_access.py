@@ -6,7 +6,7 @@ import re
 
 from components.render import nexus_security
 from components.render.nginx import render_site_config
-from tests.system.fake_nexus import make_settings
+from tests.support.settings import make_settings
 
 LOCATION = re.compile(r'location ~ "\^/service[^"]*metrics[^"]*" \{(.*?)\n    \}', re.S)
 

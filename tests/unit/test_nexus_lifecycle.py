@@ -14,8 +14,9 @@ from components import settings as stack_settings
 from components.render import nexus as render
 from components.render import nexus_lifecycle as lifecycle
 from components.render.nexus_repositories import repositories
+from tests.fakes.nexus import EXPOSED_TASK_TYPES
 from tests.harness import run_stack
-from tests.system.fake_nexus import EXPOSED_TASK_TYPES, make_settings
+from tests.support.settings import make_settings
 
 VARIANTS = {
     "dev": lambda: make_settings("dev"),

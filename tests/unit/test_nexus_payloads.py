@@ -41,7 +41,7 @@ from components.render.nexus_repositories import (
     repositories,
 )
 from tests.harness import ROOT
-from tests.system.fake_nexus import DOCKER_HUB_TOKEN, make_settings
+from tests.support.settings import DOCKER_HUB_TOKEN, make_settings
 
 MODELS = {
     "docker/proxy": DockerProxyRepositoryApiRequest,

@@ -6,8 +6,6 @@ runs with different settings is comparing whether ``pulumi up`` would touch it.
 
 from __future__ import annotations
 
-import base64
-import re
 from typing import Any
 
 import pytest
@@ -18,12 +16,12 @@ from components.nexus_server import NexusServer, NexusServerArgs
 from components.render import nexus as render
 from components.render.templating import JQ_LIBRARY
 from tests.harness import LAB_HOST_KEY, TEST_SECRETS, run_program, stack_config
+from tests.support.bundles import bundle_files, stdin
 
 COMMAND = "command:remote:Command"
 STEPS = ("nexus-prepare", "nexus-prepare-disk", "nexus-container", "nexus-bootstrap")
 ADMIN_PASSWORD = TEST_SECRETS["nexus-registry:adminPassword"]
 TOKEN = "dckr_pat_Mock-Token-55"
-SECRET_SIG = "4dabf18193072939515e22adb298388d"  # how the engine marks a secret value
 
 
 def program():
@@ -35,24 +33,6 @@ def program():
 
 def run(stack: str, overrides: dict[str, Any] | None = None, secrets: dict[str, str | None] | None = None):
     return run_program(stack, stack_config(stack, overrides, secrets), program=program)
-
-
-def stdin(result, step: str) -> tuple[bool, str]:
-    """(secret?, text) of a step's stdin as the engine received it."""
-    value = result.named(step).inputs["stdin"]
-    if isinstance(value, dict) and value.get(SECRET_SIG):
-        return True, value["value"]
-    assert isinstance(value, str), value
-    return False, value
-
-
-def bundle_files(text: str) -> dict[str, str]:
-    """Decode a bundle script back into {path: content}."""
-    files = {}
-    for match in re.finditer(r"^_nr_put '([^']+)' (\d{4}) <<'NEXUS_REGISTRY_B64'\n(.*?)^NEXUS_REGISTRY_B64$",
-                             text, re.S | re.M):
-        files[match.group(1)] = base64.b64decode(match.group(3)).decode()
-    return files
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from components.pem import PemPair
 from components.render import nginx as render
 from components.settings import from_pulumi
 from tests.harness import is_secret, resolve, run_program, stack_config
+from tests.support.bundles import SECRET_SIG
 
 COMMAND = "command:remote:Command"
 KEY = "-----BEGIN PRIVATE KEY-----\nTOP-SECRET-{name}\n-----END PRIVATE KEY-----\n"
@@ -49,7 +50,6 @@ def build(stack: str = "dev", registry: str = "registry", web: str = "web", ssh_
     return run_program(stack, stack_config(stack), program=program), captured
 
 
-SECRET_SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's wire marker for a secret value
 
 
 def stdin_of(run, name: str) -> str:

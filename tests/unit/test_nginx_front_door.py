@@ -16,7 +16,7 @@ from components import settings as stack_settings
 from components.render import nginx
 from tests.harness import run_stack, stack_file_config
 from tests.harness import stack_settings as settings_of
-from tests.unit.test_nginx_render import block_for, code, server_blocks
+from tests.support.nginx_config import block_for, code, server_blocks
 
 DIGEST = "sha256:" + "0f" * 32
 

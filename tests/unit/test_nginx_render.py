@@ -14,57 +14,19 @@ from components import host_layout
 from components.render import nginx
 from components.render.__main__ import main as render_cli
 from tests.harness import stack_file_config, stack_settings, write_stack_file
+from tests.support.nginx_config import block_for, code
 
 STACKS = ["dev", "prod", "lab"]
 
 
-def settings_of(stack: str):
-    return stack_settings(stack)
-
-
 @pytest.fixture(scope="module")
 def dev():
-    return settings_of("dev")
+    return stack_settings("dev")
 
 
 @pytest.fixture(scope="module")
 def site(dev):
     return nginx.render_site_config(dev)
-
-
-def code(config: str) -> str:
-    """The directives of a rendered config, comments dropped (they may name what is forbidden)."""
-    return "\n".join(line.split("#", 1)[0] for line in config.splitlines())
-
-
-def server_blocks(config: str) -> list[str]:
-    """Top-level ``server { ... }`` blocks of a rendered config, comments dropped."""
-    blocks, depth, current = [], 0, None
-    for line in code(config).splitlines():
-        if depth == 0 and re.match(r"\s*server\s*\{", line):
-            current = []
-        if current is not None:
-            current.append(line)
-        depth += line.count("{") - line.count("}")
-        if current is not None and depth == 0:
-            blocks.append("\n".join(current))
-            current = None
-    return blocks
-
-
-def block_for(config: str, server_name: str, port: str) -> str:
-    """The server block of ``server_name`` on ``port``; the default servers' listen lines are in
-    version snippets (https-default.conf on 443, mirror-default.conf on the mirror port)."""
-    def listens(block: str) -> bool:
-        if re.search(rf"listen {port}\b", block):
-            return True
-        if "mirror-default.conf" in block:
-            return port not in ("80", "443")
-        return port == "443" and "include" in block and not re.search(r"listen (?!443\b)\d+", block)
-
-    found = [b for b in server_blocks(config) if re.search(rf"server_name {re.escape(server_name)};", b) and listens(b)]
-    assert len(found) == 1, (server_name, port, found)
-    return found[0]
 
 
 def routing_map(config: str) -> tuple[str, list[tuple[re.Pattern, str]]]:
@@ -280,7 +242,7 @@ def test_ports_and_certificate_paths_are_overridable_for_tests(dev):
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_host_files_cover_config_snippets_and_scripts_without_certificates(stack):
-    settings = settings_of(stack)
+    settings = stack_settings(stack)
     files = {f.path: f for f in nginx.host_files(settings)}
     assert "/etc/nginx/conf.d/nexus-registry.conf" in files
     assert files[host_layout.NGINX_DEPLOY_SCRIPT].mode == files[host_layout.NGINX_SMOKE_SCRIPT].mode == "0755"
@@ -299,7 +261,7 @@ def test_host_files_cover_config_snippets_and_scripts_without_certificates(stack
 
 
 def test_rendering_is_deterministic(dev):
-    assert nginx.host_files(dev) == nginx.host_files(settings_of("dev"))
+    assert nginx.host_files(dev) == nginx.host_files(stack_settings("dev"))
 
 
 def test_render_cli_writes_the_nginx_files_where_they_land_on_the_host(tmp_path):

@@ -4,42 +4,8 @@ so the checksum settings make up exports are shown to matter."""
 
 from __future__ import annotations
 
-import socket
-
-import pytest
-
 from components.preflight import backend
-from tests.s3_stub import ACCESS_KEY, SECRET_KEY, CosStub
-
-BUCKET = "team-state-1250000000"
-
-
-@pytest.fixture
-def cos(tmp_path, monkeypatch):
-    """The stub, reachable under its COS names, which resolve to 127.0.0.1 only; every other name fails."""
-    with CosStub(tmp_path) as stub:
-        real = socket.getaddrinfo
-
-        def getaddrinfo(host, *args, **kwargs):
-            if isinstance(host, str) and (host == stub.domain or host.endswith(f".{stub.domain}")):
-                return real("127.0.0.1", *args, **kwargs)
-            raise socket.gaierror(socket.EAI_NONAME, f"{host} is not resolvable in this test")
-
-        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REQUEST_CHECKSUM_CALCULATION",
-                     "AWS_RESPONSE_CHECKSUM_VALIDATION"):
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-        monkeypatch.setenv("AWS_CA_BUNDLE", str(stub.certificate))
-        monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-        monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-        monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-        yield stub
-
-
-def url(stub: CosStub, extra: str = "") -> str:
-    return f"s3://{BUCKET}/nexus?region={stub.region}&endpoint={stub.endpoint}{extra}"
+from tests.support.preflight import BUCKET, url
 
 
 def test_write_read_delete_with_the_settings_make_up_exports(cos):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import socket
 import subprocess
 import sys
 import threading
@@ -16,26 +15,14 @@ import pytest
 
 from components.preflight import artifacts
 from components.preflight.cli import run
-from components.settings import from_mapping
 from tests import harness
 from tests.registry_stub import RegistryStub
+from tests.support.preflight import closed_port
+from tests.support.settings import settings_with
 from tests.tencent_api_fake import SECRET_ID, SECRET_KEY
 
 ENV = {"TENCENTCLOUD_SECRET_ID": SECRET_ID, "TENCENTCLOUD_SECRET_KEY": SECRET_KEY}
 VERSION = harness.stack_settings("dev").nexus.version
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def settings_with(stack: str = "dev", **changes):
-    config = harness.stack_file_config(stack)
-    for key, value in changes.items():
-        config[f"nexus-registry:{key}"] = {**(config.get(f"nexus-registry:{key}") or {}), **value}
-    return from_mapping(stack, config, secret_placeholders=True)
 
 
 def test_an_unreachable_api_is_one_line_in_seconds(tmp_path):

@@ -8,16 +8,12 @@ import warnings
 from pathlib import Path
 
 import pytest
-import yaml
 
 from components.preflight.cli import run
 from tests import harness
 from tests.registry_stub import RegistryStub
-from tests.tencent_api_fake import SECRET_ID, SECRET_KEY, FakeAccount, FakeTencentCloud
-
-NEXUS = {"sonatype/nexus3": {harness.stack_settings("dev").nexus.version,
-                             harness.stack_settings("prod").nexus.version}}
-ENV = {"TENCENTCLOUD_SECRET_ID": SECRET_ID, "TENCENTCLOUD_SECRET_KEY": SECRET_KEY}
+from tests.support.preflight import ENV, NEXUS, stack_file
+from tests.tencent_api_fake import FakeAccount, FakeTencentCloud
 
 
 @pytest.fixture(autouse=True)
@@ -32,19 +28,6 @@ def _sdk_models_know_every_field():
 def registry():
     with RegistryStub(NEXUS) as stub:
         yield stub
-
-
-def stack_file(tmp_path: Path, stack: str = "dev", **changes) -> Path:
-    path = harness.write_stack_file(stack, tmp_path)
-    document = yaml.safe_load(path.read_text())
-    for key, value in changes.items():
-        if isinstance(value, dict):
-            document["config"][f"nexus-registry:{key}"] = {**document["config"].get(f"nexus-registry:{key}", {}),
-                                                          **value}
-        else:
-            document["config"][f"nexus-registry:{key}"] = value
-    path.write_text(yaml.safe_dump(document))
-    return path
 
 
 def preflight(path: Path, cloud: FakeTencentCloud, registry: RegistryStub, env=None) -> tuple[int, str, str]:

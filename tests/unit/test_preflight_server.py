@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from components.preflight import server
-from components.settings import from_mapping
 from tests import harness
+from tests.support.preflight import facts, lab
 
 FAKE_SSH = r"""#!/usr/bin/env bash
 printf '%s\n' "$@" > "$FAKE_SSH_ARGS"
@@ -27,16 +27,6 @@ case "$FAKE_SSH_MODE" in
   *)       printf '%s\n' "$FAKE_SSH_FACTS" ;;
 esac
 """
-
-
-def lab(**server_changes):
-    config = harness.stack_file_config("lab")
-    config["nexus-registry:server"] = {**config["nexus-registry:server"], **server_changes}
-    return from_mapping("lab", config, secret_placeholders=True)
-
-
-def facts(os_id="ubuntu", version="22.04", mem_kib=16 * 1024 * 1024, avail_kib=200 * 1024 * 1024):
-    return f"ID={os_id}\nVERSION_ID={version}\nMemTotalKiB={mem_kib}\nDiskAvailKiB={avail_kib}\nDiskMount=/\n"
 
 
 @pytest.fixture

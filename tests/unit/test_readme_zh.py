@@ -13,7 +13,7 @@ import re
 
 from components import settings as stack_settings
 from tests.harness import ROOT
-from tests.unit.test_settings import _setting_keys
+from tests.support.settings import setting_keys
 
 README = ROOT / "README.md"
 README_ZH = ROOT / "README.zh-CN.md"
@@ -70,7 +70,7 @@ def test_the_chinese_readme_has_every_section_in_the_same_order():
 
 
 def test_every_setting_key_is_documented_in_both():
-    keys = sorted(set(_setting_keys(stack_settings.Settings)))
+    keys = sorted(set(setting_keys(stack_settings.Settings)))
     for path in (README, README_ZH):
         text = path.read_text()
         missing = [k for k in keys if f"`{k}`" not in text and f"`{k}." not in text]

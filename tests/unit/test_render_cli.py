@@ -12,8 +12,7 @@ import pytest
 from components.render.manifest import MANIFEST_NAME
 from components.render.stack import stack_files
 from tests.harness import LAB_HOST_KEY, ROOT, TEST_SECRETS, run_stack, stack_settings, write_stack_file
-
-SECRET_SIG = "4dabf18193072939515e22adb298388d"
+from tests.support.bundles import SECRET_SIG
 
 
 def render(stack_or_file, out):

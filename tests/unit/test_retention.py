@@ -10,7 +10,7 @@ from components.host_layout import CONFIG_DIR, RETENTION_SCRIPT, RETENTION_UNIT,
 from components.render import nexus as render
 from components.render import nexus_lifecycle, nexus_retention
 from components.settings import SettingsError
-from tests.system.fake_nexus import make_settings
+from tests.support.settings import make_settings
 
 
 def files(settings) -> dict[str, str]:

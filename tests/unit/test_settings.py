@@ -8,6 +8,7 @@ import yaml
 from components import settings as stack_settings
 from tests.harness import LAB_HOST_KEY, ROOT, run_stack
 from tests.harness import stack_settings as stack_settings_of
+from tests.support.settings import setting_keys
 
 NS = "nexus-registry"
 CVM = {"mode": "cvm", "cpu": 2, "memoryGb": 8, "sshAllowedCidrs": ["58.246.10.0/24"]}
@@ -349,22 +350,9 @@ def test_secrets_never_show_in_repr():
     assert "Correct-Horse" not in repr(settings) and "Correct-Horse" not in str(settings.model_dump())
 
 
-def _setting_keys(model, prefix=""):
-    for name, field in model.model_fields.items():
-        if name == "stack":
-            continue
-        key = prefix + (field.alias or name)
-        yield key
-        annotation = field.annotation
-        for candidate in (annotation, *getattr(annotation, "__args__", ())):
-            for inner in (candidate, *getattr(candidate, "__args__", ())):
-                if isinstance(inner, type) and issubclass(inner, stack_settings.BaseModel):
-                    yield from _setting_keys(inner, key + ".")
-
-
 def test_readme_documents_every_setting():
     readme = (ROOT / "README.md").read_text()
-    keys = set(_setting_keys(stack_settings.Settings))
+    keys = set(setting_keys(stack_settings.Settings))
     assert {"server.sshAllowedCidrs", "server.address", "nexus.allowDowngrade", "backup.retainDays"} <= keys
     documented = [f"`{k}`" in readme or f"`{k}." in readme for k in keys]
     missing = sorted(k for k, ok in zip(keys, documented, strict=True) if not ok)

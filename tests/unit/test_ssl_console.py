@@ -18,6 +18,7 @@ from components.certificates.tencent_decisions import TENCENT_TIMEZONE
 from components.settings import SettingsError
 from tests.harness import TencentCloud, is_secret, resolve, run_stack
 from tests.mocks.tencentcloud import PENDING, Certificate
+from tests.support.bundles import bundle_files, stdin
 
 WEB, REGISTRY = "nexus.widgets-inc.cn", "docker-registry.widgets-inc.cn"
 NOW = datetime.now(UTC)
@@ -55,8 +56,6 @@ def run(cloud: TencentCloud, **console):
 
 
 def deployed_pems(run_result) -> str:
-    from tests.unit.test_nexus_server import bundle_files, stdin
-
     _secret, text = stdin(run_result, DEPLOY)
     return "".join(bundle_files(text).values())
 

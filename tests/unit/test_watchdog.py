@@ -16,7 +16,7 @@ from components.host_layout import (
 )
 from components.render import nexus as render
 from components.render import nexus_watchdog
-from tests.system.fake_nexus import make_settings
+from tests.support.settings import make_settings
 
 
 def bootstrap_files(stack: str = "dev") -> dict[str, str]:

@@ -15,7 +15,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.system.registry_env import Sandbox, require_tools
+from tests.support.registry_env import Sandbox, require_tools
 
 CONTAINERD_CONFIG = """\
 version = 2

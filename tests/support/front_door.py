@@ -29,7 +29,7 @@ from pathlib import Path
 from components import settings as stack_settings
 from components.render import nginx as render_nginx
 from tests.harness import stack_file_config
-from tests.system.registry_env import (
+from tests.support.registry_env import (
     CertAuthority,
     Sandbox,
     deploy_bundle,

@@ -1,6 +1,6 @@
 """Docker content of the fake Nexus: the components REST API and manifests, as Nexus serves them.
 
-``FakeNexus`` (tests/system/fake_nexus.py) routes ``/v1/components`` and ``/repository/...``
+``FakeNexus`` (tests/fakes/nexus/repositories.py) routes ``/v1/components`` and ``/repository/...``
 here, so the retention script meets what the deployed release answers:
 
 - ``GET /v1/components?repository=`` pages ``PageComponentXO`` (nexus-api-client models of the
