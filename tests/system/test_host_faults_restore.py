@@ -63,11 +63,12 @@ class Host:
         return json.loads(result.stdout)
 
     def nexus_settings(self) -> dict:
-        """What the bootstrap configured, as Nexus reports it: repositories, users, roles, tasks."""
+        """What the bootstrap configured, as Nexus reports it: repositories, users, realms, anonymous, tasks."""
         return {
             "repositories": sorted(r["name"] for r in self.rest("/v1/repositories")),
-            "users": sorted(u["userId"] for u in self.rest("/v1/security/users")),
-            "roles": sorted(r["id"] for r in self.rest("/v1/security/roles")),
+            "users": sorted((u["userId"], tuple(u["roles"])) for u in self.rest("/v1/security/users")),
+            "realms": self.rest("/v1/security/realms/active"),
+            "anonymous": self.rest("/v1/security/anonymous"),
             "tasks": sorted(t["name"] for t in self.rest("/v1/tasks")["items"]),
         }
 
@@ -198,7 +199,8 @@ def test_restore_keeps_nexus_stopped_when_the_database_cannot_be_written_whole(h
     with zipfile.ZipFile(good) as source, zipfile.ZipFile(big, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("nexus.mv.db", source.read("nexus.mv.db") + b" " * (256 << 10))
     host.docker("stop", "nexus")
-    host.host.sh(f"rm -rf {DATA}/db && mkdir {DATA}/db && mount -t tmpfs -o size=4k,uid=200,gid=200 tmpfs {DATA}/db")
+    host.host.sh(f"rm -rf {DATA}/db && install -d -o 200 -g 200 {DATA}/db"
+                 f" && mount -t tmpfs -o size=4k,uid=200,gid=200 tmpfs {DATA}/db")
     try:
         failed = host.restore("/root/big.zip")
         assert failed.returncode != 0, failed.stdout + failed.stderr
