@@ -54,6 +54,8 @@ H2_SUPPORTED_REQUESTS_PER_DAY = 20000
 # imports this module) and waits for it as long as the container step does for a first start.
 RESTORE_STOP_TIMEOUT_SECONDS = 120
 RESTORE_READY_TIMEOUT_SECONDS = 900
+# What the restore prints, also when the SSH session that started it is gone.
+RESTORE_LOG = "/var/log/nexus-registry-restore.log"
 
 
 def database_backup_files(settings: Settings) -> list[HostFile]:
@@ -119,6 +121,7 @@ def restore_files(settings: Settings) -> list[HostFile]:
         maintenance_flag=MAINTENANCE_FLAG,
         stop_timeout=RESTORE_STOP_TIMEOUT_SECONDS,
         ready_timeout=RESTORE_READY_TIMEOUT_SECONDS,
+        restore_log=RESTORE_LOG,
     )
     return [HostFile(RESTORE_SCRIPT, script, "0755")]
 

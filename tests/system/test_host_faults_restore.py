@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import subprocess
 import tarfile
 import time
 import zipfile
@@ -186,10 +187,38 @@ def test_restore_refuses_a_damaged_backup_before_stopping_nexus(host, fault):
     expected = {"truncated": "is damaged or not a zip archive", "no-database": "holds no nexus.mv.db",
                 "empty-database": "nexus.mv.db in /root/bad-empty-database.zip is empty",
                 "missing": "/root/bad-missing.zip does not exist on this host"}[fault]
-    assert expected in refused.stderr
+    assert expected in refused.stdout  # the restore's own log, followed (see the next test)
     assert host.state() == before  # never stopped
     assert host.host.path(f"{DATA}/db/nexus.mv.db").read_bytes() == database
     assert host.flag() == ""
+
+
+def test_interrupted_restore_disconnected_ssh_session_still_finishes(host):
+    # The operator's connection drops while `make restore` runs: the restore must not die half-way (its
+    # next log line would go to a closed channel) and leave Nexus stopped.
+    before = host.state()
+    args = ["ssh", "-i", str(host.host.key), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+            "-o", f"UserKnownHostsFile={host.host.workdir / 'known_hosts'}", "-o", "LogLevel=ERROR",
+            f"{USER}@127.0.0.1", f"sudo -n {host_layout.RESTORE_SCRIPT} {BACKUP_COPY}"]
+    session = subprocess.Popen(host.host.command(args, net_only=True), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    seen = []
+    for line in session.stdout:
+        seen.append(line)
+        if ": intact," in line:
+            break
+    session.kill()  # before Nexus is stopped: everything after runs without anyone listening
+    session.wait(timeout=10)
+    assert any(": intact," in line for line in seen), "".join(seen)
+    deadline = time.monotonic() + 90
+    while not ("nexus-restore: done" in host.host.read("/var/log/nexus-registry-restore.log")
+               and host.flag() == "" and host.state().startswith("running")):
+        assert time.monotonic() < deadline, (host.host.read("/var/log/nexus-registry-restore.log"), host.flag(),
+                                             host.state())
+        time.sleep(0.5)
+    assert host.state() != before  # restarted on the restored database
+    assert host.nexus_settings() == host.settings_before
+    assert host.digest() == host.pushed
 
 
 def test_restore_keeps_nexus_stopped_when_the_database_cannot_be_written_whole(host):
@@ -204,7 +233,7 @@ def test_restore_keeps_nexus_stopped_when_the_database_cannot_be_written_whole(h
     try:
         failed = host.restore("/root/big.zip")
         assert failed.returncode != 0, failed.stdout + failed.stderr
-        assert "Nexus stays stopped and the host in maintenance" in failed.stderr
+        assert "Nexus stays stopped and the host in maintenance" in failed.stdout
         assert host.state().startswith("exited")
         assert host.flag().startswith("0 nexus-restore.sh /root/big.zip: unfinished")
         assert not host.host.path(f"{DATA}/db/nexus.mv.db").exists()
