@@ -195,7 +195,10 @@ def test_restore_refuses_a_damaged_backup_before_stopping_nexus(host, fault):
 
 def test_interrupted_restore_disconnected_ssh_session_still_finishes(host):
     # The operator's connection drops while `make restore` runs: the restore must not die half-way (its
-    # next log line would go to a closed channel) and leave Nexus stopped.
+    # next log line would go to a closed channel) and leave Nexus stopped, and what it printed after the
+    # drop must be on the host.  (Here OpenSSH's sshd, and Debian's sudo with use_pty, keep draining a
+    # session whose client is gone, so this harness does not kill an undetached script; what fails
+    # without the detaching is the host-side log.)
     before = host.state()
     args = ["ssh", "-i", str(host.host.key), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
             "-o", f"UserKnownHostsFile={host.host.workdir / 'known_hosts'}", "-o", "LogLevel=ERROR",
