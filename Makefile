@@ -1,17 +1,19 @@
 # The two commands a user needs: `make up STACK=dev` deploys, `make test` tests.
 STACK ?=
-FROM ?= dev
+FROM ?=
 REVIEWERS ?=
 REPO ?=
-.PHONY: up preview preflight status retention-plan init ssh test unit lint render messages github-environments help
+.PHONY: up converge restore preview preflight status retention-plan init ssh test unit lint render messages github-environments help
 
 help:
 	@echo "make init STACK=<name> [FROM=dev]  create stacks/Pulumi.<name>.yaml from another stack's file"
 	@echo "make up STACK=<dev|prod|lab>   check the stack file, then deploy (venv, Pulumi CLI, state, secrets, pulumi up)"
+	@echo "make converge STACK=<stack>    make up that re-runs every host step (puts hand edits back, each step says what it changed)"
 	@echo "make preview STACK=<stack>     the same set-up, then pulumi preview"
 	@echo "make preflight STACK=<stack>   only the checks make up/preview start with: account, permissions, stock, image, state bucket, server"
 	@echo "make status STACK=<stack>      usage against the Nexus caps, storage, certificates and health, over SSH"
 	@echo "make retention-plan STACK=<stack>  the docker-hosted tags nexus.retention would delete tonight (dry run, over SSH)"
+	@echo "make restore STACK=<stack> FROM=<snapshot|/path/on/host>  put a database backup (and blobs) back, over SSH"
 	@echo "make ssh STACK=<stack>         a shell on the stack's host (the stack's key, its pinned host key)"
 	@echo "make test                      lint + unit + system tests (needs root and the Debian packages README: Tests lists)"
 	@echo "make unit                      the unit tests alone: no root, no system packages (venv + pytest tests/unit)"
@@ -21,6 +23,12 @@ help:
 
 up:
 	@scripts/up.sh "$(STACK)" up
+
+converge:
+	@scripts/up.sh "$(STACK)" converge
+
+restore:
+	@scripts/up.sh "$(STACK)" restore "$(FROM)"
 
 preview:
 	@scripts/up.sh "$(STACK)" preview

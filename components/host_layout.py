@@ -57,6 +57,8 @@ BOOTSTRAP_SCRIPT = f"{BIN_DIR}/nexus-bootstrap.sh"
 # Operator tools, installed by the bootstrap (``render.nexus_operator_tools``).
 DB_BACKUP_SCRIPT = f"{BIN_DIR}/nexus-db-backup.sh"
 STATUS_SCRIPT = f"{BIN_DIR}/nexus-status.sh"
+# `make restore STACK=... FROM=...` runs it over SSH (``scripts/up.sh``).
+RESTORE_SCRIPT = f"{BIN_DIR}/nexus-restore.sh"
 # Keep-last-N retention of docker-hosted (``render.nexus_retention``); `make retention-plan` runs it with --dry-run.
 RETENTION_SCRIPT = f"{BIN_DIR}/nexus-retention.sh"
 RETENTION_FILE_NAME = "retention.json"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make up|preview|preflight|ssh|status|retention-plan STACK=<stack>`: deploy one stack from a fresh machine, or reach its host.
+# `make up|converge|preview|preflight|ssh|status|retention-plan|restore STACK=<stack>`: deploy one stack from a fresh
+# machine, or reach its host.
 #
 # Order matters, cheapest check first:
 #   1. the stack file is checked (pydantic + PyYAML only, about a second): a
@@ -20,7 +21,10 @@
 #      the stack check's own rules for that secret and asked again (three tries) until it passes;
 #   8. pulumi up / preview; for ssh a shell on the host, for status the host's
 #      nexus-status.sh (its exit status: 0 fine, 3 warnings, 1 could not check); for
-#      retention-plan the host's nexus-retention.sh --dry-run (what retention would delete).
+#      retention-plan the host's nexus-retention.sh --dry-run (what retention would delete);
+#      for restore the host's nexus-restore.sh FROM (README: Runbook); converge is pulumi up
+#      with NEXUS_REGISTRY_CONVERGE set to a new value, which every host step has among its
+#      triggers, so every host step runs again (and reports what it changed).
 # Nothing waits on a prompt it hides: every question is printed, and each has
 # an environment variable that answers it instead (see README: Questions make up asks).
 # Every line it prints comes from components/shell_messages.py (msg below), in the user's language:
@@ -36,6 +40,8 @@ msg() {  # msg KEY [NAME=VALUE ...]: that message in the user's language (stdlib
   [[ ! -x .venv/bin/python ]] || python=.venv/bin/python
   "$python" -m components.shell_messages "$@"
 }
+from=${3:-}
+pulumi_action=$action
 say() { printf '==> %s\n' "$*"; }
 fail() { printf 'make %s: %s\n' "$action" "$*" >&2; exit 2; }
 stacks() { find stacks -name 'Pulumi.*.yaml' | sed 's/.*Pulumi\.\(.*\)\.yaml/\1/' | sort | xargs; }
@@ -96,7 +102,16 @@ if [[ "$backend" == s3://* && "$backend" == *myqcloud.com* ]]; then
 fi
 
 # --- 4. the preflight: what the account, the network and the host allow, before any question --------
-if [[ "$action" == preflight || ( ( "$action" == up || "$action" == preview ) && "${PREFLIGHT:-1}" != 0 ) ]]; then
+if [[ "$action" == restore ]]; then  # checked before anything is installed: the host script gets it verbatim
+  [[ "$from" == snapshot || "$from" =~ ^/[A-Za-z0-9._/-]+$ ]] \
+    || fail "FROM must be 'snapshot' (the data disk was restored from a snapshot: use the newest database backup on it) or an absolute path on the host to a nexus-<timestamp>.zip or to a directory holding db-backup/ and blobs/; got '$from'"
+fi
+if [[ "$action" == converge ]]; then
+  pulumi_action=up
+  NEXUS_REGISTRY_CONVERGE=$(date -u +%Y%m%dT%H%M%SZ)
+  export NEXUS_REGISTRY_CONVERGE
+fi
+if [[ "$action" == preflight || ( ( "$pulumi_action" == up || "$action" == preview ) && "${PREFLIGHT:-1}" != 0 ) ]]; then
   preflight_args=(--backend "$backend")
   [[ -z "$local_state" ]] || preflight_args=(--backend "")  # local state: no bucket to probe
   [[ "$action" == preflight ]] || preflight_args+=(--auto)  # make up: stacks with Tencent resources only
@@ -166,13 +181,13 @@ fi
 
 # The stack file exists (checked above), so creating the stack in the backend is no accident;
 # make ssh and make status only ever select a deployed one.
-if [[ "$action" == ssh || "$action" == status || "$action" == retention-plan ]]; then
+if [[ "$action" == ssh || "$action" == status || "$action" == retention-plan || "$action" == restore ]]; then
   pulumi stack select "$stack" </dev/null || fail "$(msg stack-not-deployed stack="$stack" backend="$backend")"
 else
   pulumi stack select "$stack" --create </dev/null
 fi
 
-if [[ "$action" == ssh || "$action" == status || "$action" == retention-plan ]]; then
+if [[ "$action" == ssh || "$action" == status || "$action" == retention-plan || "$action" == restore ]]; then
   # The host with the key the stack generated (cvm) or the one it deploys with (existing:
   # the sshPrivateKey secret), else your own; the host key is checked strictly against the
   # stack's sshKnownHosts output, never trusted on first use.  The key lives in a 0700
@@ -198,12 +213,14 @@ if [[ "$action" == ssh || "$action" == status || "$action" == retention-plan ]];
     options+=(-o "UserKnownHostsFile=$work/known_hosts" -o StrictHostKeyChecking=yes)
   fi
   remote=()
-  if [[ "$action" == status || "$action" == retention-plan ]]; then
+  if [[ "$action" == status || "$action" == retention-plan || "$action" == restore ]]; then
     options+=(-n -o BatchMode=yes -o ConnectTimeout=20)  # nothing to type: no prompt, no stdin
     user_at_host=${ssh_command[${#ssh_command[@]}-1]}
     [[ "${user_at_host%%@*}" == root ]] || remote=(sudo -n)
     if [[ "$action" == status ]]; then
       remote+=(/opt/nexus-registry/bin/nexus-status.sh)
+    elif [[ "$action" == restore ]]; then
+      remote+=(/opt/nexus-registry/bin/nexus-restore.sh "$from")
     else
       remote+=(/opt/nexus-registry/bin/nexus-retention.sh --dry-run)
     fi
@@ -265,4 +282,7 @@ for key in $(.venv/bin/python -m components.stack_check --missing-secrets "$stac
 done
 
 path_hint
-exec pulumi "$action" --stack "$stack"
+if [[ "$action" == converge ]]; then
+  say "converge: every host step runs again (NEXUS_REGISTRY_CONVERGE=$NEXUS_REGISTRY_CONVERGE); nothing in the cloud changes"
+fi
+exec pulumi "$pulumi_action" --stack "$stack"

@@ -40,6 +40,9 @@ def _set(*names: str) -> frozenset[str]:
 
 
 RULES: dict[str, Rules] = {
+    # pulumi-command 1.x (not Terraform): a Command without an ``update`` command is replaced, i.e. runs
+    # ``create`` again, when its ``triggers`` change (its docstring); ``make converge`` relies on it.
+    "command:remote:Command": Rules("pulumi-command remote.Command: triggers", force_new=_set("triggers")),
     "tencentcloud:Vpc/instance:Instance": Rules(
         "vpc/resource_tc_vpc.go", force_new=_set("cidrBlock")),
     "tencentcloud:Subnet/instance:Instance": Rules(

@@ -7,7 +7,10 @@
   delete database backups older than ``backup.databaseKeepDays``;
 - ``nexus-status.sh``: usage against the Community Edition caps and the H2 limit,
   blob store and disk (in bytes), certificate expiry, Nexus health, what the watchdog did
-  and the maintenance flag (``make status STACK=...``).
+  and the maintenance flag (``make status STACK=...``);
+- ``nexus-restore.sh``: puts a database backup (and a copy of the blob stores) back,
+  in maintenance, refusing to start Nexus on a missing or partial database
+  (``make restore STACK=... FROM=...``).
 
 Both are installed with the bootstrap step (they read the same root-only admin
 password file) and are rendered like every other host script.
@@ -27,10 +30,12 @@ from components.host_layout import (
     MAINTENANCE_FLAG,
     MOUNT_POINT,
     NEXUS_IMAGE_REPOSITORY,
+    NEXUS_UID,
     NEXUS_URL,
     NGINX_SITE_CONF,
     PRE_UPGRADE_BACKUP_NOTE,
     PRUNE_UNIT,
+    RESTORE_SCRIPT,
     SECRETS_DIR,
     STATUS_SCRIPT,
     WATCHDOG_STATE,
@@ -50,6 +55,12 @@ CERT_WARN_DAYS = 30
 H2_SUPPORTED_REQUESTS_PER_DAY = 20000
 # The watchdog checks every minute; its last check this old means its timer is not running.
 WATCHDOG_STALE_SECONDS = 600
+# The restore stops Nexus as the container's --stop-timeout would (render.nexus.STOP_TIMEOUT_SECONDS, which
+# imports this module) and waits for it as long as the container step does for a first start.
+RESTORE_STOP_TIMEOUT_SECONDS = 120
+RESTORE_READY_TIMEOUT_SECONDS = 900
+# What the restore prints, also when the SSH session that started it is gone.
+RESTORE_LOG = "/var/log/nexus-registry-restore.log"
 
 
 def database_backup_files(settings: Settings) -> list[HostFile]:
@@ -104,10 +115,29 @@ def status_files(settings: Settings) -> list[HostFile]:
     return [HostFile(STATUS_SCRIPT, script, "0755"), jq_library_file()]
 
 
+def restore_files(settings: Settings) -> list[HostFile]:
+    script = render_template(
+        "host/nexus-restore.sh.j2",
+        stack=settings.stack,
+        database=settings.database.engine,
+        data_dir=DATA_DIR,
+        nexus_uid=NEXUS_UID,
+        container=CONTAINER_NAME,
+        nexus_url=NEXUS_URL,
+        backup_dir=DATABASE_BACKUP_HOST_DIR,
+        backup_glob=DATABASE_BACKUP_GLOB,
+        maintenance_flag=MAINTENANCE_FLAG,
+        stop_timeout=RESTORE_STOP_TIMEOUT_SECONDS,
+        ready_timeout=RESTORE_READY_TIMEOUT_SECONDS,
+        restore_log=RESTORE_LOG,
+    )
+    return [HostFile(RESTORE_SCRIPT, script, "0755")]
+
+
 def host_files(settings: Settings) -> list[HostFile]:
     """The operator tools shipped with the bootstrap step (the database backup as an operator runs it)."""
     return unique([*database_backup_files(settings), *database_backup_pruning_files(settings),
-                   *status_files(settings)])
+                   *status_files(settings), *restore_files(settings)])
 
 
 def pre_upgrade_backup_files(settings: Settings, version: str) -> list[HostFile]:

@@ -20,6 +20,7 @@ FAKE_PULUMI = r"""#!/usr/bin/env bash
 echo "$*" >> "$FAKE_LOG"
 echo "$1 AWS_REQUEST_CHECKSUM_CALCULATION=${AWS_REQUEST_CHECKSUM_CALCULATION:-unset}" \
   "AWS_RESPONSE_CHECKSUM_VALIDATION=${AWS_RESPONSE_CHECKSUM_VALIDATION:-unset}" >> "$FAKE_LOG.env"
+echo "$1 NEXUS_REGISTRY_CONVERGE=${NEXUS_REGISTRY_CONVERGE:-unset}" >> "$FAKE_LOG.converge"
 case "$1 $2" in
   "config set") value=$(cat)   # the value arrives on stdin (asked by up.sh, or a file), never as an argument
                 echo "${!#} ${value:0:30} passphrase=${PULUMI_CONFIG_PASSPHRASE:-unset}" >> "$FAKE_LOG.values" ;;

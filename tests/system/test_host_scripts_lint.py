@@ -35,7 +35,8 @@ NEXUS_VARIANTS = {
     "private-login": lambda: make_settings("dev", {"anonymousPull": False}, token=True),
 }
 NEXUS_SCRIPTS = {"nexus-prepare-host.sh", "nexus-prepare-disk.sh", "nexus-container.sh", "nexus-bootstrap.sh",
-                 "nexus-db-backup.sh", "nexus-status.sh", "nexus-retention.sh", "nexus-health-notify.sh", "nexus-watchdog.sh"}
+                 "nexus-db-backup.sh", "nexus-status.sh", "nexus-retention.sh", "nexus-health-notify.sh",
+                 "nexus-watchdog.sh", "nexus-restore.sh"}
 
 
 def scripts_of(stack: str) -> list[HostFile]:

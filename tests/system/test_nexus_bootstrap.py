@@ -352,3 +352,25 @@ def test_the_rendered_upstream_table_probes_each_configured_remote():
         "yum-proxy\tnexus.yumRemote\thttps://mirrors.cloud.tencent.com/rocky/",
     ]
     assert render.upstreams_table(make_settings("lab", {"pypiProxy": False, "yumProxy": False})).count("\n") == 1
+
+
+def test_restore_bootstrap_refuses_a_new_database_over_blob_stores_that_hold_blobs(tmp_path, nexus):
+    # A lost database (db/ deleted, a restore that never happened): Nexus starts on a new one and writes a
+    # generated password, while blobs/default/content still holds every image.  Configuring it would create
+    # empty repositories over those blobs.
+    host = fresh_host(tmp_path, nexus)
+    blob = host.path(f"{render.DATA_DIR}/blobs/default/content/vol-03/chap-17/0f3c.bytes")
+    blob.parent.mkdir(parents=True)
+    blob.write_bytes(b"layer")
+    result = host.run()
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Nexus started on a new, empty database" in result.stderr
+    assert "default/content/vol-03/chap-17/0f3c.bytes" in result.stderr
+    assert "make restore STACK=lab FROM=snapshot" in result.stderr
+    assert nexus.writes == [] and nexus.admin_password == GENERATED
+    assert host.generated_password_file.exists()
+
+    # An empty blob store (a fresh install: Nexus made its directories, no blob yet) is configured as ever.
+    blob.unlink()
+    ok(host.run())
+    assert nexus.admin_password == ADMIN_PASSWORD

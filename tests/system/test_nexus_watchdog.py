@@ -126,6 +126,20 @@ def test_watchdog_leaves_nexus_alone_while_a_live_command_holds_maintenance(watc
     assert watchdog.flag.exists()
 
 
+def test_watchdog_leaves_nexus_stopped_under_a_restore_s_pinned_flag(watchdog):
+    # A restore that failed with Nexus stopped and its database not whole pins the flag (no live owner):
+    # starting Nexus there would start it on a partial database.
+    watchdog.container("exited")
+    watchdog.state_dir.mkdir()
+    pin = "0 nexus-restore.sh /root/backup: unfinished; Nexus stays stopped until a restore succeeds\n"
+    watchdog.flag.write_text(pin)
+    result = watchdog.run()
+    assert result.returncode == 0, result.stderr
+    assert "maintenance: 0 nexus-restore.sh /root/backup: unfinished" in result.stdout
+    assert watchdog.status() == "exited" and watchdog.calls("start") == []
+    assert watchdog.flag.read_text() == pin
+
+
 def test_watchdog_takes_back_a_stale_maintenance_flag(watchdog):
     watchdog.container("exited")
     watchdog.state_dir.mkdir()

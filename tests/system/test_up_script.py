@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from components.host_layout import RETENTION_SCRIPT
+from components.host_layout import RESTORE_SCRIPT, RETENTION_SCRIPT
 from tests.harness import ROOT
 from tests.support.up_scripts import (
     CI_PASSWORD,
@@ -434,3 +435,45 @@ def test_make_render_needs_neither_pulumi_nor_the_network_and_replaces_its_outpu
     assert not stale.exists() and (out / "MANIFEST.txt").is_file()
     assert "/etc/nexus-registry/secrets/nexus-admin-password" in (out / "MANIFEST.txt").read_text()
     assert first.calls == [] and second.calls == []  # neither pulumi nor curl
+
+
+# --- make restore and make converge ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("source", ["snapshot", "/root/nexus-backup", "/srv/nexus/nexus-data/db-backup/nexus-1.zip"])
+def test_restore_make_restore_runs_the_host_restore_with_from_over_the_pinned_ssh(repo, source):
+    result = run(repo, "up.sh", "dev", "restore", source, env_extra={
+        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE, "FAKE_SSH_OUTPUT": "ssh ubuntu@101.33.7.9",
+        "FAKE_STACK_KEY": OPENSSH_KEY, "FAKE_KNOWN_HOSTS": "101.33.7.9 ssh-ed25519 AAAAC3Nza"})
+    assert result.returncode == 0, result.stderr
+    ssh_call, _key, _hosts = ssh_call_of(result)
+    assert ssh_call.endswith("-n -o BatchMode=yes -o ConnectTimeout=20 ubuntu@101.33.7.9 "
+                             f"sudo -n {RESTORE_SCRIPT} {source}")
+    assert "stack select dev --create" not in result.calls
+    assert 'restore:\n\t@scripts/up.sh "$(STACK)" restore "$(FROM)"' in (ROOT / "Makefile").read_text()
+
+
+@pytest.mark.parametrize("source", ["", "latest", "backup.zip", "/tmp/a b", "/tmp/$(reboot)", "/tmp/x;reboot"])
+def test_restore_make_restore_refuses_a_from_the_host_could_misread(repo, source):
+    result = run(repo, "up.sh", "dev", "restore", source, env_extra={
+        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE, "FAKE_SSH_OUTPUT": "ssh ubuntu@101.33.7.9"})
+    assert result.returncode == 2
+    assert "FROM must be 'snapshot'" in result.stderr
+    assert not any(call.startswith(("ssh ", "stack ")) for call in result.calls)
+
+
+def test_drift_make_converge_is_pulumi_up_with_a_new_converge_value(repo):
+    stack_file = repo / "stacks" / "Pulumi.dev.yaml"
+    stack_file.write_text(stack_file.read_text().replace(
+        "config:\n", "config:\n  nexus-registry:adminPassword:\n    secure: v1:abcd\n"
+                      "  nexus-registry:userPasswords:\n    ci:\n      secure: v1:efgh\n", 1))
+    result = run(repo, "up.sh", "dev", "converge", env_extra={"PULUMI_CONFIG_PASSPHRASE": PASSPHRASE})
+    assert result.returncode == 0, result.stderr
+    assert result.calls[-1] == "up --stack dev"
+    converge = Path(f"{repo.parent / 'calls'}.converge").read_text().splitlines()
+    assert re.fullmatch(r"up NEXUS_REGISTRY_CONVERGE=\d{8}T\d{6}Z", converge[-1]), converge
+    assert "every host step runs again" in result.stdout
+    plain = run(repo, "up.sh", "dev", "up", env_extra={"PULUMI_CONFIG_PASSPHRASE": PASSPHRASE})
+    assert plain.returncode == 0, plain.stderr
+    assert Path(f"{repo.parent / 'calls'}.converge").read_text().splitlines()[-1] == "up NEXUS_REGISTRY_CONVERGE=unset"
+    assert 'converge:\n\t@scripts/up.sh "$(STACK)" converge' in (ROOT / "Makefile").read_text()

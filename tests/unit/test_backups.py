@@ -51,3 +51,14 @@ def test_existing_servers_back_up_the_database_before_an_upgrade_too():
 def test_the_backup_script_ships_with_the_bootstrap_for_operators():
     paths = {f.path for f in render.bootstrap_files(make_settings("dev"))}
     assert {nexus_operator_tools.DB_BACKUP_SCRIPT, nexus_operator_tools.STATUS_SCRIPT} <= paths
+
+
+def test_restore_script_ships_with_the_bootstrap_and_stops_nexus_like_the_container():
+    settings = make_settings()
+    installed = {f.path: f for f in render.bootstrap_files(settings)}
+    script = installed[nexus_operator_tools.RESTORE_SCRIPT].content
+    assert installed[nexus_operator_tools.RESTORE_SCRIPT].mode == "0755"
+    assert nexus_operator_tools.RESTORE_STOP_TIMEOUT_SECONDS == render.STOP_TIMEOUT_SECONDS
+    assert "NEXUS_STOP_TIMEOUT=${NEXUS_STOP_TIMEOUT-120}" in script
+    assert f"MAINTENANCE_FLAG=${{MAINTENANCE_FLAG-{render.STATE_DIR}/maintenance}}" in script
+    assert "DATABASE_ENGINE=h2" in script

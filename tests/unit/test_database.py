@@ -172,12 +172,14 @@ def test_changing_the_database_settings_leaves_nginx_alone(dev_pg):
         names = {r.name for r in h2.resources}
         if step in names:
             assert stdin(h2, step) == stdin(dev_pg, step)
-    # Only what depends on the engine: no H2 backup task on PostgreSQL, and the status script's H2 limit.
+    # Only what depends on the engine: no H2 backup task on PostgreSQL, the status script's H2 limit, and
+    # the restore script, which restores H2 only (the database of PostgreSQL is not in the data directory).
     h2_files = bundle_files(stdin(h2, "nexus-server-bootstrap")[1])
     pg_files = bundle_files(stdin(dev_pg, "nexus-server-bootstrap")[1])
     assert set(h2_files) == set(pg_files)
     assert {path for path in h2_files if h2_files[path] != pg_files[path]} == {
-        "/etc/nexus-registry/lifecycle/tasks.json", "/opt/nexus-registry/bin/nexus-status.sh"}
+        "/etc/nexus-registry/lifecycle/tasks.json", "/opt/nexus-registry/bin/nexus-status.sh",
+        "/opt/nexus-registry/bin/nexus-restore.sh"}
     assert stdin(h2, "nexus-server-prepare") == stdin(dev_pg, "nexus-server-prepare")
 
 

@@ -139,11 +139,18 @@ class TasksApi(Recorder):
             assert self.data_dir is not None, "a fake that runs h2.backup.task needs data_dir"
             target = self.data_dir / location.removeprefix("/nexus-data/")
             target.mkdir(parents=True, exist_ok=True)
-            name = f"nexus-2026-11-29-10-00-{task['runs']:02d}.zip"
+            name = self.database_backup_name(task["runs"])
             if (target / name).exists():
                 task["lastRunResult"] = "FAILED"
                 return
-            (target / name).write_bytes(b"PK\x05\x06" + bytes(18))
+            self.write_database_backup(target / name)
+
+    def database_backup_name(self, run: int) -> str:
+        return f"nexus-2026-11-29-10-00-{run:02d}.zip"
+
+    def write_database_backup(self, path: Path) -> None:
+        """What ``h2.backup.task`` writes (an empty zip here; the fresh host's stand-in zips its database)."""
+        path.write_bytes(b"PK\x05\x06" + bytes(18))
 
     def _task_as_returned(self, task: dict[str, Any]) -> dict[str, Any]:
         result = {key: task[key] for key in ("id", "name", "type", "enabled", "notificationCondition", "schedule",
