@@ -78,9 +78,9 @@ def test_first_run_takes_the_generated_password_and_creates_everything(tmp_path,
         "POST /v1/tasks",
         "POST /v1/tasks",
     ]
-    # The three warnings: this test host has no systemd, so none of the daily timers (database backup
-    # pruning, retention, the health notifier) can be enabled; each says which.
-    assert f"done: {len(writes)} change(s), 3 warning(s)" in out
+    # The four warnings: this test host has no systemd, so none of the timers (database backup pruning,
+    # retention, the health notifier, the watchdog) can be enabled; each says which.
+    assert f"done: {len(writes)} change(s), 4 warning(s)" in out
     # Every upstream was fetched (from the loopback stand-ins) and answered.
     assert sorted(nexus.upstream_requests) == ["/upstream/docker-proxy", "/upstream/pypi-proxy",
                                                "/upstream/yum-proxy"]
@@ -339,8 +339,8 @@ def test_an_upstream_that_does_not_answer_is_a_warning_naming_the_setting(tmp_pa
     assert "set nexus-registry:nexus.dockerHubRemote to an upstream this host can reach" in warnings[0]
     assert "upstream of pypi-proxy answers HTTP 502" in warnings[1]
     assert "set nexus-registry:nexus.pypiRemote" in warnings[1]
-    # and the three of a host without systemd (no backup pruning, retention or health notifier timer)
-    assert "5 warning(s)" in result.stdout
+    # and the four of a host without systemd (no backup pruning, retention, health notifier or watchdog timer)
+    assert "6 warning(s)" in result.stdout
     assert len(nexus.repositories) == 5, "the repositories are configured all the same"
 
 
