@@ -264,6 +264,21 @@ def test_a_live_maintenance_owner_is_waited_for_then_named_and_nothing_changes(t
     assert container.flag.read_text() == f"{owner.pid} nexus-restore.sh\n"  # not ours to remove
 
 
+def test_a_restore_s_pinned_flag_fails_the_step_at_once_naming_make_restore(tmp_path, nexus):
+    container = Container(tmp_path, nexus)
+    ok(container.run())
+    container.set_status("nexus", "exited")
+    pin = "0 nexus-restore.sh /root/backup: unfinished; Nexus stays stopped until a restore succeeds\n"
+    container.flag.write_text(pin)
+    calls = len(container.calls())
+    result = container.run(NEXUS_MAINTENANCE_WAIT="600")  # no waiting on a pin: it fails at once
+    assert result.returncode != 0
+    assert "a restore did not finish and keeps Nexus stopped (nexus-restore.sh /root/backup: unfinished" \
+        in result.stderr and "make restore STACK=dev FROM=" in result.stderr
+    assert container.calls()[calls:] == [] and container.containers()["nexus"]["status"] == "exited"
+    assert container.flag.read_text() == pin
+
+
 def test_a_stale_maintenance_flag_is_taken_back_and_the_run_releases_its_own(tmp_path, nexus):
     container = Container(tmp_path, nexus)
     dead = subprocess.Popen(["true"])
