@@ -66,6 +66,11 @@ def messages() -> dict[str, str]:
         "ask-databasePassword": _("database.engine is postgresql: enter the password of the database user"),
         "ask-userPassword": _("the password of the Nexus user {user} is not set: enter one "
                               "(at least 12 characters, not the admin password)"),
+        "restore-from": _("FROM must be 'snapshot' (the data disk was restored from a snapshot: use the newest "
+                          "database backup on it) or an absolute path on the host to a nexus-<timestamp>.zip or to "
+                          "a directory holding db-backup/ and blobs/; got '{source}'"),
+        "converge": _("converge: every host step runs again (NEXUS_REGISTRY_CONVERGE={value}); "
+                      "nothing in the cloud changes"),
         # scripts/init-stack.sh (make init)
         "init-usage": _("usage: make init STACK=<new stack> [FROM=<dev|prod|lab|...>]"),
         "init-exists": _("make init: {stack_file} exists already; edit it, or choose another name"),

@@ -104,7 +104,7 @@ fi
 # --- 4. the preflight: what the account, the network and the host allow, before any question --------
 if [[ "$action" == restore ]]; then  # checked before anything is installed: the host script gets it verbatim
   [[ "$from" == snapshot || "$from" =~ ^/[A-Za-z0-9._/-]+$ ]] \
-    || fail "FROM must be 'snapshot' (the data disk was restored from a snapshot: use the newest database backup on it) or an absolute path on the host to a nexus-<timestamp>.zip or to a directory holding db-backup/ and blobs/; got '$from'"
+    || fail "$(msg restore-from source="$from")"
 fi
 if [[ "$action" == converge ]]; then
   pulumi_action=up
@@ -283,6 +283,6 @@ done
 
 path_hint
 if [[ "$action" == converge ]]; then
-  say "converge: every host step runs again (NEXUS_REGISTRY_CONVERGE=$NEXUS_REGISTRY_CONVERGE); nothing in the cloud changes"
+  say "$(msg converge value="$NEXUS_REGISTRY_CONVERGE")"
 fi
 exec pulumi "$pulumi_action" --stack "$stack"
