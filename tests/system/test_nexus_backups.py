@@ -32,7 +32,7 @@ def test_an_orientdb_data_directory_is_refused_before_anything_starts(tmp_path, 
     assert message.startswith(f"nexus-container: ERROR: {container.data} holds an OrientDB database "
                               "(db/component, db/config, db/security, no db/nexus.mv.db)")
     assert "Nexus older than 3.71" in message and "3.70.x" in message and "migrator" in message
-    assert container.calls("pull") == [] and container.calls("run") == []
+    assert container.calls("pull") == [] and container.calls("create") == []
     assert not (container.data / "etc" / "nexus.properties").exists(), "nothing may be written to it"
 
 
@@ -60,7 +60,7 @@ def test_h2_postgresql_and_fresh_data_directories_start(tmp_path, nexus, layout)
         env_file.write_text("name=nexus\ntype=jdbc\njdbcUrl=jdbc\\:postgresql\\://10.0.0.5\\:5432/nexus\n")
         env["DATASTORE_PROPERTIES"] = str(env_file)
     ok(container.run(**env))
-    assert len(container.calls("run")) == 1
+    assert len(container.calls("create")) == 1
 
 
 # --- the database backup before an upgrade --------------------------------------------------

@@ -302,8 +302,8 @@ def test_the_container_gets_its_datastore_from_a_file_nexus_owns_and_never_from_
         # docker sees no datastore setting at all: no env file, no variable, no password anywhere.
         calls = container.log.read_text()
         assert PASSWORD not in calls and "--env-file" not in calls and "NEXUS_DATASTORE" not in calls
-        (run_call,) = container.calls("run")
-        variables = [run_call[i + 1] for i, arg in enumerate(run_call) if arg == "--env"]
+        (create_call,) = container.calls("create")
+        variables = [create_call[i + 1] for i, arg in enumerate(create_call) if arg == "--env"]
         assert len(variables) == 1 and variables[0].startswith("INSTALL4J_ADD_VM_PARAMS=")
 
         again = container.run(settings, **env)
@@ -321,6 +321,6 @@ def test_the_container_gets_its_datastore_from_a_file_nexus_owns_and_never_from_
         assert changed.returncode == 0, changed.stderr
         assert victim.read_text() == "root's own file\n" and victim.stat().st_uid == 0
         assert not store.is_symlink() and "password=New_pass-1\n" in store.read_text()
-        assert len(container.calls("run")) == 2
+        assert len(container.calls("create")) == 2
     finally:
         shutil.rmtree(base, ignore_errors=True)
