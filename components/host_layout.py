@@ -168,5 +168,8 @@ NGINX_DEPLOYED_DIGEST = f"{NGINX_STATE_DIR}/deployed-bundle.sha256"
 # watchdog leaves the container alone.  It holds "<pid> <command>" of its owner; a flag whose owner
 # process is gone is stale and the watchdog takes it back (a killed command must not disable healing).
 MAINTENANCE_FLAG = f"{STATE_DIR}/maintenance"
+# The database step pins the flag with this once an H2 migration renamed the H2 file: only the container step
+# (starting Nexus on PostgreSQL) takes it over, so nothing starts the H2 Nexus without its database.
+MIGRATION_PIN = "nexus-database.sh: H2 migrated to PostgreSQL; the container step starts Nexus on it"
 # What the watchdog did last and when it last looked ("key=value" lines); nexus-status.sh shows it.
 WATCHDOG_STATE = f"{STATE_DIR}/watchdog.state"

@@ -110,6 +110,9 @@ if [[ "$action" == converge ]]; then
   pulumi_action=up
   NEXUS_REGISTRY_CONVERGE=$(date -u +%Y%m%dT%H%M%SZ)
   export NEXUS_REGISTRY_CONVERGE
+else
+  # Only make converge re-runs every host step: a value left exported in a shell or a CI job must not.
+  unset NEXUS_REGISTRY_CONVERGE
 fi
 if [[ "$action" == preflight || ( ( "$pulumi_action" == up || "$action" == preview ) && "${PREFLIGHT:-1}" != 0 ) ]]; then
   preflight_args=(--backend "$backend")

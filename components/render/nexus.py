@@ -53,6 +53,7 @@ from components.host_layout import (
     LIFECYCLE_DIR,
     LIFECYCLE_DIR_NAME,
     MAINTENANCE_FLAG,
+    MIGRATION_PIN,
     MOUNT_POINT,
     NEXUS_IMAGE_REPOSITORY,
     NEXUS_PAYLOAD_DIR,
@@ -332,6 +333,7 @@ def container_files(settings: Settings) -> list[HostFile]:
         # Long enough for a previous run of this step (a stop, then the wait for readiness) to end.
         maintenance_wait=STOP_TIMEOUT_SECONDS + CONTAINER_READY_TIMEOUT_SECONDS,
         maintenance_flag=MAINTENANCE_FLAG,
+        migration_pin=MIGRATION_PIN,
         disk_warn_percent=DISK_WARN_PERCENT,
         watchdog_script=WATCHDOG_SCRIPT,
     )

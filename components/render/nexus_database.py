@@ -27,6 +27,8 @@ from components.host_layout import (
     CONTAINER_NAME,
     DATA_DIR,
     DATABASE_SCRIPT,
+    MAINTENANCE_FLAG,
+    MIGRATION_PIN,
     MIGRATOR_ARGS_PATH,
     NEXUS_IMAGE_REPOSITORY,
     NEXUS_UID,
@@ -147,6 +149,8 @@ def database_files(settings: Settings, host: str, port: int, create_database: bo
         migrator_url=migrator_url(database.migrator_version),
         migrator_sha256=database.migrator_sha256 or "",
         state_dir=STATE_DIR,
+        maintenance_flag=MAINTENANCE_FLAG,
+        migration_pin=MIGRATION_PIN,
     )
     return [HostFile(DATABASE_SCRIPT, script, "0755")]
 

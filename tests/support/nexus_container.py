@@ -32,6 +32,8 @@ def missing():
 if command == "inspect":
     if name not in state:
         missing()
+    if len(args) == 2:  # docker inspect NAME: the whole object
+        print(json.dumps([state[name]])); sys.exit(0)
     template = args[2]
     if ".State.Status" in template:
         print(state[name]["status"])

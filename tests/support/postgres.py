@@ -116,7 +116,8 @@ def run_database_step(tmp_path, settings, port, create, user=None, extra_env=Non
     data_dir = tmp_path / "nexus-data"
     data_dir.mkdir(exist_ok=True)
     env = {**os.environ, "PGPASS_FILE": str(pgpass), "NEXUS_DATA_DIR": str(data_dir), "DB_READY_TIMEOUT": "20",
-           "DB_READY_INTERVAL": "1", "NEXUS_STATE_DIR": str(tmp_path / "state"), **(extra_env or {})}
+           "DB_READY_INTERVAL": "1", "NEXUS_STATE_DIR": str(tmp_path / "state"),
+           "MAINTENANCE_FLAG": str(tmp_path / "state" / "maintenance"), **(extra_env or {})}
     return subprocess.run(["bash", str(placed[render_database.DATABASE_SCRIPT])], env=env, capture_output=True,
                           text=True)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from components import host_layout
 from components.render import nexus as render
 from tests.support.commands import ok
 from tests.support.nexus_container import GIB, Container
@@ -277,6 +278,16 @@ def test_a_restore_s_pinned_flag_fails_the_step_at_once_naming_make_restore(tmp_
         in result.stderr and "make restore STACK=dev FROM=" in result.stderr
     assert container.calls()[calls:] == [] and container.containers()["nexus"]["status"] == "exited"
     assert container.flag.read_text() == pin
+
+
+def test_the_database_step_s_migration_pin_is_taken_over_and_released(tmp_path, nexus):
+    container = Container(tmp_path, nexus)
+    ok(container.run())
+    container.set_status("nexus", "exited")
+    container.flag.write_text(f"0 {host_layout.MIGRATION_PIN}\n")
+    out = ok(container.run(NEXUS_MAINTENANCE_WAIT="600"))
+    assert f"took over a pinned maintenance flag (0 {host_layout.MIGRATION_PIN})" in out
+    assert container.containers()["nexus"]["status"] == "running" and not container.flag.exists()
 
 
 def test_a_stale_maintenance_flag_is_taken_back_and_the_run_releases_its_own(tmp_path, nexus):

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import pytest
 
+from components import host_layout
 from components.render import nexus as render_nexus
 from components.render import nexus_database as render_database
 from tests.support.nexus_container import Container
@@ -203,6 +204,9 @@ def test_the_migration_stops_nexus_keeps_a_copy_and_never_puts_the_password_on_a
     assert (tmp_path / "seen-args").read_text() == host.args_file.read_text()
     assert not (db_dir / "nexus.mv.db").exists() and (db_dir / "nexus.mv.db.migrated").read_text() == "h2 data"
     assert (db_dir / "migrated-to-postgresql").exists()
+    # Nexus stays stopped for the container step, which starts it on PostgreSQL: the flag is pinned for it,
+    # so no watchdog starts the H2 Nexus on a data directory whose H2 file is renamed.
+    assert (tmp_path / "state" / "maintenance").read_text() == f"0 {host_layout.MIGRATION_PIN}\n"
     copies = list((tmp_path / "nexus-data").glob("db-h2-before-postgresql-*"))
     assert len(copies) == 1 and (copies[0] / "nexus.mv.db").read_text() == "h2 data"
     # Once migrated, later runs leave it alone.

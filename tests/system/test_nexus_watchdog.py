@@ -140,6 +140,26 @@ def test_watchdog_leaves_nexus_stopped_under_a_restore_s_pinned_flag(watchdog):
     assert watchdog.flag.read_text() == pin
 
 
+def test_watchdog_does_not_start_nexus_when_a_restore_takes_maintenance_while_dockerd_starts(watchdog):
+    # dockerd was killed; the watchdog starts it (which takes a while) and a restore takes the flag meanwhile:
+    # the start must not follow, or Nexus would run while its database is replaced.
+    watchdog.container("exited")
+    watchdog.down.touch()
+    owner = subprocess.Popen(["sleep", "60"])
+    try:
+        stub(watchdog.tmp_path / "bin", "systemctl",
+             f'echo "$*" >>{watchdog.tmp_path}/systemctl.log\n'
+             f'mkdir -p {watchdog.state_dir}\necho "{owner.pid} nexus-restore.sh snapshot" >{watchdog.flag}\n'
+             f'rm -f {watchdog.down}\n')
+        result = watchdog.run()
+    finally:
+        owner.kill()
+        owner.wait()
+    assert result.returncode == 0, result.stderr
+    assert f"{owner.pid} nexus-restore.sh snapshot took" in result.stdout and "leaving Nexus alone" in result.stdout
+    assert watchdog.status() == "exited" and watchdog.calls("start") == []
+
+
 def test_watchdog_takes_back_a_stale_maintenance_flag(watchdog):
     watchdog.container("exited")
     watchdog.state_dir.mkdir()
