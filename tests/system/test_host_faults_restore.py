@@ -246,7 +246,7 @@ def test_restore_keeps_nexus_stopped_when_the_database_cannot_be_written_whole(h
         assert failed.returncode != 0, failed.stdout + failed.stderr
         assert "Nexus stays stopped and the host in maintenance" in failed.stdout
         assert host.state().startswith("exited")
-        assert host.flag().startswith("0 nexus-restore.sh /root/big.zip: unfinished")
+        assert host.flag().startswith("0 nexus-restore.sh /root/big.zip: Nexus stays stopped until a restore succeeds")
         assert not host.host.path(f"{DATA}/db/nexus.mv.db").exists()
     finally:
         host.host.sh(f"umount {DATA}/db")
