@@ -76,6 +76,13 @@ json.dump(state, open(state_file, "w"))
 GIB = 1024 * 1024  # kB
 
 
+def stub_docker(path: Path) -> Path:
+    """FAKE_DOCKER as an executable at ``path`` (its state in $FAKE_DOCKER_STATE, its calls in $FAKE_DOCKER_LOG)."""
+    path.write_text(f"#!{sys.executable}\n{FAKE_DOCKER}")
+    path.chmod(0o755)
+    return path
+
+
 class Container:
     def __init__(self, tmp_path: Path, nexus: FakeNexus):
         self.tmp_path = tmp_path
@@ -85,9 +92,7 @@ class Container:
         self.meminfo = tmp_path / "meminfo"
         # What a nominal 8 GB CVM reports.
         self.meminfo.write_text(f"MemTotal:       {int(7.6 * GIB)} kB\nMemFree:         100000 kB\n")
-        self.docker = tmp_path / "docker"
-        self.docker.write_text(f"#!{sys.executable}\n{FAKE_DOCKER}")
-        self.docker.chmod(0o755)
+        self.docker = stub_docker(tmp_path / "docker")
         self.state = tmp_path / "docker-state.json"
         self.log = tmp_path / "docker.log"
         self.state_dir = tmp_path / "state"

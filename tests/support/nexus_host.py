@@ -119,3 +119,25 @@ class BootstrapHost:
 def run_ok(host: BootstrapHost, **env: str) -> str:
     """One bootstrap run that must succeed: its stdout."""
     return ok(host.run(**env))
+
+
+# A systemctl for the bootstrap's enable_timer: records every call, remembers which units are enabled.
+SYSTEMCTL_STANDIN = """#!/usr/bin/env bash
+echo "$*" >> "$SYSTEMCTL_CALLS"
+case "$1" in
+  is-enabled|is-active) [[ -e "$SYSTEMCTL_STATE/$3" ]] ;;
+  enable) mkdir -p "$SYSTEMCTL_STATE"; touch "$SYSTEMCTL_STATE/$3" ;;
+esac
+"""
+
+
+def systemd_standin(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """The environment that makes the bootstrap see a running systemd (the stand-in above), and its call log."""
+    systemctl = tmp_path / "systemctl"
+    systemctl.write_text(SYSTEMCTL_STANDIN)
+    systemctl.chmod(0o755)
+    runtime = tmp_path / "run-systemd"
+    runtime.mkdir()
+    calls = tmp_path / "systemctl.calls"
+    return {"SYSTEMCTL": str(systemctl), "SYSTEMCTL_CALLS": str(calls), "SYSTEMCTL_STATE": str(tmp_path / "on"),
+            "SYSTEMD_RUNTIME_DIR": str(runtime)}, calls

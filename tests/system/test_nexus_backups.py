@@ -16,7 +16,7 @@ from components.render import nexus_operator_tools
 from tests.support.commands import ok
 from tests.support.host_scripts import run, write_script
 from tests.support.nexus_container import Container
-from tests.support.nexus_host import BootstrapHost
+from tests.support.nexus_host import BootstrapHost, systemd_standin
 from tests.support.settings import ADMIN_PASSWORD, make_settings
 
 # --- OrientDB data directories -----------------------------------------------------------------
@@ -172,26 +172,10 @@ def test_pruning_deletes_old_backups_but_always_keeps_the_newest(tmp_path):
     assert host.run_args("--prune", "0").returncode != 0
 
 
-SYSTEMCTL = """#!/usr/bin/env bash
-echo "$*" >> "$SYSTEMCTL_CALLS"
-case "$1" in
-  is-enabled|is-active) [[ -e "$SYSTEMCTL_STATE" ]] ;;
-  enable) touch "$SYSTEMCTL_STATE" ;;
-esac
-"""
-
-
 def test_the_bootstrap_enables_the_pruning_timer_once_and_reloads_only_on_change(tmp_path, start_nexus):
     fake = start_nexus(admin_password=ADMIN_PASSWORD)
     host = BootstrapHost(tmp_path / "root", make_settings("prod"), fake.url)
-    systemctl = tmp_path / "systemctl"
-    systemctl.write_text(SYSTEMCTL)
-    systemctl.chmod(0o755)
-    calls = tmp_path / "systemctl.calls"
-    runtime = tmp_path / "run-systemd"
-    runtime.mkdir()
-    env = {"SYSTEMCTL": str(systemctl), "SYSTEMCTL_CALLS": str(calls), "SYSTEMCTL_STATE": str(tmp_path / "on"),
-           "SYSTEMD_RUNTIME_DIR": str(runtime)}
+    env, calls = systemd_standin(tmp_path)
     assert host.run(**env).returncode == 0
     unit = "nexus-registry-db-backup-prune"
     # (the retention timer follows: tests/system/test_nexus_retention.py)

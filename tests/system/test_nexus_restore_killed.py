@@ -15,14 +15,13 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import zipfile
 from pathlib import Path
 
 from components.render import nexus_operator_tools, nexus_watchdog
 from tests.support.host_scripts import run, stub, write_script
-from tests.support.nexus_container import FAKE_DOCKER
+from tests.support.nexus_container import stub_docker
 from tests.support.settings import make_settings
 
 HOLD_UNZIP = r"""
@@ -46,9 +45,7 @@ class RestoreHost:
         backups.mkdir()
         with zipfile.ZipFile(backups / "nexus-2026-12-07-01-00-00.zip", "w") as archive:
             archive.writestr("nexus.mv.db", b"the database in the backup")
-        self.docker = tmp_path / "docker"
-        self.docker.write_text(f"#!{sys.executable}\n{FAKE_DOCKER}")
-        self.docker.chmod(0o755)
+        self.docker = stub_docker(tmp_path / "docker")
         self.docker_state = tmp_path / "docker-state.json"
         self.docker_state.write_text(json.dumps({"nexus": {"status": "running", "labels": {}, "image": "x"}}))
         self.state_dir = tmp_path / "state"

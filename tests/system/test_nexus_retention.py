@@ -25,7 +25,7 @@ from components.render import nexus_retention
 from components.render.bundle import HostFile
 from tests.fakes.nexus import FakeNexus
 from tests.fakes.nexus.components import EPOCH, digest_of, image_manifest
-from tests.support.nexus_host import BootstrapHost, install, wrap_tools
+from tests.support.nexus_host import BootstrapHost, install, systemd_standin, wrap_tools
 from tests.support.settings import ADMIN_PASSWORD, make_settings
 
 REPO = "docker-hosted"
@@ -152,15 +152,6 @@ def test_the_password_is_never_on_a_command_line(tmp_path, fake):
 
 
 # A systemctl stand-in that remembers each enabled unit.
-SYSTEMCTL = """#!/usr/bin/env bash
-echo "$*" >> "$SYSTEMCTL_CALLS"
-case "$1" in
-  is-enabled|is-active) [[ -e "$SYSTEMCTL_STATE/$3" ]] ;;
-  enable) mkdir -p "$SYSTEMCTL_STATE"; touch "$SYSTEMCTL_STATE/$3" ;;
-esac
-"""
-
-
 def test_the_bootstrap_enables_the_retention_timer_once(tmp_path, start_nexus):
     fake = start_nexus(admin_password=ADMIN_PASSWORD)  # a fresh Nexus: the bootstrap creates docker-hosted
     bootstrap_twice(tmp_path, fake)
@@ -168,14 +159,7 @@ def test_the_bootstrap_enables_the_retention_timer_once(tmp_path, start_nexus):
 
 def bootstrap_twice(tmp_path: Path, fake: FakeNexus) -> None:
     host = BootstrapHost(tmp_path / "root", make_settings("lab"), fake.url)
-    systemctl = tmp_path / "systemctl"
-    systemctl.write_text(SYSTEMCTL)
-    systemctl.chmod(0o755)
-    calls = tmp_path / "systemctl.calls"
-    runtime = tmp_path / "run-systemd"
-    runtime.mkdir()
-    env = {"SYSTEMCTL": str(systemctl), "SYSTEMCTL_CALLS": str(calls), "SYSTEMCTL_STATE": str(tmp_path / "on"),
-           "SYSTEMD_RUNTIME_DIR": str(runtime)}
+    env, calls = systemd_standin(tmp_path)
     first = host.run(**env)
     assert first.returncode == 0, first.stderr
     assert f"enable --now {RETENTION_UNIT}.timer" in calls.read_text().splitlines()

@@ -17,16 +17,14 @@ import pytest
 
 from components.render import nexus_watchdog
 from tests.support.host_scripts import run, stub, write_script
-from tests.support.nexus_container import FAKE_DOCKER
+from tests.support.nexus_container import FAKE_DOCKER, stub_docker
 from tests.support.settings import make_settings
 
 
 class Watchdog:
     def __init__(self, tmp_path: Path):
         self.tmp_path = tmp_path
-        self.docker = tmp_path / "docker"
-        self.docker.write_text(f"#!{sys.executable}\n{FAKE_DOCKER}")
-        self.docker.chmod(0o755)
+        self.docker = stub_docker(tmp_path / "docker")
         self.docker_state = tmp_path / "docker-state.json"
         self.docker_log = tmp_path / "docker.log"
         self.state_dir = tmp_path / "state"
